@@ -1,0 +1,29 @@
+# softmax-study: `make test` and (soon) `make report` set everything up on a
+# fresh machine that has Python 3.11, pip and gcc.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.DEFAULT_GOAL := help
+.PHONY: help test lint clean
+
+help:  ## list the targets
+	@echo "make test    build $(VENV) from requirements.lock if needed, run the whole test suite"
+	@echo "make lint    ruff over the project"
+	@echo "make clean   remove $(VENV) and caches (not reports/)"
+
+# The virtual environment is rebuilt when the pinned requirements change.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $@
+
+test: $(STAMP)  ## run the test suite on both cores
+	$(PY) -m pytest -n 2 tests
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check analysis tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

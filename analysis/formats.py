@@ -1,0 +1,122 @@
+"""Every floating-point format of the study and its constants, in one table.
+
+A binary format with precision ``p`` (significand bits, hidden bit included)
+and smallest normal exponent ``emin`` holds the numbers
+``N * 2**(e - p + 1)`` with ``|N| < 2**p`` and ``e >= emin``; subnormals
+share the quantum ``2**(emin - p + 1)``.  Unit roundoff ``u = 2**-p``.
+
+Reference: IEEE Std 754-2019; bfloat16 and the float8 formats as
+implemented by ``ml_dtypes`` (which follows the OCP 8-bit specification).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import ml_dtypes
+import numpy as np
+
+# The formats of the study, smallest to largest precision; float8 formats are
+# supported by the metrics and the rounding primitive for later comparisons.
+STUDY_DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+_NUMPY_DTYPES = {
+    "float64": np.dtype(np.float64),
+    "float32": np.dtype(np.float32),
+    "float16": np.dtype(np.float16),
+    "bfloat16": np.dtype(ml_dtypes.bfloat16),
+    "float8_e4m3fn": np.dtype(ml_dtypes.float8_e4m3fn),
+    "float8_e5m2": np.dtype(ml_dtypes.float8_e5m2),
+}
+
+# Dtypes the softmax implementations and the ground truth accept.
+SUPPORTED = tuple(_NUMPY_DTYPES[name] for name in STUDY_DTYPES)
+
+
+@dataclass(frozen=True)
+class Format:
+    """Constants of one binary floating-point format."""
+
+    name: str
+    dtype: np.dtype
+    precision: int  # p: significand bits including the hidden bit
+    emin: int  # exponent of the smallest normal number, 2**emin
+    emax: int  # exponent of the largest binade: max < 2**(emax + 1)
+    max: float  # largest finite value
+    has_inf: bool
+
+    @property
+    def unit_roundoff(self) -> float:
+        """u = 2**-p, the bound on the relative error of one rounding."""
+        return math.ldexp(1.0, -self.precision)
+
+    @property
+    def smallest_normal(self) -> float:
+        return math.ldexp(1.0, self.emin)
+
+    @property
+    def smallest_subnormal(self) -> float:
+        return math.ldexp(1.0, self.emin - self.precision + 1)
+
+    @property
+    def ln_max(self) -> float:
+        """exp(z) overflows for z above this (up to the rounding of exp)."""
+        return math.log(self.max)
+
+    @property
+    def ln_smallest_normal(self) -> float:
+        return math.log(self.smallest_normal)
+
+    @property
+    def ln_smallest_subnormal(self) -> float:
+        return math.log(self.smallest_subnormal)
+
+
+def _format(name: str) -> Format:
+    dtype = _NUMPY_DTYPES[name]
+    info = ml_dtypes.finfo(dtype)
+    return Format(
+        name=name,
+        dtype=dtype,
+        precision=int(info.nmant) + 1,
+        emin=int(info.minexp),
+        emax=int(info.maxexp) - 1,
+        max=float(info.max),
+        has_inf=bool(np.isinf(np.array(np.inf).astype(dtype))),
+    )
+
+
+FORMATS = {name: _format(name) for name in _NUMPY_DTYPES}
+
+
+def format_of(dtype) -> Format:
+    """The Format of a numpy dtype (or dtype name); TypeError if unknown."""
+    try:
+        name = np.dtype(dtype).name
+    except TypeError:
+        raise TypeError(f"unsupported dtype {dtype!r}") from None
+    if name not in FORMATS:
+        raise TypeError(
+            f"unsupported dtype {name}: expected one of {', '.join(FORMATS)}"
+        )
+    return FORMATS[name]
+
+
+def check_study_array(z, axis: int = -1) -> np.ndarray:
+    """Return ``z`` as an array of a study dtype with a non-empty ``axis``.
+
+    TypeError names a dtype outside float64/float32/float16/bfloat16;
+    ValueError names an empty or missing axis.
+    """
+    z = np.asarray(z)
+    if z.dtype not in SUPPORTED:
+        raise TypeError(
+            f"unsupported dtype {z.dtype.name}: expected one of "
+            f"{', '.join(STUDY_DTYPES)}"
+        )
+    if z.ndim == 0:
+        raise ValueError("expected an array with at least one axis, got a scalar")
+    if z.shape[axis] == 0:
+        raise ValueError(f"axis {axis} is empty (shape {z.shape})")
+    return z

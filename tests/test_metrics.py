@@ -1,0 +1,161 @@
+"""ulp_distance, bits_of_error, relative_error and classify.
+
+The ULP count is checked against an independent definition: the rank of a
+value in the sorted list of all distinct finite values of the format, built
+by sorting their float64 conversions (exhaustive for the 16-bit formats), and
+against np.nextafter for float32/float64.
+"""
+
+import math
+
+import ml_dtypes
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from analysis.formats import FORMATS
+from analysis.metrics import bits_of_error, classify, relative_error, ulp_distance
+from tests.conftest import DTYPES
+
+UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def all_values(dtype) -> np.ndarray:
+    """Every bit pattern of a 16-bit format, as that dtype."""
+    return np.arange(2**16, dtype=np.uint16).view(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16)], ids=str)
+def test_ulp_distance_is_rank_difference_exhaustively(dtype):
+    values = all_values(dtype)
+    with np.errstate(invalid="ignore"):  # ml_dtypes warns on signalling NaN patterns
+        finite = values[np.isfinite(values)]
+    as64 = finite.astype(np.float64)
+    # Independent ordering: numeric sort of the exact float64 values, with
+    # -0.0 and +0.0 collapsed into one point.
+    ranks_of = {v: r for r, v in enumerate(np.unique(as64))}
+    ranks = np.array([ranks_of[v] for v in as64])
+    rng = np.random.default_rng(20261125)
+    i = rng.integers(0, finite.size, 200_000)
+    j = rng.integers(0, finite.size, 200_000)
+    expected = np.abs(ranks[i] - ranks[j]).astype(np.float64)
+    np.testing.assert_array_equal(ulp_distance(finite[i], finite[j]), expected)
+    # Every pair of numeric neighbours is exactly 1 apart, zero included.
+    order = np.argsort(as64, kind="stable")
+    sorted_values = finite[order]
+    steps = ulp_distance(sorted_values[:-1], sorted_values[1:])
+    zero_pair = (sorted_values[:-1] == 0) & (sorted_values[1:] == 0)
+    assert np.all(steps[~zero_pair] == 1)
+    assert np.all(steps[zero_pair] == 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+def test_ulp_distance_neighbours_by_nextafter(dtype):
+    fmt = FORMATS[np.dtype(dtype).name]
+    rng = np.random.default_rng(1)
+    x = np.concatenate(
+        [
+            (rng.standard_normal(10_000) * 10.0 ** rng.integers(-30, 30, 10_000)).astype(dtype),
+            np.array([0.0, -0.0, fmt.smallest_subnormal, fmt.smallest_normal, fmt.max, -fmt.max], dtype),
+        ]
+    )
+    with np.errstate(over="ignore"):  # nextafter(max, inf) is inf
+        up = np.nextafter(x, np.array(np.inf, dtype))
+        down = np.nextafter(x, np.array(-np.inf, dtype))
+    finite_up = np.isfinite(up)
+    np.testing.assert_array_equal(ulp_distance(x[finite_up], up[finite_up]), 1.0)
+    finite_down = np.isfinite(down) & (x != 0)  # nextafter(0, -inf) is -tiny: 1 away, checked below
+    np.testing.assert_array_equal(ulp_distance(x[finite_down], down[finite_down]), 1.0)
+    tiny = np.array(fmt.smallest_subnormal, dtype)
+    assert ulp_distance(tiny, -tiny) == 2
+    assert ulp_distance(np.array(0.0, dtype), -tiny) == 1
+    assert ulp_distance(np.array(1.0, dtype), np.array(2.0, dtype)) == 2 ** (fmt.precision - 1)
+
+
+def test_ulp_distance_special_values(dtype):
+    inf, nan = np.array(np.inf, dtype), np.array(np.nan, dtype)
+    big = np.array(FORMATS[dtype.name].max, dtype)
+    assert ulp_distance(np.array(0.0, dtype), np.array(-0.0, dtype)) == 0
+    assert ulp_distance(inf, inf) == 0
+    assert ulp_distance(-inf, -inf) == 0
+    assert ulp_distance(nan, nan) == 0
+    assert ulp_distance(inf, -inf) == math.inf
+    assert ulp_distance(big, inf) == math.inf  # overflow is not "one ulp off"
+    assert ulp_distance(nan, big) == math.inf
+    assert ulp_distance(np.array(1.0, dtype), nan) == math.inf
+
+
+def test_ulp_distance_rejects_mixed_dtypes():
+    with pytest.raises(TypeError, match="float32"):
+        ulp_distance(np.float32(1), np.float64(1))
+    with pytest.raises(TypeError, match="int64"):
+        ulp_distance(np.int64(1), np.int64(1))
+
+
+@st.composite
+def bit_patterns(draw, dtype, size=3):
+    """Any finite value of dtype, drawn by its bit pattern."""
+    dtype = np.dtype(dtype)
+    bits = draw(
+        st.lists(st.integers(0, 2 ** (8 * dtype.itemsize) - 1), min_size=size, max_size=size)
+    )
+    values = np.array(bits, dtype=UINT[dtype.itemsize]).view(dtype)
+    return values
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.name)
+@given(data=st.data())
+def test_ulp_distance_is_a_metric(dtype, data):
+    a, b, c = data.draw(bit_patterns(dtype))
+    d = data.draw(bit_patterns(dtype, 1))[0]
+    with np.errstate(invalid="ignore"):
+        if not all(np.isfinite([a, b, c, d])):
+            return
+    ab, ba = ulp_distance(a, b), ulp_distance(b, a)
+    assert ab == ba
+    assert (ab == 0) == (a == b)  # zero iff equal (-0.0 == +0.0)
+    if dtype.itemsize < 8:  # float64 distances above 2**53 are rounded
+        assert ulp_distance(a, c) <= ab + ulp_distance(b, c)
+    assert ulp_distance(d, d) == 0
+
+
+def test_bits_of_error():
+    one = np.float32(1.0)
+    assert bits_of_error(one, one) == 0.0
+    assert bits_of_error(one, np.nextafter(one, np.float32(2))) == 1.0
+    assert bits_of_error(np.float32(0), np.float32(np.inf)) == math.inf
+    # 1.0 to 2.0 is 2**23 steps in float32: log2(1 + 2**23) bits.
+    assert bits_of_error(np.float32(1), np.float32(2)) == pytest.approx(math.log2(1 + 2**23), rel=1e-15)
+
+
+def test_relative_error_is_exact_where_float64_would_cancel():
+    # 1 + 2**-52 vs 1: the difference is 2**-52 exactly.
+    a, b = np.float64(1 + 2**-52), np.float64(1.0)
+    assert relative_error(a, b) == 2**-52
+    # 1e-300 vs 1e300: the float64 difference is fine, the quotient is 1.
+    assert relative_error(np.float64(1e-300), np.float64(1e300)) == 1.0
+    # float16 subnormal truth: exact ratio 1 (6e-08 vs 1.2e-07).
+    tiny = np.float16(2.0**-24)
+    assert relative_error(tiny, np.float16(2.0**-23)) == 0.5
+    assert relative_error(np.float16(0), np.float16(0)) == 0.0
+    assert relative_error(np.float16(1), np.float16(0)) == math.inf
+    assert relative_error(np.float16(np.nan), np.float16(np.nan)) == 0.0
+    assert relative_error(np.float16(np.inf), np.float16(1)) == math.inf
+    out = relative_error(np.array([1, 2, 3], np.float32), np.array([1, 1, 1], np.float32))
+    np.testing.assert_array_equal(out, [0, 1, 2])
+
+
+def test_classify(dtype):
+    truth = np.array([[0.5, 0.25, 0.25]] * 5, dtype)
+    computed = truth.copy()
+    computed[1, 0] = np.nan
+    computed[2, 1] = np.inf
+    computed[3, 2] = 0
+    computed[4, 0], computed[4, 1] = np.nan, np.inf  # nan wins
+    np.testing.assert_array_equal(classify(computed, truth), ["ok", "nan", "inf", "zero", "nan"])
+    assert classify(truth[0], truth[0]) == "ok"
+    # A special value that the truth has too is not a failure.
+    specials = np.array([-np.inf, 0.0, np.nan], dtype)
+    assert classify(specials, specials) == "ok"
+    assert classify(np.array([-np.inf, 1], dtype), np.array([np.inf, 1], dtype)) == "inf"
