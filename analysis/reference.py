@@ -210,6 +210,27 @@ def _log_of_sum(top_count: int, s_lo: tuple, s_hi: tuple, prec: int):
     )
 
 
+def _plus_small(a: tuple, lo: tuple, hi: tuple, sign: int) -> tuple[tuple, tuple]:
+    """Enclose a + sign * [lo, hi] exactly (no rounding), for exact a and
+    0 <= lo <= hi.
+
+    The sum is formed exactly so that a tiny [lo, hi] is never lost against
+    a large a (a may be exactly a midpoint of the target format, and then the
+    side of it on which a - L lies decides the rounding).  When hi is below
+    2**k, with k under the lowest bit of a and under 2**-1100 (finer than
+    every rounding boundary of every format), no boundary lies between a and
+    a +- hi, so [lo, hi] is replaced by [2**(k-1), 2**k]: same rounding, and
+    an exact sum of bounded size even for e^-(10**300).
+    """
+    if a != fzero and hi != fzero:
+        k = min(a[2], -1100) - 8
+        if hi[2] + hi[3] <= k:
+            lo, hi = mpf_shift(fone, k - 1), mpf_shift(fone, k)
+    if sign > 0:
+        return mpf_add(a, lo, 0), mpf_add(a, hi, 0)
+    return mpf_sub(a, hi, 0), mpf_sub(a, lo, 0)
+
+
 # --- one row ---------------------------------------------------------------
 
 
@@ -242,16 +263,14 @@ def _finite_row(values: np.ndarray, fmt: Format):
         ln_lo, ln_hi = _log_of_sum(int(counts[-1]), s_lo, s_hi, prec)
 
         intervals = [  # (lo, hi, format) of every value we return
-            (mpf_add(m, ln_lo, prec, round_floor), mpf_add(m, ln_hi, prec, round_ceiling), fmt),
+            (*_plus_small(m, ln_lo, ln_hi, +1), fmt),
             (ln_lo, ln_hi, f64),
         ]
         for (e_lo, e_hi), d in zip(exps, shifted):
             intervals.append(
                 (mpf_div(e_lo, sum_hi, prec, round_floor), mpf_div(e_hi, sum_lo, prec, round_ceiling), fmt)
             )
-            intervals.append(
-                (mpf_sub(d, ln_hi, prec, round_floor), mpf_sub(d, ln_lo, prec, round_ceiling), fmt)
-            )
+            intervals.append((*_plus_small(d, ln_lo, ln_hi, -1), fmt))
         rounded = []
         for lo, hi, f in intervals:
             a = _round_raw(lo, f)
@@ -328,6 +347,16 @@ def _assemble(z, shape, values, axis: int, vector: bool, dtype=None):
         out = out.reshape(shape[:-1])
     out = out.astype(dtype or z.dtype)
     return out if out.ndim else out[()]
+
+
+def truths(z, axis: int = -1):
+    """(softmax, logsumexp, log_softmax) of ``z`` from one evaluation per row."""
+    z, shape, rows = _rows(z, axis)
+    return (
+        _assemble(z, shape, [r[0] for r in rows], axis, vector=True),
+        _assemble(z, shape, [r[1] for r in rows], axis, vector=False),
+        _assemble(z, shape, [r[2] for r in rows], axis, vector=True),
+    )
 
 
 def softmax(z, axis: int = -1):

@@ -1,0 +1,207 @@
+"""study.toml -> validated settings.
+
+Every rule is checked before any work starts; a violation raises
+:class:`ConfigError` whose one-line message names the file and the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .formats import STUDY_DTYPES
+
+DEFAULT_CONFIG = Path(__file__).with_name("study.toml")
+
+FUNCTIONS = ("softmax", "logsumexp", "log_softmax")
+METHODS = ("naive", "shifted")
+SUMMATIONS = ("recursive", "pairwise", "numpy")
+
+# section -> key -> (type, check); the check returns an error text or None.
+_SCHEMA = {
+    "study": {
+        "seed": int,
+        "dtypes": list,
+        "lengths": list,
+        "functions": list,
+        "methods": list,
+        "summation": str,
+        "workers": int,
+    },
+    "two_level": {
+        "offset_decades": list,
+        "offset_points": int,
+        "gap_decades": list,
+        "gap_points": int,
+        "threshold_factors": list,
+    },
+    "scaled_normal": {"scale_decades": list, "scale_points": int, "draws": int},
+}
+# [quick] may override any key of the other sections by its bare name.
+_QUICK_KEYS = {key: section for section, keys in _SCHEMA.items() for key in keys}
+
+
+class ConfigError(ValueError):
+    """A bad study file: the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str
+    quick: bool
+    seed: int
+    dtypes: tuple[str, ...]
+    lengths: tuple[int, ...]
+    functions: tuple[str, ...]
+    methods: tuple[str, ...]
+    summation: str
+    workers: int
+    offset_decades: tuple[float, float]
+    offset_points: int
+    gap_decades: tuple[float, float]
+    gap_points: int
+    threshold_factors: tuple[float, ...]
+    scale_decades: tuple[float, float]
+    scale_points: int
+    draws: int
+
+    def as_dict(self) -> dict:
+        """The settings that determine the results (not the file's path)."""
+        d = {k: v for k, v in self.__dict__.items() if k not in ("path",)}
+        return json.loads(json.dumps(d))
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.as_dict(), sort_keys=True).encode()).hexdigest()
+
+
+def _fail(path, key, problem) -> ConfigError:
+    return ConfigError(f"{path}: {key}: {problem}")
+
+
+def _type_name(t) -> str:
+    return {int: "an integer", str: "a string", list: "a list", float: "a number"}[t]
+
+
+def _check_type(path, key, value, expected):
+    # bool is an int in Python; a TOML true is never a valid count.
+    if isinstance(value, bool) or not isinstance(value, expected):
+        raise _fail(path, key, f"expected {_type_name(expected)}, got {type(value).__name__} {value!r}")
+
+
+def _numbers(path, key, values, *, integers=False, positive=False, min_len=1, increasing=True):
+    if len(values) < min_len:
+        raise _fail(path, key, f"needs at least {min_len} value(s), got {len(values)}")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int if integers else (int, float)):
+            kind = "integers" if integers else "numbers"
+            raise _fail(path, key, f"expected a list of {kind}, found {v!r}")
+        if positive and v <= 0:
+            raise _fail(path, key, f"values must be positive, found {v!r}")
+    if increasing and any(b <= a for a, b in zip(values, values[1:])):
+        raise _fail(path, key, f"values must be strictly increasing, got {values!r}")
+    return tuple(values)
+
+
+def _choices(path, key, values, allowed):
+    if not values:
+        raise _fail(path, key, "must not be empty")
+    for v in values:
+        if v not in allowed:
+            raise _fail(path, key, f"unsupported value {v!r}: expected one of {', '.join(allowed)}")
+    if len(set(values)) != len(values):
+        raise _fail(path, key, f"duplicate values in {values!r}")
+    return tuple(values)
+
+
+def load(path: str | Path | None = None, quick: bool = False) -> Config:
+    """Read and validate a study file; ConfigError on any problem."""
+    path = Path(path) if path is not None else DEFAULT_CONFIG
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read: {err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+
+    for section in raw:
+        if section not in _SCHEMA and section != "quick":
+            raise _fail(path, section, "unknown section")
+    values = {}
+    for section, keys in _SCHEMA.items():
+        table = raw.get(section)
+        if table is None:
+            raise _fail(path, section, "missing section")
+        if not isinstance(table, dict):
+            raise _fail(path, section, "expected a table")
+        for key in table:
+            if key not in keys:
+                raise _fail(path, f"{section}.{key}", "unknown key")
+        for key, expected in keys.items():
+            if key not in table:
+                raise _fail(path, f"{section}.{key}", "missing key")
+            _check_type(path, f"{section}.{key}", table[key], expected)
+            values[key] = (f"{section}.{key}", table[key])
+    quick_table = raw.get("quick", {})
+    if not isinstance(quick_table, dict):
+        raise _fail(path, "quick", "expected a table")
+    for key, value in quick_table.items():
+        if key not in _QUICK_KEYS:
+            raise _fail(path, f"quick.{key}", "unknown key")
+        _check_type(path, f"quick.{key}", value, _SCHEMA[_QUICK_KEYS[key]][key])
+        if quick:
+            values[key] = (f"quick.{key}", value)
+
+    def get(key):
+        return values[key]
+
+    def decades(key):
+        name, v = get(key)
+        return _numbers(path, name, v, min_len=2) if len(v) == 2 else _fail_len(path, name, v)
+
+    def count(key, minimum=1):
+        name, v = get(key)
+        if v < minimum:
+            raise _fail(path, name, f"must be at least {minimum}, got {v}")
+        return v
+
+    return Config(
+        path=str(path),
+        quick=quick,
+        seed=_nonnegative(path, *get("seed")),
+        dtypes=_choices(path, *get("dtypes"), STUDY_DTYPES),
+        lengths=_numbers(path, *get("lengths"), integers=True, positive=True),
+        functions=_choices(path, *get("functions"), FUNCTIONS),
+        methods=_choices(path, *get("methods"), METHODS),
+        summation=_choice(path, *get("summation"), SUMMATIONS),
+        workers=count("workers"),
+        offset_decades=decades("offset_decades"),
+        offset_points=count("offset_points", 2),
+        gap_decades=decades("gap_decades"),
+        gap_points=count("gap_points", 2),
+        threshold_factors=_numbers(path, *get("threshold_factors"), positive=True),
+        scale_decades=decades("scale_decades"),
+        scale_points=count("scale_points", 2),
+        draws=count("draws"),
+    )
+
+
+def _fail_len(path, name, v):
+    raise _fail(path, name, f"expected [low, high], got {v!r}")
+
+
+def _nonnegative(path, name, v):
+    if v < 0:
+        raise _fail(path, name, f"must be >= 0, got {v}")
+    return v
+
+
+def _choice(path, name, v, allowed):
+    if v not in allowed:
+        raise _fail(path, name, f"unsupported value {v!r}: expected one of {', '.join(allowed)}")
+    return v

@@ -1,0 +1,493 @@
+"""Sweep records -> figures, as SVG text ready to be inlined in the report.
+
+Every function here takes the sweep table as columns (a mapping from the
+column names of ``sweep.csv`` to numpy arrays, as :func:`analysis.report.load_sweep`
+returns it) and returns a :class:`SvgFigure`: the SVG markup and its alt text.
+Matplotlib is used only in this module, through the object-oriented API (no
+pyplot, no global backend switch).
+
+Determinism: ``svg.hashsalt`` is fixed, the SVG metadata (date, creator) is
+dropped, and text is drawn as glyph paths (``svg.fonttype = "path"``) so the
+output does not depend on the fonts of the machine that displays it.  The ids
+inside each SVG are prefixed with the figure's name, so several figures can
+share one HTML document without clashing ids.
+
+Colours are the Okabe–Ito palette (distinguishable with the common colour
+vision deficiencies); every status also has its own hatch and every line its
+own dash pattern, so the figures survive greyscale printing.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib import patheffects
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, PathPatch
+from matplotlib.path import Path as MplPath
+
+from .formats import FORMATS
+
+RC = {
+    "svg.hashsalt": "softmax-study",
+    "svg.fonttype": "path",
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 9,
+    "axes.labelsize": 9,
+    "legend.fontsize": 8,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "hatch.linewidth": 0.8,
+    "path.simplify": False,
+}
+
+# Status of a computed vector (analysis.metrics.classify) -> how it is drawn.
+STATUS_STYLE = {
+    "ok": {"label": "ok (finite, nonzero where the truth is)", "color": "#F2F2F2", "hatch": ""},
+    "inf": {"label": "inf: some output overflowed", "color": "#D55E00", "hatch": "////"},
+    "nan": {"label": "NaN: some output is NaN", "color": "#0072B2", "hatch": "xx"},
+    "zero": {"label": "zero: an output underflowed to 0", "color": "#E69F00", "hatch": "---"},
+}
+METHOD_STYLE = {
+    "naive": {"color": "#D55E00", "linestyle": "-", "label": "naive"},
+    "shifted": {"color": "#0072B2", "linestyle": "--", "label": "max-shifted"},
+}
+N_MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+@dataclass(frozen=True)
+class SvgFigure:
+    """One figure: ``svg`` is the <svg> element (no XML prolog), with
+    ``role="img"``, an ``aria-label`` and a <title> carrying ``alt``."""
+
+    name: str
+    svg: str
+    alt: str
+
+    def __html__(self) -> str:
+        # Jinja2 / MarkupSafe insert objects with __html__ unescaped: the SVG
+        # markup is produced here, not taken from user input.
+        return self.svg
+
+    def write(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(self.svg, encoding="utf-8")
+        return path
+
+
+# --- SVG plumbing -----------------------------------------------------------------
+
+
+def _escape_attr(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_svg(fig: Figure, name: str, alt: str) -> SvgFigure:
+    """Render ``fig`` to inline-ready SVG text, byte-identical run to run."""
+    buffer = io.StringIO()
+    with matplotlib.rc_context(RC):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    svg = buffer.getvalue()
+    # An inline <svg> needs no prolog, doctype, namespaces or RDF metadata (the
+    # HTML parser puts <svg> and xlink:href in their namespaces itself), and
+    # leaving them out keeps every URL out of the report.
+    svg = svg[svg.index("<svg") :]
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    svg = re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", svg)
+    svg = re.sub(r'\bid="([^"]+)"', rf'id="{name}-\1"', svg)
+    svg = re.sub(r'(href="#|url\(#)([^")]+)', rf"\1{name}-\2", svg)
+    svg = svg.replace(
+        "<svg ",
+        f'<svg role="img" aria-label="{_escape_attr(alt)}" class="figure-svg" ',
+        1,
+    )
+    svg = re.sub(r"(<svg[^>]*>)", lambda m: f"{m.group(1)}\n <title>{_escape_attr(alt)}</title>", svg, count=1)
+    return SvgFigure(name=name, svg=svg.strip() + "\n", alt=alt)
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    with matplotlib.rc_context(RC):
+        return Figure(figsize=(width, height))
+
+
+def _margins(fig: Figure, left: float, right: float, top: float, bottom: float, hspace: float = 0.0,
+             wspace: float = 0.0) -> None:
+    """Fixed margins in inches (a fixed layout is deterministic and several
+    times faster than matplotlib's automatic layout engines)."""
+    width, height = fig.get_size_inches()
+    fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height,
+                        bottom=bottom / height, hspace=hspace, wspace=wspace)
+
+
+# --- selections ---------------------------------------------------------------------
+
+
+def _select(records: Mapping[str, np.ndarray], **equal) -> np.ndarray:
+    mask = np.ones(len(records["family"]), dtype=bool)
+    for column, value in equal.items():
+        mask &= records[column] == value
+    return mask
+
+
+def _cell_edges(values: np.ndarray, forward, inverse) -> np.ndarray:
+    """Edges of the cells centred on sorted ``values``: midpoints in the
+    axis' transformed coordinates, the outer cells as wide as their neighbour."""
+    t = forward(values)
+    if len(t) == 1:
+        mids = np.array([t[0] - 0.5, t[0] + 0.5])
+    else:
+        inner = (t[:-1] + t[1:]) / 2
+        mids = np.concatenate([[t[0] - (inner[0] - t[0])], inner, [t[-1] + (t[-1] - inner[-1])]])
+    return inverse(mids)
+
+
+def _symlog(linthresh: float, linscale: float = 0.5):
+    """The forward and inverse symlog transforms matplotlib uses for an axis."""
+    from matplotlib.scale import SymmetricalLogTransform
+
+    transform = SymmetricalLogTransform(10, linthresh, linscale)
+    inverse = transform.inverted()
+
+    def forward(v):
+        return transform.transform_non_affine(np.atleast_1d(np.asarray(v, dtype=float)))
+
+    def backward(v):
+        return inverse.transform_non_affine(np.atleast_1d(np.asarray(v, dtype=float)))
+
+    return forward, backward
+
+
+def _decade_label(value: float, _position=None) -> str:
+    if value == 0:
+        return "0"
+    exponent = int(round(math.log10(abs(value))))
+    sign = "-" if value < 0 else ""
+    return f"${sign}10^{{{exponent}}}$" if exponent != 0 else f"${sign}1$"
+
+
+def _symlog_ticks(axis, low: float, high: float, linthresh: float, every: int) -> None:
+    """Major ticks at 0 and at every ``every``-th decade from ``linthresh`` on,
+    labelled 10^k; no minor ticks (they crowd a symlog axis and slow drawing)."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    first = math.floor(math.log10(linthresh))
+    ticks = [0.0] if low <= 0 <= high else []
+    for exponent in range(first, first + 40, every):
+        value = 10.0**exponent
+        if value > max(abs(low), abs(high)):
+            break
+        ticks += [v for v in (-value, value) if low <= v <= high]
+    axis.set_major_locator(FixedLocator(sorted(ticks)))
+    axis.set_major_formatter(FuncFormatter(_decade_label))
+    axis.set_minor_locator(NullLocator())
+
+
+def _status_rectangles(status: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray) -> dict:
+    """Cover the grid ``status[gap_index, offset_index]`` with few rectangles
+    per status: runs along each row, merged with identical runs of the row below."""
+    rects: dict[str, list[list[float]]] = {}
+    open_runs: dict[tuple, list[float]] = {}
+    for row in range(status.shape[0]):
+        runs = {}
+        start = 0
+        for col in range(1, status.shape[1] + 1):
+            if col == status.shape[1] or status[row, col] != status[row, start]:
+                if status[row, start]:
+                    runs[(start, col, status[row, start])] = None
+                start = col
+        still_open = {}
+        for key in runs:
+            if key in open_runs:
+                rect = open_runs[key]
+                rect[3] = y_edges[row + 1]
+            else:
+                start, stop, name = key
+                rect = [x_edges[start], x_edges[stop], y_edges[row], y_edges[row + 1]]
+                rects.setdefault(name, []).append(rect)
+            still_open[key] = rect
+        open_runs = still_open
+    return rects
+
+
+def _rectangles_path(rects: Sequence[Sequence[float]]) -> MplPath:
+    vertices, codes = [], []
+    for x0, x1, y0, y1 in rects:
+        vertices += [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
+        codes += [MplPath.MOVETO, MplPath.LINETO, MplPath.LINETO, MplPath.LINETO, MplPath.CLOSEPOLY]
+    return MplPath(np.array(vertices, dtype=float), codes)
+
+
+# --- failure maps ---------------------------------------------------------------------
+
+
+def predicted_lines(function: str, method: str, dtype: str, n: int) -> list[dict]:
+    """The curves in the (offset c, gap g) plane where the format's constants
+    predict a failure of ``method`` for the two-level vector (c, c-g, ..., c-g).
+
+    Each is {"key", "kind": "vertical" | "horizontal" | "curve", "value" or
+    "curve": g -> c}.  exp rounds to inf above ln(max) (up to half an ulp of
+    max) and to 0 at or below ln(tiny/2), tiny the smallest subnormal.
+    """
+    fmt = FORMATS[dtype]
+    ln_max = fmt.ln_max
+    ln_half_tiny = fmt.ln_smallest_subnormal - math.log(2)  # tiny / 2 itself underflows in float64
+    lines = []
+    if method == "naive":
+        lines.append({"key": "lnmax", "kind": "vertical", "value": ln_max})
+        if n > 1:
+            lines.append(
+                {"key": "sum", "kind": "curve", "curve": lambda g: ln_max - np.log1p((n - 1) * np.exp(-g))}
+            )
+        lines.append({"key": "alltiny", "kind": "vertical", "value": ln_half_tiny})
+        if function == "softmax":
+            lines.append({"key": "diag", "kind": "curve", "curve": lambda g: g + ln_half_tiny})
+    if function == "softmax":
+        lines.append({"key": "shift", "kind": "horizontal", "value": -ln_half_tiny})
+    else:
+        lines.append({"key": "one", "kind": "horizontal", "value": fmt.precision * math.log(2)})
+    return lines
+
+
+LINE_STYLE = {
+    "lnmax": {"label": "c = ln(max): exp(c) overflows", "color": "#000000", "linestyle": (0, (6, 2))},
+    "sum": {"label": "Σ exp(z) reaches max", "color": "#CC79A7", "linestyle": (0, (1, 1))},
+    "alltiny": {"label": "c = ln(tiny/2): every exp(z) underflows", "color": "#000000", "linestyle": (0, (1, 1.5))},
+    "diag": {"label": "c − g = ln(tiny/2): exp(c − g) underflows", "color": "#009E73",
+             "linestyle": (0, (6, 2, 1, 2))},
+    "shift": {"label": "g = −ln(tiny/2): exp(−g) underflows (so does the true softmax)", "color": "#555555",
+              "linestyle": (0, (10, 3))},
+    "one": {"label": "g = p ln 2: 1 + exp(−g) rounds to 1", "color": "#56B4E9", "linestyle": (0, (3, 1, 1, 1, 1, 1))},
+}
+# Lines are drawn with a white halo so they stay visible over the hatching.
+HALO = [patheffects.withStroke(linewidth=3.2, foreground="white")]
+
+
+def failure_map(
+    records: Mapping[str, np.ndarray],
+    function: str,
+    n: int,
+    dtypes: Sequence[str],
+    methods: Sequence[str] = ("naive", "shifted"),
+) -> SvgFigure:
+    """Status of ``function`` over the two-level grid (offset c × gap g), one
+    row of panels per format, one column per method, at vector length ``n``.
+
+    Axes are symmetric-log (the grid spans decades on both sides of 0); the
+    format's predicted failure curves are drawn over the cells.
+    """
+    base = _select(records, family="two_level", function=function, n=n)
+    offsets_all = np.unique(records["offset"][base])
+    gaps_all = np.unique(records["gap"][base])
+    positive_gaps = gaps_all[gaps_all > 0]
+    x_linthresh = 1.0
+    y_linthresh = float(positive_gaps.min()) if len(positive_gaps) else 1.0
+    fx, ix = _symlog(x_linthresh)
+    fy, iy = _symlog(y_linthresh)
+    x_edges = _cell_edges(offsets_all, fx, ix)
+    y_edges = _cell_edges(gaps_all, fy, iy)
+
+    panel_height, legend_height = 2.0, 1.6
+    fig = _new_figure(8.0, (panel_height + 0.35) * len(dtypes) + legend_height + 0.3)
+    axes = fig.subplots(len(dtypes), len(methods), sharex=True, sharey=True, squeeze=False)
+    _margins(fig, left=0.85, right=0.15, top=0.3, bottom=legend_height, hspace=0.35 / panel_height,
+             wspace=0.08)
+    counts = {}
+    line_keys: list[str] = []
+    for row, dtype in enumerate(dtypes):
+        for col, method in enumerate(methods):
+            ax = axes[row, col]
+            mask = base & (records["dtype"] == dtype) & (records["method"] == method)
+            status = np.full((len(gaps_all), len(offsets_all)), "", dtype=object)
+            oi = np.searchsorted(offsets_all, records["offset"][mask])
+            gi = np.searchsorted(gaps_all, records["gap"][mask])
+            status[gi, oi] = records["status"][mask]
+            for name, rects in sorted(_status_rectangles(status, x_edges, y_edges).items()):
+                style = STATUS_STYLE[name]
+                ax.add_patch(
+                    PathPatch(
+                        _rectangles_path(rects),
+                        facecolor=style["color"],
+                        edgecolor="#333333" if style["hatch"] else "none",
+                        hatch=style["hatch"],
+                        linewidth=0,
+                    )
+                )
+            values, numbers = np.unique(records["status"][mask], return_counts=True)
+            counts[dtype, method] = dict(zip(values.tolist(), numbers.tolist(), strict=True))
+            ax.set_xscale("symlog", linthresh=x_linthresh, linscale=0.5)
+            ax.set_yscale("symlog", linthresh=y_linthresh, linscale=0.5)
+            ax.set_xlim(x_edges[0], x_edges[-1])
+            ax.set_ylim(y_edges[0], y_edges[-1])
+            _symlog_ticks(ax.xaxis, x_edges[0], x_edges[-1], 100 * x_linthresh, every=2)
+            _symlog_ticks(ax.yaxis, y_edges[0], y_edges[-1], y_linthresh, every=1)
+            for line in predicted_lines(function, method, dtype, n):
+                style = LINE_STYLE[line["key"]]
+                kw = {"color": style["color"], "linestyle": style["linestyle"], "linewidth": 1.4,
+                      "path_effects": HALO}
+                if line["kind"] == "vertical":
+                    ax.axvline(line["value"], **kw)
+                elif line["kind"] == "horizontal":
+                    ax.axhline(line["value"], **kw)
+                else:
+                    g = iy(np.linspace(fy(y_edges[0])[0], fy(y_edges[-1])[0], 400))
+                    ax.plot(line["curve"](g), g, **kw)
+                if line["key"] not in line_keys:
+                    line_keys.append(line["key"])
+            ax.set_title(f"{dtype}, {METHOD_STYLE[method]['label']}", loc="left", fontweight="bold")
+            if row == len(dtypes) - 1:
+                ax.set_xlabel("offset c = max z (logits, symlog scale)")
+            if col == 0:
+                ax.set_ylabel("gap g (logits, symlog)")
+            ax.tick_params(axis="x", labelbottom=row == len(dtypes) - 1)
+    present = sorted({s for c in counts.values() for s in c}, key=list(STATUS_STYLE).index)
+    handles = [
+        Patch(facecolor=STATUS_STYLE[s]["color"], edgecolor="#333333", hatch=STATUS_STYLE[s]["hatch"],
+              label=STATUS_STYLE[s]["label"])
+        for s in present
+    ]
+    handles.append(Patch(facecolor="white", edgecolor="#999999", label="blank: not in the sweep"))
+    handles += [
+        Line2D([], [], color=LINE_STYLE[k]["color"], linestyle=LINE_STYLE[k]["linestyle"], linewidth=1.4,
+               label=LINE_STYLE[k]["label"])
+        for k in line_keys
+    ]
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False)
+    parts = []
+    for dtype in dtypes:
+        for method in methods:
+            c = counts[dtype, method]
+            total = sum(c.values())
+            failed = total - c.get("ok", 0)
+            parts.append(f"{dtype} {method}: {failed} of {total} cells fail")
+    alt = (
+        f"Failure map of {function} for vectors of length {n} over offset and gap, "
+        f"one row per format, naive and max-shifted side by side. " + "; ".join(parts) + "."
+    )
+    return to_svg(fig, f"failure-{function}-n{n}", alt)
+
+
+# --- accuracy against the temperature scale --------------------------------------------------------
+
+
+def bits_vs_scale(
+    records: Mapping[str, np.ndarray],
+    function: str,
+    dtypes: Sequence[str],
+    methods: Sequence[str] = ("naive", "shifted"),
+) -> SvgFigure:
+    """Bits of error of ``function`` on z = scale · N(0, 1) draws, against the
+    scale (log axis), one panel per format: the median over draws of the worst
+    component's bits, a line per method and a marker per length n.  Scales at
+    which some draw fails (inf, NaN or an underflow to 0) are marked at the
+    top of the panel instead of a value."""
+    base = _select(records, family="scaled_normal", function=function)
+    lengths = sorted({int(v) for v in records["n"][base]})
+    columns = 2 if len(dtypes) > 1 else 1
+    rows = math.ceil(len(dtypes) / columns)
+    panel_height, legend_height = 2.4, 1.15
+    fig = _new_figure(8.0, (panel_height + 0.4) * rows + legend_height + 0.3)
+    axes = fig.subplots(rows, columns, sharex=True, squeeze=False)
+    _margins(fig, left=0.7, right=0.15, top=0.3, bottom=legend_height, hspace=0.4 / panel_height, wspace=0.22)
+    summary = []
+    for index, dtype in enumerate(dtypes):
+        ax = axes[index // columns, index % columns]
+        fmt = FORMATS[dtype]
+        finite = base & (records["dtype"] == dtype) & (records["status"] == "ok")
+        largest = float(np.max(records["max_bits"][finite])) if finite.any() else 1.0
+        # The axis ends a little above the largest error; failures are marked on its top edge.
+        top = max(3.0, math.ceil(largest * 1.15 + 0.5))
+        for method in methods:
+            for k, n in enumerate(lengths):
+                mask = base & (records["dtype"] == dtype) & (records["method"] == method) & (records["n"] == n)
+                scales = np.unique(records["scale"][mask])
+                medians, failed = [], []
+                for scale in scales:
+                    at = mask & (records["scale"] == scale)
+                    ok = at & (records["status"] == "ok")
+                    medians.append(float(np.median(records["max_bits"][ok])) if ok.any() else np.nan)
+                    failed.append(bool((at & (records["status"] != "ok")).any()))
+                medians, failed = np.array(medians), np.array(failed)
+                style = METHOD_STYLE[method]
+                ax.plot(scales, medians, color=style["color"], linestyle=style["linestyle"],
+                        marker=N_MARKERS[k % len(N_MARKERS)], markersize=4, linewidth=1.2,
+                        markerfacecolor="white" if method == "shifted" else style["color"])
+                if failed.any():
+                    ax.plot(scales[failed], np.full(failed.sum(), top), linestyle="none",
+                            marker="x", color=style["color"], markersize=6, clip_on=False)
+                    summary.append(f"{dtype} {method} n={n} fails from scale {scales[failed].min():.3g}")
+        ax.set_xscale("log")
+        ax.set_ylim(-0.3, top)
+        ax.set_title(f"{dtype} (p = {fmt.precision} bits)", loc="left", fontweight="bold")
+        if index % columns == 0:
+            ax.set_ylabel("bits of error, log2(1 + ulps)")
+        if index // columns == rows - 1:
+            ax.set_xlabel("scale s of z = s·x (log scale)")
+        ax.tick_params(axis="x", labelbottom=index // columns == rows - 1)
+        ax.grid(True, which="major", color="#DDDDDD", linewidth=0.6)
+    for extra in range(len(dtypes), rows * columns):
+        axes[extra // columns, extra % columns].set_visible(False)
+    handles = [
+        Line2D([], [], color=METHOD_STYLE[m]["color"], linestyle=METHOD_STYLE[m]["linestyle"],
+               label=METHOD_STYLE[m]["label"]) for m in methods
+    ]
+    handles += [
+        Line2D([], [], color="#444444", linestyle="none", marker=N_MARKERS[k % len(N_MARKERS)],
+               label=f"n = {n}") for k, n in enumerate(lengths)
+    ]
+    handles.append(Line2D([], [], color="#444444", linestyle="none", marker="x", markersize=6,
+                          label="on the top edge: some draw fails (inf, NaN or 0)"))
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=3, frameon=False)
+    alt = (
+        f"Bits of error of {function} against the scale of normally distributed inputs, one panel per "
+        f"format, naive and max-shifted methods, lengths {', '.join(map(str, lengths))}. "
+        + ("; ".join(summary) + "." if summary else "No draw fails.")
+    )
+    return to_svg(fig, f"bits-{function}", alt)
+
+
+# --- thresholds ------------------------------------------------------------------------
+
+
+def thresholds_scatter(thresholds: Sequence[Mapping]) -> SvgFigure:
+    """Observed failure threshold against the predicted one (absolute values,
+    log-log), one marker per kind, with the line observed = predicted."""
+    kinds = {"overflow": ("o", "#D55E00"), "underflow": ("s", "#009E73"), "nan": ("^", "#0072B2")}
+    fig = _new_figure(5.0, 4.2)
+    ax = fig.subplots()
+    _margins(fig, left=0.8, right=0.2, top=0.2, bottom=0.6)
+    both = [t for t in thresholds if t["observed"] is not None and t["predicted"] is not None]
+    values = [abs(t[k]) for t in both for k in ("observed", "predicted")]
+    low, high = (min(values) / 1.5, max(values) * 1.5) if values else (1.0, 10.0)
+    ax.plot([low, high], [low, high], color="#777777", linewidth=0.8, linestyle=(0, (2, 2)),
+            label="observed = predicted")
+    for kind, (marker, color) in kinds.items():
+        points = [t for t in both if t["kind"] == kind]
+        if points:
+            ax.plot([abs(t["predicted"]) for t in points], [abs(t["observed"]) for t in points],
+                    linestyle="none", marker=marker, color=color, markerfacecolor="none", label=kind)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(low, high)
+    ax.set_ylim(low, high)
+    ax.set_xlabel("|predicted threshold| (logits, log scale)")
+    ax.set_ylabel("|observed threshold| (logits, log scale)")
+    ax.grid(True, color="#DDDDDD", linewidth=0.6)
+    ax.legend(loc="upper left", frameon=False)
+    exact = sum(1 for t in both if t["observed"] == t["predicted"])
+    worst = max((abs(t["observed"] / t["predicted"] - 1) for t in both if t["predicted"]), default=0.0)
+    alt = (
+        f"Observed against predicted failure thresholds on log axes: {len(both)} thresholds where both "
+        f"exist, {exact} of them exactly equal, the largest relative difference {worst:.2g}."
+        if both
+        else "No threshold with both an observed and a predicted value."
+    )
+    return to_svg(fig, "thresholds", alt)

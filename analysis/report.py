@@ -1,0 +1,725 @@
+"""Findings + figures -> one self-contained HTML file, through report_templates/.
+
+``python -m analysis report [--quick] [--config PATH] [--data-dir DIR] [--out FILE]``
+runs the sweep (cached: cheap when nothing changed), reads ``sweep.csv``,
+``thresholds.json`` and ``manifest.json`` from the data folder, checks them
+against the manifest's checksums, computes the key findings and the tables,
+draws the figures (:mod:`analysis.figures`) and renders the templates.
+
+Every number the report states is computed here from the data (or from the
+format constants of :mod:`analysis.formats`); the templates only place text
+and values.  Values reach the templates as :class:`Value` objects, which
+carry the exact number (rendered in a ``<data value=...>`` element, so a
+reader or a test can check it) and its display text.
+
+The output is byte-identical for identical inputs: the only date shown comes
+from ``SOURCE_DATE_EPOCH`` (else the commit time of HEAD), the figures are
+deterministic, and the HTML is written to a temporary file in the output
+folder and renamed over the previous report only when complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import hashlib
+import inspect
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import numpy as np
+from latex2mathml.converter import convert as latex_to_mathml
+from markupsafe import Markup
+
+from . import figures
+from .formats import FORMATS, STUDY_DTYPES
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_DIR = ROOT / "report_templates"
+DATA_DIR = ROOT / "reports" / "data"
+REPORT_PATH = ROOT / "reports" / "softmax_study.html"
+
+COLUMNS = (
+    "family", "function", "method", "dtype", "n", "offset", "gap", "scale", "draw",
+    "status", "max_ulp", "median_ulp", "max_bits", "median_bits", "rel_error", "sums_to_one",
+)  # fmt: skip
+TEXT_COLUMNS = ("family", "function", "method", "dtype", "status", "sums_to_one")
+FLOAT_COLUMNS = ("offset", "gap", "scale", "draw", "max_ulp", "median_ulp", "max_bits", "median_bits", "rel_error")
+FUNCTIONS = ("softmax", "logsumexp", "log_softmax")
+METHODS = ("naive", "shifted")
+KINDS = ("overflow", "underflow", "nan")
+# The examples of the Background section, computed in every format.
+EXAMPLE_VECTORS = ((1.0, 2.0), (10.0, 20.0), (1000.0, 1.0, 1.0))
+
+REFERENCES = {
+    "bhh": {
+        "key": "bhh",
+        "label": "Blanchard, Higham & Higham 2021",
+        "authors": "P. Blanchard, D. J. Higham and N. J. Higham",
+        "title": "Accurately computing the log-sum-exp and softmax functions",
+        "venue": "IMA Journal of Numerical Analysis 41(4), 2311–2330",
+        "year": "2021",
+        "doi": "10.1093/imanum/draa038",
+    },
+    "gbc": {
+        "key": "gbc",
+        "label": "Goodfellow, Bengio & Courville 2016",
+        "authors": "I. Goodfellow, Y. Bengio and A. Courville",
+        "title": "Deep Learning",
+        "venue": "MIT Press, §4.1 (overflow and underflow) and §6.2.2.3 (softmax units)",
+        "year": "2016",
+        "doi": "",
+    },
+    "herbie": {
+        "key": "herbie",
+        "label": "Panchekha et al. 2015",
+        "authors": "P. Panchekha, A. Sanchez-Stern, J. R. Wilcox and Z. Tatlock",
+        "title": "Automatically improving accuracy for floating point expressions",
+        "venue": "PLDI 2015, §3 (bits of error)",
+        "year": "2015",
+        "doi": "10.1145/2737924.2737959",
+    },
+    "ziv": {
+        "key": "ziv",
+        "label": "Ziv 1991",
+        "authors": "A. Ziv",
+        "title": "Fast evaluation of elementary mathematical functions with correctly rounded last bit",
+        "venue": "ACM Transactions on Mathematical Software 17(3), 410–423",
+        "year": "1991",
+        "doi": "10.1145/114697.116813",
+    },
+    "higham": {
+        "key": "higham",
+        "label": "Higham 2002",
+        "authors": "N. J. Higham",
+        "title": "Accuracy and Stability of Numerical Algorithms",
+        "venue": "2nd ed., SIAM, ch. 4 (summation)",
+        "year": "2002",
+        "doi": "10.1137/1.9780898718027",
+    },
+}
+
+FORMULAS = {
+    "softmax": r"\mathrm{softmax}(z)_i = \frac{e^{z_i}}{\sum_{j=1}^{n} e^{z_j}}",
+    "std_norm": r"\mathrm{std\_norm}(z)_i = \frac{z_i}{\sum_{j=1}^{n} z_j}",
+    "lse": r"\mathrm{lse}(z) = \log \sum_{j=1}^{n} e^{z_j}",
+    "log_softmax": r"\log \mathrm{softmax}(z)_i = z_i - \mathrm{lse}(z)",
+    "max": r"m = \max_{j} z_j",
+    "softmax_shifted": r"\mathrm{softmax}(z)_i = \frac{e^{z_i - m}}{\sum_{j=1}^{n} e^{z_j - m}}",
+    "lse_shifted": r"\mathrm{lse}(z) = m + \log \sum_{j=1}^{n} e^{z_j - m}",
+    "log_softmax_shifted": r"\log \mathrm{softmax}(z)_i = (z_i - m) - \log \sum_{j=1}^{n} e^{z_j - m}",
+    "max_approx": r"\log \mathrm{softmax}(z)_i \approx z_i - m, \quad 0 \le \mathrm{lse}(z) - m \le \log n",
+    "two_level": r"z = (c,\ c-g,\ \ldots,\ c-g) \in \mathbb{R}^{n}",
+    "scaled_normal": r"z = s\,x, \quad x_j \text{ independent standard normal}",
+    "bits": r"\mathrm{bits}(\hat y, y) = \log_2\bigl(1 + \mathrm{ulps}(\hat y, y)\bigr)",
+    "overflow": r"e^{c} > \max \iff c > \ln \max",
+    "u": r"u = 2^{-p}",
+}
+
+
+class ReportError(RuntimeError):
+    """The data cannot make a report; the message says why."""
+
+
+# --- values that reach the templates ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Value:
+    """A number (or text) as the report shows it.
+
+    ``text`` is what the reader sees; ``value`` the exact number as a
+    string (``repr`` of the float, so it round-trips), rendered as
+    ``<data value="...">`` and checked by the tests; ``key`` names it.
+    """
+
+    text: str
+    value: str | None = None
+    key: str | None = None
+    css: str = ""
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def format_number(x: float | int | None, digits: int = 4) -> str:
+    """``digits`` significant digits, scientific as m×10ⁿ outside [1e-3, 1e5)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    if isinstance(x, int | np.integer):
+        return f"{int(x):,}".replace(",", " ") if abs(x) >= 10000 else str(int(x))
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    if x == 0:
+        return "0"
+    exponent = math.floor(math.log10(abs(x)))
+    if -3 <= exponent < 5:
+        text = f"{x:.{max(digits - 1 - exponent, 0)}f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+    else:
+        mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+        mantissa = mantissa.rstrip("0").rstrip(".")
+        text = f"{mantissa}×10{str(int(exponent)).translate(_SUPERSCRIPT)}"
+    return text.replace("-", "−")
+
+
+def in_format(x: float, dtype: str) -> str:
+    """The shortest decimal that rounds back to ``x`` in the format ``dtype``."""
+    if x is None:
+        return "none"
+    text = repr(float(x)) if dtype == "float64" else str(FORMATS[dtype].dtype.type(x))
+    return text.replace("-", "−").replace("inf", "∞").replace("nan", "NaN")
+
+
+def number(x, key: str | None = None, digits: int = 4, css: str = "") -> Value:
+    exact = None if x is None else (str(int(x)) if isinstance(x, int | np.integer) else repr(float(x)))
+    return Value(format_number(x, digits), exact, key, css)
+
+
+def percent(fraction: float, key: str | None = None) -> Value:
+    return Value(format_number(100 * fraction, 3) + " %", repr(float(fraction)), key)
+
+
+def format_value(x: float | None, dtype: str, key: str | None = None) -> Value:
+    return Value(in_format(x, dtype), None if x is None else repr(float(x)), key)
+
+
+def text(t: str, css: str = "") -> Value:
+    return Value(t, None, None, css)
+
+
+def mathml(latex: str, display: str = "inline") -> Markup:
+    out = latex_to_mathml(latex, display=display)
+    return Markup(out.replace(' xmlns="http://www.w3.org/1998/Math/MathML"', ""))
+
+
+# --- the data ---------------------------------------------------------------------
+
+
+@dataclass
+class StudyData:
+    sweep: dict[str, np.ndarray]
+    thresholds: list[dict]
+    manifest: dict
+    data_dir: Path
+    files: dict[str, str] = field(default_factory=dict)  # name -> sha256
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_sweep(path: Path) -> dict[str, np.ndarray]:
+    """sweep.csv as columns: text columns as str arrays, ``n`` as int,
+    the others as float64 with NaN where the cell is empty.  ``key`` joins
+    the parameters that identify a vector (to pair methods)."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = tuple(next(reader, ()))
+        if header != COLUMNS:
+            raise ReportError(f"{path}: unexpected header {','.join(header)!r}; expected {','.join(COLUMNS)!r}")
+        rows = list(reader)
+    if not rows:
+        raise ReportError(f"{path}: no rows")
+    bad = [i for i, row in enumerate(rows, start=2) if len(row) != len(COLUMNS)]
+    if bad:
+        raise ReportError(f"{path}: line {bad[0]} has the wrong number of fields")
+    columns = list(zip(*rows, strict=True))
+    table: dict[str, np.ndarray] = {}
+    for name, values in zip(COLUMNS, columns, strict=True):
+        if name in TEXT_COLUMNS:
+            table[name] = np.array(values, dtype=str)
+        elif name == "n":
+            table[name] = np.array(values, dtype=np.int64)
+        else:
+            try:
+                table[name] = np.array([float(v) if v else np.nan for v in values], dtype=np.float64)
+            except ValueError as err:
+                raise ReportError(f"{path}: column {name}: {err}") from None
+    index = {name: COLUMNS.index(name) for name in ("family", "n", "offset", "gap", "scale", "draw")}
+    table["key"] = np.array(["|".join(row[i] for i in index.values()) for row in rows], dtype=str)
+    unknown = set(np.unique(table["status"])) - set(figures.STATUS_STYLE)
+    if unknown:
+        raise ReportError(f"{path}: unknown status {sorted(unknown)}")
+    return table
+
+
+def load_data(data_dir: str | Path) -> StudyData:
+    """Read and check the sweep's output; ReportError says what is wrong."""
+    data_dir = Path(data_dir)
+    paths = {name: data_dir / name for name in ("sweep.csv", "thresholds.json", "manifest.json")}
+    for name, path in paths.items():
+        if not path.is_file():
+            raise ReportError(f"{path} is missing: run `python -m analysis sweep` first")
+    try:
+        manifest = json.loads(paths["manifest.json"].read_text(encoding="utf-8"))
+        thresholds = json.loads(paths["thresholds.json"].read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ReportError(f"{data_dir}: invalid JSON: {err}") from None
+    for key in ("config", "config_hash", "seed", "versions", "python", "platform", "numpy_simd", "checksums",
+                "command"):
+        if key not in manifest:
+            raise ReportError(f"{paths['manifest.json']}: no {key!r}")
+    files = {}
+    for name, expected in sorted(manifest["checksums"].items()):
+        path = data_dir / name
+        if not path.is_file():
+            raise ReportError(f"{path} is listed in the manifest but missing")
+        files[name] = _sha256(path)
+        if files[name] != expected:
+            raise ReportError(f"{path} does not match the manifest's checksum: the data changed after the sweep")
+    for record in thresholds:
+        missing = {"function", "method", "dtype", "n", "kind", "observed", "predicted", "note"} - set(record)
+        if missing:
+            raise ReportError(f"{paths['thresholds.json']}: a record lacks {sorted(missing)}")
+    return StudyData(load_sweep(paths["sweep.csv"]), thresholds, manifest, data_dir, files)
+
+
+# --- findings: data -> numbers ----------------------------------------------------------
+
+
+def _select(sweep, **equal) -> np.ndarray:
+    mask = np.ones(len(sweep["family"]), dtype=bool)
+    for column, value in equal.items():
+        mask &= sweep[column] == value
+    return mask
+
+
+def dtypes_of(sweep) -> list[str]:
+    present = set(np.unique(sweep["dtype"]).tolist())
+    return [d for d in STUDY_DTYPES if d in present]
+
+
+def threshold(thresholds, function, method, dtype, n, kind) -> dict | None:
+    for record in thresholds:
+        if (record["function"], record["method"], record["dtype"], record["n"], record["kind"]) == (
+            function, method, dtype, n, kind,
+        ):  # fmt: skip
+            return record
+    return None
+
+
+def failure_fraction(sweep, function: str, method: str, dtype: str) -> tuple[float, int]:
+    """Fraction of the two-level vectors (every n) whose output is not ok, and their count."""
+    mask = _select(sweep, family="two_level", function=function, method=method, dtype=dtype)
+    total = int(mask.sum())
+    if total == 0:
+        return math.nan, 0
+    return float((sweep["status"][mask] != "ok").sum()) / total, total
+
+
+def paired_bits(sweep, function: str, dtype: str) -> dict:
+    """Bits of error of the worst component (``max_bits``) of the naive and
+    shifted methods on the vectors (both families, every n) where both are
+    ok: their medians, their maxima and how many vectors there are."""
+    bits = {}
+    for method in METHODS:
+        mask = _select(sweep, function=function, method=method, dtype=dtype, status="ok")
+        bits[method] = dict(zip(sweep["key"][mask].tolist(), sweep["max_bits"][mask].tolist(), strict=True))
+    common = sorted(set(bits["naive"]) & set(bits["shifted"]))
+    out = {"count": len(common)}
+    for method in METHODS:
+        values = np.array([bits[method][k] for k in common], dtype=np.float64)
+        out[method] = {
+            "median": float(np.median(values)) if len(values) else math.nan,
+            "worst": float(np.max(values)) if len(values) else math.nan,
+        }
+    return out
+
+
+def _comparison(naive: float, shifted: float) -> str:
+    if math.isnan(naive) or math.isnan(shifted):
+        return "no vector where both are finite"
+    if shifted < naive:
+        return "the shift gains accuracy"
+    if shifted > naive:
+        return "the shift costs accuracy"
+    return "no difference"
+
+
+def key_findings(data: StudyData) -> dict:
+    """The numbers of the Key findings section, each a Value with a key."""
+    sweep, thresholds = data.sweep, data.thresholds
+    lengths = sorted({int(r["n"]) for r in thresholds}) or sorted(set(sweep["n"].tolist()))
+    n_small, n_large = lengths[0], lengths[-1]
+    per_format = []
+    for dtype in dtypes_of(sweep):
+        fmt = FORMATS[dtype]
+        entry = {"dtype": dtype}
+        for label, n in (("small", n_small), ("large", n_large)):
+            record = threshold(thresholds, "softmax", "naive", dtype, n, "overflow")
+            observed = None if record is None else record["observed"]
+            entry[f"overflow_{label}"] = format_value(observed, dtype, f"overflow/{dtype}/n{n}")
+        entry["ln_max"] = number(fmt.ln_max, f"ln_max/{dtype}", digits=6)
+        for method in METHODS:
+            fraction, total = failure_fraction(sweep, "softmax", method, dtype)
+            entry[f"fail_{method}"] = percent(fraction, f"fail/{dtype}/{method}")
+            entry["grid_size"] = number(total, f"grid/{dtype}")
+        bits = paired_bits(sweep, "softmax", dtype)
+        entry["paired"] = number(bits["count"], f"paired/{dtype}")
+        for method in METHODS:
+            for stat in ("median", "worst"):
+                entry[f"{stat}_{method}"] = number(bits[method][stat], f"bits/{dtype}/{method}/{stat}", digits=3)
+        entry["median_verdict"] = _comparison(bits["naive"]["median"], bits["shifted"]["median"])
+        entry["worst_verdict"] = _comparison(bits["naive"]["worst"], bits["shifted"]["worst"])
+        per_format.append(entry)
+    finite_overflows = [
+        (e["dtype"], float(e["overflow_small"].value)) for e in per_format if e["overflow_small"].value is not None
+    ]
+    first = min(finite_overflows, key=lambda t: t[1]) if finite_overflows else None
+    shifted_failures = [
+        r for r in thresholds if r["method"] == "shifted" and r["kind"] in ("overflow", "nan") and r["observed"] is not None
+    ]
+    return {
+        "n_small": number(n_small),
+        "n_large": number(n_large),
+        "per_format": per_format,
+        "first_dtype": text(first[0]) if first else text("none"),
+        "first_offset": format_value(first[1], first[0], "first_overflow") if first else text("none"),
+        "shifted_failure_count": number(len(shifted_failures), "shifted_overflow_nan"),
+        "shifted_checked": number(
+            sum(1 for r in thresholds if r["method"] == "shifted" and r["kind"] in ("overflow", "nan")),
+            "shifted_checked",
+        ),
+    }
+
+
+# --- tables ------------------------------------------------------------------------------
+
+
+def threshold_tables(thresholds) -> list[dict]:
+    """Per function: the predicted-vs-observed rows where either exists."""
+    tables = []
+    for function in FUNCTIONS:
+        rows = []
+        records = [r for r in thresholds if r["function"] == function]
+        shown = [r for r in records if r["observed"] is not None or r["predicted"] is not None]
+        shown.sort(key=lambda r: (KINDS.index(r["kind"]) if r["kind"] in KINDS else 9, r["method"],
+                                  STUDY_DTYPES.index(r["dtype"]) if r["dtype"] in STUDY_DTYPES else 9, r["n"]))
+        exact = 0
+        for r in shown:
+            same = r["observed"] == r["predicted"]
+            exact += same
+            rows.append(
+                [
+                    text(r["kind"]),
+                    text(r["method"]),
+                    text(r["dtype"]),
+                    number(r["n"]),
+                    format_value(r["observed"], r["dtype"]),
+                    format_value(r["predicted"], r["dtype"]),
+                    text(r["note"], "" if same else "differs"),
+                ]
+            )
+        if records:
+            tables.append(
+                {
+                    "function": function,
+                    "rows": rows,
+                    "shown": number(len(shown)),
+                    "exact": number(exact),
+                    "never": number(len(records) - len(shown)),
+                }
+            )
+    return tables
+
+
+def threshold_summary(thresholds) -> dict:
+    both = [r for r in thresholds if r["observed"] is not None and r["predicted"] is not None]
+    worst = max((abs(r["observed"] / r["predicted"] - 1) for r in both if r["predicted"]), default=0.0)
+    return {
+        "both": number(len(both), "thresholds_both"),
+        "exact": number(sum(1 for r in both if r["observed"] == r["predicted"]), "thresholds_exact"),
+        "worst": number(worst, "thresholds_worst_relative", digits=2),
+    }
+
+
+def format_table(dtypes) -> list[list[Value]]:
+    rows = []
+    for dtype in dtypes:
+        fmt = FORMATS[dtype]
+        rows.append(
+            [
+                text(dtype),
+                number(fmt.precision),
+                number(fmt.unit_roundoff, digits=3),
+                format_value(fmt.max, dtype),
+                number(fmt.ln_max, digits=6),
+                number(fmt.smallest_normal, digits=3),
+                number(fmt.smallest_subnormal, digits=3),
+                number(fmt.ln_smallest_subnormal - math.log(2), digits=6),
+            ]
+        )
+    return rows
+
+
+def _vector_text(values: np.ndarray, dtype: str) -> str:
+    return "[" + ", ".join(in_format(float(v), dtype) for v in np.atleast_1d(values)) + "]"
+
+
+def examples(dtypes) -> dict:
+    """The example vectors computed by every method in every format, next to
+    the correctly rounded truth (analysis.reference)."""
+    from . import reference
+    from . import softmax as sm
+    from .metrics import classify, ulp_distance
+
+    methods = {
+        "softmax": [("naive", sm.softmax_naive), ("max-shifted", sm.softmax_shifted),
+                    ("std_norm (z/Σz)", sm.std_norm)],
+        "logsumexp": [("naive", sm.logsumexp_naive), ("max-shifted", sm.logsumexp_shifted)],
+        "log_softmax": [("naive", sm.log_softmax_naive), ("max-shifted", sm.log_softmax_shifted),
+                        ("z − max z", sm.log_softmax_max_approx)],
+    }  # fmt: skip
+    truths = {"softmax": reference.softmax, "logsumexp": reference.logsumexp, "log_softmax": reference.log_softmax}
+    tables = []
+    for function, implementations in methods.items():
+        rows = []
+        for vector in EXAMPLE_VECTORS:
+            for dtype in dtypes:
+                z = np.array(vector, dtype=np.float64).astype(FORMATS[dtype].dtype)
+                truth = np.asarray(truths[function](z))
+                cells = [text(_vector_text(np.array(vector), "float64")), text(dtype)]
+                for label, implementation in implementations:
+                    with np.errstate(invalid="ignore"):
+                        computed = np.asarray(implementation(z))
+                    values = _vector_text(computed, dtype)
+                    if label.startswith("std_norm"):
+                        cells.append(text(values))
+                        continue
+                    status = classify(np.atleast_1d(computed), np.atleast_1d(truth))
+                    if status != "ok":
+                        cells.append(Value(f"{values} — {status}", None, None, "failed"))
+                    else:
+                        ulps = float(np.max(ulp_distance(computed, truth)))
+                        note = "exact" if ulps == 0 else f"{format_number(ulps)} ulp"
+                        cells.append(Value(f"{values} — {note}", None, None, "" if ulps == 0 else "inexact"))
+                cells.append(text(_vector_text(truth, dtype)))
+                rows.append(cells)
+        header = ["z", "format"] + [label for label, _ in implementations] + ["correctly rounded"]
+        tables.append({"function": function, "header": header, "rows": rows})
+    return {"tables": tables}
+
+
+def background_examples() -> dict:
+    """softmax and std_norm of [1, 2] and [10, 20] in float64, for the text."""
+    from . import reference
+    from . import softmax as sm
+
+    out = {}
+    for name, vector in (("small", EXAMPLE_VECTORS[0]), ("large", EXAMPLE_VECTORS[1])):
+        z = np.array(vector, dtype=np.float64)
+        out[name] = {
+            "z": text(_vector_text(z, "float64")),
+            "softmax": text("[" + ", ".join(format_number(float(v), 4) for v in reference.softmax(z)) + "]"),
+            "std_norm": text("[" + ", ".join(format_number(float(v), 4) for v in sm.std_norm(z)) + "]"),
+        }
+    return out
+
+
+def grid_summary(sweep) -> dict:
+    def axis(column, family):
+        values = np.unique(sweep[column][_select(sweep, family=family)])
+        values = values[~np.isnan(values)]
+        return {
+            "count": number(len(values)),
+            "min": number(float(values.min()) if len(values) else None),
+            "max": number(float(values.max()) if len(values) else None),
+            "min_positive": number(float(values[values > 0].min()) if (values > 0).any() else None),
+        }
+
+    lengths = sorted(set(sweep["n"].tolist()))
+    return {
+        "offset": axis("offset", "two_level"),
+        "gap": axis("gap", "two_level"),
+        "scale": axis("scale", "scaled_normal"),
+        "draws": number(len(np.unique(sweep["draw"][_select(sweep, family="scaled_normal")]))),
+        "lengths": text(", ".join(str(n) for n in lengths)),
+        "rows": number(len(sweep["family"])),
+        "functions": text(", ".join(f for f in FUNCTIONS if (sweep["function"] == f).any())),
+    }
+
+
+# --- provenance -----------------------------------------------------------------------------
+
+
+def build_date(environ=os.environ) -> tuple[str, str]:
+    """The date the report shows, and where it comes from."""
+    epoch = environ.get("SOURCE_DATE_EPOCH")
+    source = "SOURCE_DATE_EPOCH"
+    if epoch is None:
+        epoch, source = _git("log", "-1", "--format=%ct"), "the commit time of HEAD"
+    if not epoch:
+        return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d"), "the build time (no SOURCE_DATE_EPOCH, no git)"
+    try:
+        moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+    except ValueError:
+        raise ReportError(f"SOURCE_DATE_EPOCH={epoch!r} is not an integer number of seconds") from None
+    return moment.strftime("%Y-%m-%d"), source
+
+
+def _git(*args: str) -> str:
+    try:
+        result = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def provenance(data: StudyData) -> dict:
+    manifest = data.manifest
+    simd = manifest["numpy_simd"]
+    commit = _git("rev-parse", "HEAD")
+    config = manifest["config"]
+    return {
+        "versions": [[text(k), text(str(v))] for k, v in sorted(manifest["versions"].items())],
+        "python": text(str(manifest["python"])),
+        "platform": text(str(manifest["platform"])),
+        "simd": [[text(k), text(" ".join(map(str, v)) if isinstance(v, list) else str(v))]
+                 for k, v in sorted(simd.items())],
+        "config_hash": text(str(manifest["config_hash"])),
+        "seed": text(str(manifest["seed"])),
+        "checksums": [[text(k), text(v)] for k, v in sorted(data.files.items())],
+        "sweep_command": text(str(manifest["command"])),
+        "config_json": json.dumps(config, indent=1, sort_keys=True),
+        "summation": text(str(config.get("summation", "recursive"))),
+        "commit": text(commit or "unknown (not a git checkout)"),
+    }
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+def make_figures(data: StudyData, dtypes) -> dict:
+    sweep = data.sweep
+    two_level_lengths = sorted(set(sweep["n"][_select(sweep, family="two_level")].tolist()))
+    out = {"failure": [], "bits": [], "thresholds": None}
+    if two_level_lengths:
+        plan = [("softmax", two_level_lengths[-1])]
+        if len(two_level_lengths) > 1:
+            plan.append(("softmax", two_level_lengths[0]))
+        plan += [(f, two_level_lengths[-1]) for f in ("logsumexp", "log_softmax")]
+        for function, n in plan:
+            if _select(sweep, family="two_level", function=function, n=n).any():
+                out["failure"].append(
+                    {"function": function, "n": number(n), "figure": figures.failure_map(sweep, function, n, dtypes)}
+                )
+    for function in FUNCTIONS:
+        if _select(sweep, family="scaled_normal", function=function).any():
+            out["bits"].append({"function": function, "figure": figures.bits_vs_scale(sweep, function, dtypes)})
+    if data.thresholds:
+        out["thresholds"] = figures.thresholds_scatter(data.thresholds)
+    return out
+
+
+def context(data: StudyData, environ=os.environ) -> dict:
+    dtypes = dtypes_of(data.sweep)
+    date, date_source = build_date(environ)
+    return {
+        "title": "Where softmax breaks in floating point",
+        "date": date,
+        "date_source": date_source,
+        "findings": key_findings(data),
+        "formulas": {name: mathml(latex, "block") for name, latex in FORMULAS.items()},
+        "references": REFERENCES,
+        "background": background_examples(),
+        "grid": grid_summary(data.sweep),
+        "formats": format_table(dtypes),
+        "dtypes": text(", ".join(dtypes)),
+        "figures": make_figures(data, dtypes),
+        "threshold_tables": threshold_tables(data.thresholds),
+        "threshold_summary": threshold_summary(data.thresholds),
+        "examples": examples(dtypes),
+        "provenance": provenance(data),
+        "report_command": text("make report  (python -m analysis report)"),
+    }
+
+
+def render(ctx: dict) -> str:
+    return ENV.get_template("base.html").render(**ctx)
+
+
+def write_atomically(path: Path, content: str) -> None:
+    """Write ``content`` next to ``path`` and rename it over ``path``: a
+    reader sees the old file or the new one, never a partial one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+    )
+    try:
+        with handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(handle.name, 0o644)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def build(data_dir: str | Path = DATA_DIR, out: str | Path = REPORT_PATH, environ=os.environ) -> Path:
+    """Render the report from the data in ``data_dir`` into ``out``."""
+    data = load_data(data_dir)
+    html = render(context(data, environ))
+    out = Path(out)
+    write_atomically(out, html)
+    return out
+
+
+def _run_sweep(config: Path | None, quick: bool, data_dir: Path) -> Path:
+    try:
+        from . import sweep
+    except ImportError:
+        return data_dir
+    run = getattr(sweep, "run", None)
+    if run is None:
+        return data_dir
+    parameters = inspect.signature(run).parameters
+    if "data_dir" in parameters:
+        return Path(run(config, quick, data_dir=data_dir))
+    return Path(run(config, quick))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analysis report", description="Build the HTML report.")
+    parser.add_argument("--config", type=Path, default=None, help="study file (default analysis/study.toml)")
+    parser.add_argument("--quick", action="store_true", help="the small [quick] grid of the study file")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="sweep output (default reports/data)")
+    parser.add_argument("--out", type=Path, default=REPORT_PATH, help="report file (default reports/softmax_study.html)")
+    parser.add_argument("--no-sweep", action="store_true", help="use the data as they are; do not run the sweep")
+    args = parser.parse_args(argv)
+    try:
+        data_dir = args.data_dir if args.no_sweep else _run_sweep(args.config, args.quick, args.data_dir)
+        out = build(data_dir, args.out)
+    except ReportError as err:
+        print(f"error: {err}; the previous report (if any) is unchanged", file=sys.stderr)
+        return 1
+    except Exception as err:  # noqa: BLE001 -- any failure must leave the old report and exit non-zero
+        print(f"error: report build failed: {type(err).__name__}: {err}; the previous report (if any) is "
+              f"unchanged", file=sys.stderr)
+        return 1
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,299 @@
+"""The sweep: grid -> records, in parallel, cached, written atomically.
+
+Work is split into chunks, one per (family, dtype, n).  Each chunk's rows are
+cached under ``reports/.cache/`` keyed by a hash of the chunk's parameters,
+the code of the numerics and the package versions; a rerun with nothing
+changed recomputes nothing, and a config change recomputes only the chunks
+whose parameters changed.  Cache entries carry a SHA-256 of their content and
+are recomputed, never used, when it does not match.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+import platform
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from . import families, findings, reference
+from . import softmax as sm
+from .config import Config
+from .config import load as load_config
+from .formats import FORMATS
+from .metrics import classify, relative_error, ulp_distance
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "reports" / "data"
+CACHE_DIR = ROOT / "reports" / ".cache"
+
+COLUMNS = (
+    "family", "function", "method", "dtype", "n", "offset", "gap", "scale", "draw",
+    "status", "max_ulp", "median_ulp", "max_bits", "median_bits", "rel_error", "sums_to_one",
+)  # fmt: skip
+
+IMPLEMENTATIONS = {
+    ("softmax", "naive"): sm.softmax_naive,
+    ("softmax", "shifted"): sm.softmax_shifted,
+    ("logsumexp", "naive"): sm.logsumexp_naive,
+    ("logsumexp", "shifted"): sm.logsumexp_shifted,
+    ("log_softmax", "naive"): sm.log_softmax_naive,
+    ("log_softmax", "shifted"): sm.log_softmax_shifted,
+}
+_TRUTH_INDEX = {"softmax": 0, "logsumexp": 1, "log_softmax": 2}
+# The code whose change invalidates cached rows.
+_CODE = ("formats.py", "softmax.py", "reference.py", "metrics.py", "families.py", "sweep.py")
+PACKAGES = ("numpy", "mpmath", "gmpy2", "ml_dtypes", "scipy", "matplotlib", "jinja2")
+
+
+def versions() -> dict[str, str]:
+    return {name: metadata.version(name) for name in PACKAGES}
+
+
+def code_hash() -> str:
+    h = hashlib.sha256()
+    for name in _CODE:
+        h.update((Path(__file__).parent / name).read_bytes())
+    return h.hexdigest()
+
+
+# --- one chunk: pure computation -----------------------------------------
+
+
+def _metrics_rows(function, computed, truth, n):
+    """Per-vector status, ULP and bits statistics, relative error, sum check."""
+    if computed.ndim == 1:  # logsumexp: one value per vector
+        computed, truth = computed[:, None], truth[:, None]
+    status = np.atleast_1d(classify(computed, truth))
+    ok = status == "ok"
+    ulps = ulp_distance(computed, truth)
+    bits = np.log2(1.0 + ulps)  # bits_of_error, from the ULPs already at hand
+    stats = np.full((len(status), 4), np.nan)
+    if ok.any():
+        stats[ok] = np.column_stack(
+            [ulps[ok].max(axis=1), np.median(ulps[ok], axis=1), bits[ok].max(axis=1), np.median(bits[ok], axis=1)]
+        )
+    rel = relative_error(computed[:, 0], truth[:, 0]) if function == "logsumexp" else None
+    sums = [""] * len(status)
+    if function == "softmax":
+        # The exact sum of the outputs (fsum), rounded to the format, within
+        # n ulps of 1.
+        totals = np.array([math.fsum(row) for row in computed.astype(np.float64).tolist()])
+        with np.errstate(over="ignore", invalid="ignore"):
+            close = ulp_distance(totals.astype(computed.dtype), np.ones_like(computed[:, 0])) <= n
+        sums = [bool(c) for c in close]
+    return [
+        (
+            str(status[i]),
+            *(float(v) if ok[i] else None for v in stats[i]),
+            float(np.atleast_1d(rel)[i]) if rel is not None else None,
+            sums[i],
+        )
+        for i in range(len(status))
+    ]
+
+
+def compute_chunk(task: dict) -> list[tuple]:
+    """All rows of one (family, dtype, n) chunk."""
+    family, dtype_name, n = task["family"], task["dtype"], task["n"]
+    dtype = FORMATS[dtype_name].dtype
+    if family == "two_level":
+        grid = [(c, g) for c in task["offsets"] for g in task["gaps"]]
+        z = families.two_level([p[0] for p in grid], [p[1] for p in grid], n, dtype)
+        params = [(c, g, None, None) for c, g in grid]
+    else:
+        grid = [(s, d) for s in task["scales"] for d in range(task["draws"])]
+        z = np.concatenate(
+            [families.scaled_normal([s], task["seed"], n, d, dtype) for s, d in grid]
+        ).reshape(len(grid), n)
+        params = [(None, None, s, d) for s, d in grid]
+    # An input that already overflowed the format is not a point of the study.
+    with np.errstate(invalid="ignore"):
+        keep = np.all(np.isfinite(z), axis=-1)
+    z = z[keep]
+    params = [p for p, k in zip(params, keep) if k]
+    truths = reference.truths(z)
+    rows = []
+    for function in task["functions"]:
+        truth = truths[_TRUTH_INDEX[function]]
+        for method in task["methods"]:
+            computed = IMPLEMENTATIONS[function, method](z, summation=task["summation"])
+            for p, m in zip(params, _metrics_rows(function, computed, truth, n)):
+                rows.append((family, function, method, dtype_name, n, *p, *m))
+    return rows
+
+
+def tasks(cfg: Config) -> list[dict]:
+    common = {
+        "functions": list(cfg.functions),
+        "methods": list(cfg.methods),
+        "summation": cfg.summation,
+    }
+    offsets = families.offsets(cfg.offset_decades, cfg.offset_points, cfg.threshold_factors).tolist()
+    gaps = families.gaps(cfg.gap_decades, cfg.gap_points, cfg.threshold_factors).tolist()
+    scales = families.scales(cfg.scale_decades, cfg.scale_points).tolist()
+    out = []
+    for dtype in cfg.dtypes:
+        for n in cfg.lengths:
+            out.append({"family": "two_level", "dtype": dtype, "n": n, "offsets": offsets, "gaps": gaps, **common})
+            out.append(
+                {"family": "scaled_normal", "dtype": dtype, "n": n, "scales": scales,
+                 "draws": cfg.draws, "seed": cfg.seed, **common}
+            )  # fmt: skip
+    return out
+
+
+# --- cache and atomic files -----------------------------------------------
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, then rename over path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def task_key(task: dict, code: str, vers: dict) -> str:
+    blob = json.dumps({"task": task, "code": code, "versions": vers}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _payload_hash(rows) -> str:
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+
+def load_cached(key: str, cache_dir: Path = CACHE_DIR):
+    """The cached rows for key, or None if absent or corrupt."""
+    path = cache_dir / f"{key}.json"
+    try:
+        entry = json.loads(path.read_text())
+        if entry["key"] != key or entry["sha256"] != _payload_hash(entry["rows"]):
+            return None
+        return [tuple(r) for r in entry["rows"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def store_cached(key: str, rows, cache_dir: Path = CACHE_DIR) -> None:
+    rows = json.loads(json.dumps(rows))  # the JSON form is what is hashed and reloaded
+    entry = {"key": key, "sha256": _payload_hash(rows), "rows": rows}
+    atomic_write(cache_dir / f"{key}.json", json.dumps(entry).encode())
+
+
+# --- output --------------------------------------------------------------
+
+
+def _cell(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return repr(v)  # round-trips exactly
+    return str(v)
+
+
+def _sort_key(row):
+    def num(v):
+        return -math.inf if v is None else v
+
+    return (row[0], row[1], row[2], row[3], row[4], num(row[5]), num(row[6]), num(row[7]), num(row[8]))
+
+
+def csv_bytes(rows) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in sorted(rows, key=_sort_key):
+        writer.writerow([_cell(v) for v in row])
+    return out.getvalue().encode()
+
+
+def simd_features() -> dict:
+    from numpy._core._multiarray_umath import __cpu_baseline__, __cpu_dispatch__, __cpu_features__
+
+    return {
+        "baseline": list(__cpu_baseline__),
+        "dispatch": list(__cpu_dispatch__),
+        "enabled": sorted(k for k, v in __cpu_features__.items() if v),
+    }
+
+
+def run(
+    config: Config | str | Path | None = None,
+    quick: bool = False,
+    data_dir: Path = DATA_DIR,
+    cache_dir: Path = CACHE_DIR,
+    progress=None,
+    executor=None,
+) -> Path:
+    """Compute (or load from the cache) every chunk and write sweep.csv,
+    thresholds.json and manifest.json atomically under data_dir.
+
+    ``config`` is a validated Config or the path of a study file (the default
+    study.toml when None); ``quick`` applies its [quick] overrides.
+    """
+    cfg = config if isinstance(config, Config) else load_config(config, quick)
+    data_dir, cache_dir = Path(data_dir), Path(cache_dir)
+    code, vers = code_hash(), versions()
+    todo = tasks(cfg)
+    keys = [task_key(t, code, vers) for t in todo]
+    results = {k: load_cached(k, cache_dir) for k in keys}
+    missing = [(t, k) for t, k in zip(todo, keys) if results[k] is None]
+    # The longest chunks first, so the two workers finish together.
+    missing.sort(key=lambda tk: -tk[0]["n"])
+    if missing:
+        own = executor is None
+        if own:
+            executor = concurrent.futures.ProcessPoolExecutor(max_workers=cfg.workers)
+        try:
+            futures = {executor.submit(compute_chunk, t): k for t, k in missing}
+            done = concurrent.futures.as_completed(futures)
+            for future in progress(done, total=len(futures)) if progress else done:
+                key = futures[future]
+                rows = future.result()
+                store_cached(key, rows, cache_dir)
+                results[key] = load_cached(key, cache_dir)
+        finally:
+            if own:
+                executor.shutdown(cancel_futures=True)
+    rows = [row for k in keys for row in results[k]]
+    files = {
+        "sweep.csv": csv_bytes(rows),
+        "thresholds.json": (json.dumps(findings.thresholds(cfg), indent=1) + "\n").encode(),
+    }
+    manifest = {
+        "config": cfg.as_dict(),
+        "config_hash": cfg.hash,
+        "seed": cfg.seed,
+        "versions": vers,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "numpy_simd": simd_features(),
+        "points": len(rows),
+        "skipped_non_finite_inputs": "vectors whose entries overflow the format on conversion are not rows",
+        "checksums": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+        "command": "python -m analysis sweep" + (" --quick" if cfg.quick else "")
+        + ("" if Path(cfg.path).resolve() == (Path(__file__).parent / "study.toml").resolve() else f" --config {cfg.path}"),
+    }
+    files["manifest.json"] = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
+    for name, data in files.items():  # manifest last: it vouches for the others
+        atomic_write(data_dir / name, data)
+    return data_dir

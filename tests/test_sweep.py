@@ -1,0 +1,216 @@
+"""The sweep engine: config validation, reproducibility, cache, thresholds."""
+
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis import config, families, findings, reference, sweep
+from analysis.formats import FORMATS
+from analysis.metrics import classify, ulp_distance
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """One quick sweep shared by the tests of this module."""
+    base = tmp_path_factory.mktemp("quick")
+    cfg = config.load(quick=True)
+    sweep.run(cfg, data_dir=base / "data", cache_dir=base / "cache")
+    return cfg, base
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_outputs_exist_with_columns(quick_run):
+    cfg, base = quick_run
+    rows = read_rows(base / "data" / "sweep.csv")
+    assert list(rows[0]) == list(sweep.COLUMNS)
+    assert {r["family"] for r in rows} == {"two_level", "scaled_normal"}
+    assert {r["dtype"] for r in rows} == set(cfg.dtypes)
+    manifest = json.loads((base / "data" / "manifest.json").read_text())
+    for name in ("sweep.csv", "thresholds.json"):
+        import hashlib
+
+        assert manifest["checksums"][name] == hashlib.sha256((base / "data" / name).read_bytes()).hexdigest()
+    assert manifest["config_hash"] == cfg.hash and manifest["seed"] == cfg.seed
+    assert manifest["numpy_simd"]["enabled"]
+
+
+def rebuild(row):
+    dtype = FORMATS[row["dtype"]].dtype
+    n = int(row["n"])
+    if row["family"] == "two_level":
+        return families.two_level(float(row["offset"]), float(row["gap"]), n, dtype)
+    seed = config.load(quick=True).seed
+    return families.scaled_normal(float(row["scale"]), seed, n, int(row["draw"]), dtype)
+
+
+def test_rows_rebuild_from_their_parameters(quick_run):
+    """A sample of rows recomputed independently of the sweep's code path:
+    the vector from its float64 parameters, the truth per row, then status
+    and ULP numbers."""
+    _, base = quick_run
+    rows = read_rows(base / "data" / "sweep.csv")
+    rng = np.random.default_rng(4)
+    truth_of = {"softmax": reference.softmax, "logsumexp": reference.logsumexp, "log_softmax": reference.log_softmax}
+    for i in rng.choice(len(rows), 150, replace=False):
+        row = rows[i]
+        z = rebuild(row)
+        f = sweep.IMPLEMENTATIONS[row["function"], row["method"]]
+        computed = np.atleast_1d(f(z))
+        truth = np.atleast_1d(truth_of[row["function"]](z))
+        assert classify(computed, truth) == row["status"], row
+        if row["status"] == "ok":
+            ulps = ulp_distance(computed, truth)
+            assert float(row["max_ulp"]) == ulps.max()
+            assert float(row["median_ulp"]) == np.median(ulps)
+            assert float(row["max_bits"]) == math.log2(1 + ulps.max())
+
+
+def test_same_config_twice_is_byte_identical(quick_run, tmp_path):
+    cfg, base = quick_run
+    # A fresh cache: everything is recomputed, and must come out the same.
+    sweep.run(cfg, data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
+    for name in ("sweep.csv", "thresholds.json", "manifest.json"):
+        assert (tmp_path / "data" / name).read_bytes() == (base / "data" / name).read_bytes(), name
+
+
+def test_warm_run_uses_cache_and_corrupt_entries_are_recomputed(quick_run, tmp_path, monkeypatch):
+    cfg, base = quick_run
+    cache = base / "cache"
+    calls = []
+    monkeypatch.setattr(sweep, "compute_chunk", lambda t: calls.append(t) or [])
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        sweep.run(cfg, data_dir=tmp_path / "warm", cache_dir=cache, executor=pool)
+    assert calls == []  # nothing recomputed
+    assert (tmp_path / "warm" / "sweep.csv").read_bytes() == (base / "data" / "sweep.csv").read_bytes()
+    # Truncate one entry and change the content of another: both recomputed.
+    entries = sorted(cache.glob("*.json"))
+    entries[0].write_text(entries[0].read_text()[:100])
+    tampered = json.loads(entries[1].read_text())
+    tampered["rows"][0][9] = "ok" if tampered["rows"][0][9] != "ok" else "nan"
+    entries[1].write_text(json.dumps(tampered))
+    assert sweep.load_cached(entries[0].stem, cache) is None
+    assert sweep.load_cached(entries[1].stem, cache) is None
+    monkeypatch.undo()
+    with ThreadPoolExecutor(1) as pool:
+        sweep.run(cfg, data_dir=tmp_path / "repaired", cache_dir=cache, executor=pool)
+    assert (tmp_path / "repaired" / "sweep.csv").read_bytes() == (base / "data" / "sweep.csv").read_bytes()
+
+
+def test_shifted_never_non_finite_on_default_grid():
+    """On the default two_level grid (every offset and gap, every n), the
+    shifted methods return no inf/NaN for finite input."""
+    cfg = config.load()
+    offsets = families.offsets(cfg.offset_decades, cfg.offset_points, cfg.threshold_factors)
+    gaps = families.gaps(cfg.gap_decades, cfg.gap_points, cfg.threshold_factors)
+    c, g = np.meshgrid(offsets, gaps)
+    for dtype in cfg.dtypes:
+        for n in cfg.lengths:
+            z = families.two_level(c.ravel(), g.ravel(), n, FORMATS[dtype].dtype)
+            z = z[np.all(np.isfinite(z), axis=-1)]
+            for function in cfg.functions:
+                out = sweep.IMPLEMENTATIONS[function, "shifted"](z)
+                assert np.all(np.isfinite(out)), (dtype, n, function)
+
+
+def test_naive_softmax_overflows_exactly_at_the_threshold(quick_run):
+    _, base = quick_run
+    records = json.loads((base / "data" / "thresholds.json").read_text())
+    overflow = [r for r in records if r["kind"] == "overflow" and r["method"] == "naive"]
+    assert {r["dtype"] for r in overflow} == set(FORMATS) & {r["dtype"] for r in records}
+    for r in overflow:
+        fmt = FORMATS[r["dtype"]]
+        f = sweep.IMPLEMENTATIONS[r["function"], "naive"]
+        at = np.array(r["observed"], fmt.dtype)
+        below = np.nextafter(at, np.array(0, fmt.dtype))
+        assert not np.all(np.isfinite(f(families.two_level(float(at), 0.0, r["n"], fmt.dtype)))), r
+        assert np.all(np.isfinite(f(families.two_level(float(below), 0.0, r["n"], fmt.dtype)))), r
+
+
+def test_observed_thresholds_agree_with_predicted(quick_run):
+    """Observed vs predicted, within the rounding that explains a difference:
+    overflow of a sum of n terms moves by at most ln(1 + gamma_{n-1}) + the
+    exp's own error (Higham 2002, eq. 4.4) plus one ulp of c for the rounding
+    of c to the format; under- and NaN thresholds by one ulp (the exp's
+    rounding at the boundary)."""
+    _, base = quick_run
+    records = json.loads((base / "data" / "thresholds.json").read_text())
+    for r in records:
+        fmt = FORMATS[r["dtype"]]
+        if r["predicted"] is None or r["observed"] is None:
+            assert r["predicted"] is None and r["observed"] is None, r
+            continue
+        if r["kind"] == "overflow":
+            u = fmt.unit_roundoff
+            tolerance = math.log1p(findings.gamma(r["n"] - 1, u) + 4 * u)
+            tolerance += float(np.spacing(np.array(r["predicted"], fmt.dtype)))
+            assert abs(r["observed"] - r["predicted"]) <= tolerance, r
+        else:
+            steps = ulp_distance(np.array(r["observed"], fmt.dtype), np.array(r["predicted"], fmt.dtype))
+            assert steps <= 1, r
+
+
+BAD_CONFIGS = {
+    "unknown key": ("gap_points = 60", "gap_points = 60\ngap_pionts = 3", "two_level.gap_pionts"),
+    "wrong type": ("gap_points = 60", 'gap_points = "sixty"', "two_level.gap_points"),
+    "empty grid": ('lengths = [2, 10, 100, 1000]', "lengths = []", "study.lengths"),
+    "non-monotone grid": ('lengths = [2, 10, 100, 1000]', "lengths = [2, 100, 10]", "study.lengths"),
+    "unsupported dtype": ('dtypes = ["float64", "float32", "float16", "bfloat16"]', 'dtypes = ["float64", "int8"]', "study.dtypes"),
+    "bad decades": ("gap_decades = [-2.0, 3.0]", "gap_decades = [3.0, -2.0]", "two_level.gap_decades"),
+    "unknown section": ("\n[quick]\n", "\n[quik]\n", "quik"),
+    "not toml": ("\n[study]\n", "\n[study\n", "not valid TOML"),
+}
+
+
+@pytest.mark.parametrize("mistake", BAD_CONFIGS, ids=list(BAD_CONFIGS))
+def test_bad_config_exits_2_naming_the_key_and_changes_nothing(mistake, tmp_path):
+    old, new, key = BAD_CONFIGS[mistake]
+    text = config.DEFAULT_CONFIG.read_text()
+    assert old in text
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace(old, new, 1))
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "sweep.csv").write_text("previous results\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "analysis", "sweep", "--config", str(bad), "--data-dir", str(data)],
+        cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1 and key in message and str(bad) in message, message
+    assert (data / "sweep.csv").read_text() == "previous results\n"
+    assert sorted(p.name for p in data.iterdir()) == ["sweep.csv"]
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(config.ConfigError, match="file not found"):
+        config.load(tmp_path / "nope.toml")
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "x.csv"
+    target.write_text("old")
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        sweep.atomic_write(target, b"new")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.csv"]  # no temporary left behind
