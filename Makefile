@@ -6,10 +6,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help test lint clean
+.PHONY: help test data lint clean
 
 help:  ## list the targets
 	@echo "make test    build $(VENV) from requirements.lock if needed, run the whole test suite"
+	@echo "make data    run the sweep (cached) into reports/data/: sweep.csv, thresholds.json, manifest.json"
 	@echo "make lint    ruff over the project"
 	@echo "make clean   remove $(VENV) and caches (not reports/)"
 
@@ -21,6 +22,9 @@ $(STAMP): requirements.lock pyproject.toml
 
 test: $(STAMP)  ## run the test suite on both cores
 	$(PY) -m pytest -n 2 tests
+
+data: $(STAMP)  ## the sweep; reruns only what changed
+	$(PY) -m analysis sweep
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check analysis tests
