@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as err:
         print(f"error: cannot write results: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted: earlier outputs are unchanged; finished chunks are cached", file=sys.stderr)
+        return 130
     print(f"wrote {out}/sweep.csv, thresholds.json, manifest.json in {time.perf_counter() - start:.1f} s")
     return 0
 

@@ -34,7 +34,7 @@ from .metrics import classify, relative_error, ulp_distance
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "reports" / "data"
-CACHE_DIR = ROOT / "reports" / ".cache"
+CACHE_DIR = Path(os.environ.get("SOFTMAX_STUDY_CACHE", ROOT / "reports" / ".cache"))
 
 COLUMNS = (
     "family", "function", "method", "dtype", "n", "offset", "gap", "scale", "draw",
@@ -251,6 +251,9 @@ def run(
     """
     cfg = config if isinstance(config, Config) else load_config(config, quick)
     data_dir, cache_dir = Path(data_dir), Path(cache_dir)
+    for folder in (data_dir, cache_dir):  # temporaries of a run that was killed
+        for stale in folder.glob(".*.tmp"):
+            stale.unlink(missing_ok=True)
     code, vers = code_hash(), versions()
     todo = tasks(cfg)
     keys = [task_key(t, code, vers) for t in todo]

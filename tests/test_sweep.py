@@ -214,3 +214,40 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path, monkeypatch):
         sweep.atomic_write(target, b"new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["x.csv"]  # no temporary left behind
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGKILL"])
+def test_interrupted_run_keeps_outputs_and_resumes(signal_name, quick_run, tmp_path):
+    """Kill a quick sweep part-way (twice), then rerun: earlier outputs are
+    untouched meanwhile, and the final outputs equal an uninterrupted run."""
+    import signal
+    import time
+
+    _, base = quick_run
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "sweep.csv").write_text("previous results\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SOFTMAX_STUDY_CACHE": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "analysis", "sweep", "--quick", "--data-dir", str(data)]
+    interrupted = 0
+    for delay in (0.8, 1.4):
+        # Its own process group, signalled as a whole: what Ctrl-C in a
+        # terminal or `kill -9 -PGID` does to the sweep and its workers.
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        time.sleep(delay)
+        try:
+            os.killpg(process.pid, getattr(signal, signal_name))
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=60)
+        if process.returncode == 0:
+            break  # finished before the signal: nothing to test on this round
+        interrupted += 1
+        assert (data / "sweep.csv").read_text() == "previous results\n"
+    assert interrupted, "the sweep finished before any signal: the test tested nothing"
+    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+    for name in ("sweep.csv", "thresholds.json"):
+        assert (data / name).read_bytes() == (base / "data" / name).read_bytes(), name
+    assert not [p.name for p in data.iterdir() if p.name.startswith(".")]
