@@ -17,6 +17,7 @@ import io
 import json
 import math
 import os
+import pickle
 import platform
 import sys
 import tempfile
@@ -176,26 +177,26 @@ def task_key(task: dict, code: str, vers: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _payload_hash(rows) -> str:
-    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
-
-
 def load_cached(key: str, cache_dir: Path = CACHE_DIR):
-    """The cached rows for key, or None if absent or corrupt."""
-    path = cache_dir / f"{key}.json"
+    """The cached rows for key, or None if absent, truncated or altered.
+
+    An entry is ``sha256(payload) + payload`` with payload the pickled
+    ``(key, rows)``; the digest is checked before anything is unpickled.
+    """
     try:
-        entry = json.loads(path.read_text())
-        if entry["key"] != key or entry["sha256"] != _payload_hash(entry["rows"]):
-            return None
-        return [tuple(r) for r in entry["rows"]]
-    except (OSError, ValueError, KeyError, TypeError):
+        blob = (cache_dir / f"{key}.pickle").read_bytes()
+    except OSError:
         return None
+    digest, payload = blob[:32], blob[32:]
+    if len(blob) < 33 or hashlib.sha256(payload).digest() != digest:
+        return None
+    stored_key, rows = pickle.loads(payload)
+    return rows if stored_key == key else None
 
 
 def store_cached(key: str, rows, cache_dir: Path = CACHE_DIR) -> None:
-    rows = json.loads(json.dumps(rows))  # the JSON form is what is hashed and reloaded
-    entry = {"key": key, "sha256": _payload_hash(rows), "rows": rows}
-    atomic_write(cache_dir / f"{key}.json", json.dumps(entry).encode())
+    payload = pickle.dumps((key, rows), protocol=5)
+    atomic_write(cache_dir / f"{key}.pickle", hashlib.sha256(payload).digest() + payload)
 
 
 # --- output --------------------------------------------------------------
@@ -235,6 +236,19 @@ def simd_features() -> dict:
     }
 
 
+def _up_to_date(data_dir: Path, outputs_key: str) -> bool:
+    try:
+        manifest = json.loads((data_dir / "manifest.json").read_text())
+        if manifest.get("outputs_key") != outputs_key:
+            return False
+        return all(
+            hashlib.sha256((data_dir / name).read_bytes()).hexdigest() == digest
+            for name, digest in manifest["checksums"].items()
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
 def run(
     config: Config | str | Path | None = None,
     quick: bool = False,
@@ -257,6 +271,17 @@ def run(
     code, vers = code_hash(), versions()
     todo = tasks(cfg)
     keys = [task_key(t, code, vers) for t in todo]
+    # Everything the three files depend on: the chunks, the thresholds' code
+    # and the config.  If the files on disk were made from exactly this and
+    # are intact, there is nothing to do.
+    outputs_key = hashlib.sha256(
+        json.dumps(
+            {"chunks": keys, "findings": hashlib.sha256(Path(findings.__file__).read_bytes()).hexdigest(),
+             "config": cfg.as_dict()}, sort_keys=True
+        ).encode()
+    ).hexdigest()  # fmt: skip
+    if _up_to_date(data_dir, outputs_key):
+        return data_dir
     results = {k: load_cached(k, cache_dir) for k in keys}
     missing = [(t, k) for t, k in zip(todo, keys) if results[k] is None]
     # The longest chunks first, so the two workers finish together.
@@ -272,7 +297,7 @@ def run(
                 key = futures[future]
                 rows = future.result()
                 store_cached(key, rows, cache_dir)
-                results[key] = load_cached(key, cache_dir)
+                results[key] = rows
         finally:
             if own:
                 executor.shutdown(cancel_futures=True)
@@ -293,6 +318,7 @@ def run(
         "points": len(rows),
         "skipped_non_finite_inputs": "vectors whose entries overflow the format on conversion are not rows",
         "checksums": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+        "outputs_key": outputs_key,
         "command": "python -m analysis sweep" + (" --quick" if cfg.quick else "")
         + ("" if Path(cfg.path).resolve() == (Path(__file__).parent / "study.toml").resolve() else f" --config {cfg.path}"),
     }

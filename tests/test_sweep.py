@@ -98,17 +98,30 @@ def test_warm_run_uses_cache_and_corrupt_entries_are_recomputed(quick_run, tmp_p
     assert calls == []  # nothing recomputed
     assert (tmp_path / "warm" / "sweep.csv").read_bytes() == (base / "data" / "sweep.csv").read_bytes()
     # Truncate one entry and change the content of another: both recomputed.
-    entries = sorted(cache.glob("*.json"))
-    entries[0].write_text(entries[0].read_text()[:100])
-    tampered = json.loads(entries[1].read_text())
-    tampered["rows"][0][9] = "ok" if tampered["rows"][0][9] != "ok" else "nan"
-    entries[1].write_text(json.dumps(tampered))
+    entries = sorted(cache.glob("*.pickle"))
+    entries[0].write_bytes(entries[0].read_bytes()[:100])
+    blob = bytearray(entries[1].read_bytes())
+    blob[-50] ^= 1  # one flipped bit in the payload
+    entries[1].write_bytes(bytes(blob))
     assert sweep.load_cached(entries[0].stem, cache) is None
     assert sweep.load_cached(entries[1].stem, cache) is None
     monkeypatch.undo()
     with ThreadPoolExecutor(1) as pool:
         sweep.run(cfg, data_dir=tmp_path / "repaired", cache_dir=cache, executor=pool)
     assert (tmp_path / "repaired" / "sweep.csv").read_bytes() == (base / "data" / "sweep.csv").read_bytes()
+    assert sweep.load_cached(entries[0].stem, cache) is not None  # rewritten
+
+
+def test_unchanged_outputs_are_not_rewritten_but_damaged_ones_are(quick_run, tmp_path):
+    cfg, base = quick_run
+    data = tmp_path / "data"
+    sweep.run(cfg, data_dir=data, cache_dir=base / "cache")
+    before = {p.name: p.stat().st_mtime_ns for p in data.iterdir()}
+    sweep.run(cfg, data_dir=data, cache_dir=base / "cache")
+    assert {p.name: p.stat().st_mtime_ns for p in data.iterdir()} == before
+    (data / "sweep.csv").write_text("damaged\n")
+    sweep.run(cfg, data_dir=data, cache_dir=base / "cache")
+    assert (data / "sweep.csv").read_bytes() == (base / "data" / "sweep.csv").read_bytes()
 
 
 def test_shifted_never_non_finite_on_default_grid():
@@ -251,3 +264,25 @@ def test_interrupted_run_keeps_outputs_and_resumes(signal_name, quick_run, tmp_p
     for name in ("sweep.csv", "thresholds.json"):
         assert (data / name).read_bytes() == (base / "data" / name).read_bytes(), name
     assert not [p.name for p in data.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("n", [100, 1000])
+def test_overflow_thresholds_of_long_vectors(n):
+    """The default grid's long vectors, where the rounded recursive sum moves
+    the overflow point most (float16, n = 1000: 17 ulp of c).  The bound:
+    the computed sum is n e^c (1 + theta), |theta| <= gamma_{n-1} + 2u (exp
+    and its argument), so the threshold in c moves by at most
+    ln(1 + gamma_{n-1} + 4u) + one spacing of c (Higham 2002, eq. 4.4)."""
+    for dtype in config.load().dtypes:
+        fmt = FORMATS[dtype]
+        for function in ("logsumexp", "log_softmax"):
+            obs = findings.observed(function, "naive", "overflow", fmt, n, "recursive")
+            pred = findings.predicted(function, "naive", "overflow", fmt, n)
+            u = fmt.unit_roundoff
+            tolerance = math.log1p(findings.gamma(n - 1, u) + 4 * u) + float(np.spacing(np.array(pred, fmt.dtype)))
+            assert abs(obs - pred) <= tolerance, (dtype, function, obs, pred)
+            # and the failure sits where observed says: finite one step below
+            f = sweep.IMPLEMENTATIONS[function, "naive"]
+            below = float(np.nextafter(np.array(obs, fmt.dtype), np.array(0, fmt.dtype)))
+            assert np.all(np.isfinite(f(families.two_level(below, 0.0, n, fmt.dtype))))
+            assert not np.all(np.isfinite(f(families.two_level(obs, 0.0, n, fmt.dtype))))
