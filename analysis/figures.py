@@ -167,11 +167,29 @@ def _symlog(linthresh: float, linscale: float = 0.5):
 
 
 def _decade_label(value: float, _position=None) -> str:
+    """0, ±1, ±10, ±10², ... in plain text (Unicode superscripts: no mathtext)."""
     if value == 0:
         return "0"
     exponent = int(round(math.log10(abs(value))))
-    sign = "-" if value < 0 else ""
-    return f"${sign}10^{{{exponent}}}$" if exponent != 0 else f"${sign}1$"
+    sign = "−" if value < 0 else ""
+    if exponent == 0:
+        return f"{sign}1"
+    if exponent == 1:
+        return f"{sign}10"
+    return f"{sign}10{str(exponent).translate(_SUPERSCRIPT)}"
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def _log_ticks(axis, low: float, high: float, every: int = 1) -> None:
+    """Major ticks at the decades in [low, high], no minor ticks."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    first, last = math.ceil(math.log10(low)), math.floor(math.log10(high))
+    axis.set_major_locator(FixedLocator([10.0**k for k in range(first, last + 1, every)]))
+    axis.set_major_formatter(FuncFormatter(_decade_label))
+    axis.set_minor_locator(NullLocator())
 
 
 def _symlog_ticks(axis, low: float, high: float, linthresh: float, every: int) -> None:
@@ -263,7 +281,7 @@ LINE_STYLE = {
     "alltiny": {"label": "c = ln(tiny/2): every exp(z) underflows", "color": "#000000", "linestyle": (0, (1, 1.5))},
     "diag": {"label": "c − g = ln(tiny/2): exp(c − g) underflows", "color": "#009E73",
              "linestyle": (0, (6, 2, 1, 2))},
-    "shift": {"label": "g = −ln(tiny/2): exp(−g) underflows (so does the true softmax)", "color": "#555555",
+    "shift": {"label": "g = −ln(tiny/2): the true softmax underflows too", "color": "#555555",
               "linestyle": (0, (10, 3))},
     "one": {"label": "g = p ln 2: 1 + exp(−g) rounds to 1", "color": "#56B4E9", "linestyle": (0, (3, 1, 1, 1, 1, 1))},
 }
@@ -295,7 +313,8 @@ def failure_map(
     x_edges = _cell_edges(offsets_all, fx, ix)
     y_edges = _cell_edges(gaps_all, fy, iy)
 
-    panel_height, legend_height = 2.0, 1.6
+    panel_height = 2.0
+    legend_height = 0.75 + 0.2 * 5  # x label, then up to five legend rows
     fig = _new_figure(8.0, (panel_height + 0.35) * len(dtypes) + legend_height + 0.3)
     axes = fig.subplots(len(dtypes), len(methods), sharex=True, sharey=True, squeeze=False)
     _margins(fig, left=0.85, right=0.15, top=0.3, bottom=legend_height, hspace=0.35 / panel_height,
@@ -426,6 +445,12 @@ def bits_vs_scale(
                     summary.append(f"{dtype} {method} n={n} fails from scale {scales[failed].min():.3g}")
         ax.set_xscale("log")
         ax.set_ylim(-0.3, top)
+        scales_all = records["scale"][base]
+        if len(scales_all):
+            low, high = float(np.min(scales_all)), float(np.max(scales_all))
+            ax.set_xlim(low / 2, high * 2)
+            decades = math.log10(high) - math.log10(low)
+            _log_ticks(ax.xaxis, low / 2, high * 2, every=1 if decades <= 6 else 2)
         ax.set_title(f"{dtype} (p = {fmt.precision} bits)", loc="left", fontweight="bold")
         if index % columns == 0:
             ax.set_ylabel("bits of error, log2(1 + ulps)")
@@ -478,6 +503,8 @@ def thresholds_scatter(thresholds: Sequence[Mapping]) -> SvgFigure:
     ax.set_yscale("log")
     ax.set_xlim(low, high)
     ax.set_ylim(low, high)
+    _log_ticks(ax.xaxis, low, high)
+    _log_ticks(ax.yaxis, low, high)
     ax.set_xlabel("|predicted threshold| (logits, log scale)")
     ax.set_ylabel("|observed threshold| (logits, log scale)")
     ax.grid(True, color="#DDDDDD", linewidth=0.6)

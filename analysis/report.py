@@ -257,7 +257,7 @@ def load_data(data_dir: str | Path) -> StudyData:
     """Read and check the sweep's output; ReportError says what is wrong."""
     data_dir = Path(data_dir)
     paths = {name: data_dir / name for name in ("sweep.csv", "thresholds.json", "manifest.json")}
-    for name, path in paths.items():
+    for path in paths.values():
         if not path.is_file():
             raise ReportError(f"{path} is missing: run `python -m analysis sweep` first")
     try:
@@ -376,9 +376,8 @@ def key_findings(data: StudyData) -> dict:
         (e["dtype"], float(e["overflow_small"].value)) for e in per_format if e["overflow_small"].value is not None
     ]
     first = min(finite_overflows, key=lambda t: t[1]) if finite_overflows else None
-    shifted_failures = [
-        r for r in thresholds if r["method"] == "shifted" and r["kind"] in ("overflow", "nan") and r["observed"] is not None
-    ]
+    shifted_searches = [r for r in thresholds if r["method"] == "shifted" and r["kind"] in ("overflow", "nan")]
+    shifted_failures = [r for r in shifted_searches if r["observed"] is not None]
     return {
         "n_small": number(n_small),
         "n_large": number(n_large),
@@ -386,10 +385,7 @@ def key_findings(data: StudyData) -> dict:
         "first_dtype": text(first[0]) if first else text("none"),
         "first_offset": format_value(first[1], first[0], "first_overflow") if first else text("none"),
         "shifted_failure_count": number(len(shifted_failures), "shifted_overflow_nan"),
-        "shifted_checked": number(
-            sum(1 for r in thresholds if r["method"] == "shifted" and r["kind"] in ("overflow", "nan")),
-            "shifted_checked",
-        ),
+        "shifted_checked": number(len(shifted_searches), "shifted_checked"),
     }
 
 
@@ -704,7 +700,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=None, help="study file (default analysis/study.toml)")
     parser.add_argument("--quick", action="store_true", help="the small [quick] grid of the study file")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="sweep output (default reports/data)")
-    parser.add_argument("--out", type=Path, default=REPORT_PATH, help="report file (default reports/softmax_study.html)")
+    parser.add_argument("--out", type=Path, default=REPORT_PATH,
+                        help="report file (default reports/softmax_study.html)")
     parser.add_argument("--no-sweep", action="store_true", help="use the data as they are; do not run the sweep")
     args = parser.parse_args(argv)
     try:
