@@ -7,10 +7,12 @@ STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
 .PHONY: help test data lint clean
+.PHONY: report
 
 help:  ## list the targets
 	@echo "make test    build $(VENV) from requirements.lock if needed, run the whole test suite"
 	@echo "make data    run the sweep (cached) into reports/data/: sweep.csv, thresholds.json, manifest.json"
+	@echo "make report  run the sweep (cached), then build reports/softmax_study.html (one offline file)"
 	@echo "make lint    ruff over the project"
 	@echo "make clean   remove $(VENV) and caches (not reports/)"
 
@@ -25,6 +27,9 @@ test: $(STAMP)  ## run the test suite on both cores
 
 data: $(STAMP)  ## the sweep; reruns only what changed
 	$(PY) -m analysis sweep
+
+report: $(STAMP)  ## the sweep (cached), figures and reports/softmax_study.html
+	$(PY) -m analysis report
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check analysis tests

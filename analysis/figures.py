@@ -119,13 +119,20 @@ def _new_figure(width: float, height: float) -> Figure:
         return Figure(figsize=(width, height))
 
 
-def _margins(fig: Figure, left: float, right: float, top: float, bottom: float, hspace: float = 0.0,
-             wspace: float = 0.0) -> None:
+def _margins(
+    fig: Figure, left: float, right: float, top: float, bottom: float, hspace: float = 0.0, wspace: float = 0.0
+) -> None:
     """Fixed margins in inches (a fixed layout is deterministic and several
     times faster than matplotlib's automatic layout engines)."""
     width, height = fig.get_size_inches()
-    fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height,
-                        bottom=bottom / height, hspace=hspace, wspace=wspace)
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        top=1 - top / height,
+        bottom=bottom / height,
+        hspace=hspace,
+        wspace=wspace,
+    )
 
 
 # --- selections ---------------------------------------------------------------------
@@ -262,9 +269,7 @@ def predicted_lines(function: str, method: str, dtype: str, n: int) -> list[dict
     if method == "naive":
         lines.append({"key": "lnmax", "kind": "vertical", "value": ln_max})
         if n > 1:
-            lines.append(
-                {"key": "sum", "kind": "curve", "curve": lambda g: ln_max - np.log1p((n - 1) * np.exp(-g))}
-            )
+            lines.append({"key": "sum", "kind": "curve", "curve": lambda g: ln_max - np.log1p((n - 1) * np.exp(-g))})
         lines.append({"key": "alltiny", "kind": "vertical", "value": ln_half_tiny})
         if function == "softmax":
             lines.append({"key": "diag", "kind": "curve", "curve": lambda g: g + ln_half_tiny})
@@ -279,10 +284,12 @@ LINE_STYLE = {
     "lnmax": {"label": "c = ln(max): exp(c) overflows", "color": "#000000", "linestyle": (0, (6, 2))},
     "sum": {"label": "Σ exp(z) reaches max", "color": "#CC79A7", "linestyle": (0, (1, 1))},
     "alltiny": {"label": "c = ln(tiny/2): every exp(z) underflows", "color": "#000000", "linestyle": (0, (1, 1.5))},
-    "diag": {"label": "c − g = ln(tiny/2): exp(c − g) underflows", "color": "#009E73",
-             "linestyle": (0, (6, 2, 1, 2))},
-    "shift": {"label": "g = −ln(tiny/2): the true softmax underflows too", "color": "#555555",
-              "linestyle": (0, (10, 3))},
+    "diag": {"label": "c − g = ln(tiny/2): exp(c − g) underflows", "color": "#009E73", "linestyle": (0, (6, 2, 1, 2))},
+    "shift": {
+        "label": "g = −ln(tiny/2): the true softmax underflows too",
+        "color": "#555555",
+        "linestyle": (0, (10, 3)),
+    },
     "one": {"label": "g = p ln 2: 1 + exp(−g) rounds to 1", "color": "#56B4E9", "linestyle": (0, (3, 1, 1, 1, 1, 1))},
 }
 # Lines are drawn with a white halo so they stay visible over the hatching.
@@ -317,8 +324,7 @@ def failure_map(
     legend_height = 0.75 + 0.2 * 5  # x label, then up to five legend rows
     fig = _new_figure(8.0, (panel_height + 0.35) * len(dtypes) + legend_height + 0.3)
     axes = fig.subplots(len(dtypes), len(methods), sharex=True, sharey=True, squeeze=False)
-    _margins(fig, left=0.85, right=0.15, top=0.3, bottom=legend_height, hspace=0.35 / panel_height,
-             wspace=0.08)
+    _margins(fig, left=0.85, right=0.15, top=0.3, bottom=legend_height, hspace=0.35 / panel_height, wspace=0.08)
     counts = {}
     line_keys: list[str] = []
     for row, dtype in enumerate(dtypes):
@@ -350,8 +356,7 @@ def failure_map(
             _symlog_ticks(ax.yaxis, y_edges[0], y_edges[-1], y_linthresh, every=1)
             for line in predicted_lines(function, method, dtype, n):
                 style = LINE_STYLE[line["key"]]
-                kw = {"color": style["color"], "linestyle": style["linestyle"], "linewidth": 1.4,
-                      "path_effects": HALO}
+                kw = {"color": style["color"], "linestyle": style["linestyle"], "linewidth": 1.4, "path_effects": HALO}
                 if line["kind"] == "vertical":
                     ax.axvline(line["value"], **kw)
                 elif line["kind"] == "horizontal":
@@ -369,14 +374,24 @@ def failure_map(
             ax.tick_params(axis="x", labelbottom=row == len(dtypes) - 1)
     present = sorted({s for c in counts.values() for s in c}, key=list(STATUS_STYLE).index)
     handles = [
-        Patch(facecolor=STATUS_STYLE[s]["color"], edgecolor="#333333", hatch=STATUS_STYLE[s]["hatch"],
-              label=STATUS_STYLE[s]["label"])
+        Patch(
+            facecolor=STATUS_STYLE[s]["color"],
+            edgecolor="#333333",
+            hatch=STATUS_STYLE[s]["hatch"],
+            label=STATUS_STYLE[s]["label"],
+        )
         for s in present
     ]
     handles.append(Patch(facecolor="white", edgecolor="#999999", label="blank: not in the sweep"))
     handles += [
-        Line2D([], [], color=LINE_STYLE[k]["color"], linestyle=LINE_STYLE[k]["linestyle"], linewidth=1.4,
-               label=LINE_STYLE[k]["label"])
+        Line2D(
+            [],
+            [],
+            color=LINE_STYLE[k]["color"],
+            linestyle=LINE_STYLE[k]["linestyle"],
+            linewidth=1.4,
+            label=LINE_STYLE[k]["label"],
+        )
         for k in line_keys
     ]
     fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False)
@@ -436,12 +451,26 @@ def bits_vs_scale(
                     failed.append(bool((at & (records["status"] != "ok")).any()))
                 medians, failed = np.array(medians), np.array(failed)
                 style = METHOD_STYLE[method]
-                ax.plot(scales, medians, color=style["color"], linestyle=style["linestyle"],
-                        marker=N_MARKERS[k % len(N_MARKERS)], markersize=4, linewidth=1.2,
-                        markerfacecolor="white" if method == "shifted" else style["color"])
+                ax.plot(
+                    scales,
+                    medians,
+                    color=style["color"],
+                    linestyle=style["linestyle"],
+                    marker=N_MARKERS[k % len(N_MARKERS)],
+                    markersize=4,
+                    linewidth=1.2,
+                    markerfacecolor="white" if method == "shifted" else style["color"],
+                )
                 if failed.any():
-                    ax.plot(scales[failed], np.full(failed.sum(), top), linestyle="none",
-                            marker="x", color=style["color"], markersize=6, clip_on=False)
+                    ax.plot(
+                        scales[failed],
+                        np.full(failed.sum(), top),
+                        linestyle="none",
+                        marker="x",
+                        color=style["color"],
+                        markersize=6,
+                        clip_on=False,
+                    )
                     summary.append(f"{dtype} {method} n={n} fails from scale {scales[failed].min():.3g}")
         ax.set_xscale("log")
         ax.set_ylim(-0.3, top)
@@ -461,15 +490,30 @@ def bits_vs_scale(
     for extra in range(len(dtypes), rows * columns):
         axes[extra // columns, extra % columns].set_visible(False)
     handles = [
-        Line2D([], [], color=METHOD_STYLE[m]["color"], linestyle=METHOD_STYLE[m]["linestyle"],
-               label=METHOD_STYLE[m]["label"]) for m in methods
+        Line2D(
+            [],
+            [],
+            color=METHOD_STYLE[m]["color"],
+            linestyle=METHOD_STYLE[m]["linestyle"],
+            label=METHOD_STYLE[m]["label"],
+        )
+        for m in methods
     ]
     handles += [
-        Line2D([], [], color="#444444", linestyle="none", marker=N_MARKERS[k % len(N_MARKERS)],
-               label=f"n = {n}") for k, n in enumerate(lengths)
+        Line2D([], [], color="#444444", linestyle="none", marker=N_MARKERS[k % len(N_MARKERS)], label=f"n = {n}")
+        for k, n in enumerate(lengths)
     ]
-    handles.append(Line2D([], [], color="#444444", linestyle="none", marker="x", markersize=6,
-                          label="on the top edge: some draw fails (inf, NaN or 0)"))
+    handles.append(
+        Line2D(
+            [],
+            [],
+            color="#444444",
+            linestyle="none",
+            marker="x",
+            markersize=6,
+            label="on the top edge: some draw fails (inf, NaN or 0)",
+        )
+    )
     fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=3, frameon=False)
     alt = (
         f"Bits of error of {function} against the scale of normally distributed inputs, one panel per "
@@ -492,13 +536,21 @@ def thresholds_scatter(thresholds: Sequence[Mapping]) -> SvgFigure:
     both = [t for t in thresholds if t["observed"] is not None and t["predicted"] is not None]
     values = [abs(t[k]) for t in both for k in ("observed", "predicted")]
     low, high = (min(values) / 1.5, max(values) * 1.5) if values else (1.0, 10.0)
-    ax.plot([low, high], [low, high], color="#777777", linewidth=0.8, linestyle=(0, (2, 2)),
-            label="observed = predicted")
+    ax.plot(
+        [low, high], [low, high], color="#777777", linewidth=0.8, linestyle=(0, (2, 2)), label="observed = predicted"
+    )
     for kind, (marker, color) in kinds.items():
         points = [t for t in both if t["kind"] == kind]
         if points:
-            ax.plot([abs(t["predicted"]) for t in points], [abs(t["observed"]) for t in points],
-                    linestyle="none", marker=marker, color=color, markerfacecolor="none", label=kind)
+            ax.plot(
+                [abs(t["predicted"]) for t in points],
+                [abs(t["observed"]) for t in points],
+                linestyle="none",
+                marker=marker,
+                color=color,
+                markerfacecolor="none",
+                label=kind,
+            )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(low, high)

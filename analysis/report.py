@@ -265,8 +265,17 @@ def load_data(data_dir: str | Path) -> StudyData:
         thresholds = json.loads(paths["thresholds.json"].read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ReportError(f"{data_dir}: invalid JSON: {err}") from None
-    for key in ("config", "config_hash", "seed", "versions", "python", "platform", "numpy_simd", "checksums",
-                "command"):
+    for key in (
+        "config",
+        "config_hash",
+        "seed",
+        "versions",
+        "python",
+        "platform",
+        "numpy_simd",
+        "checksums",
+        "command",
+    ):
         if key not in manifest:
             raise ReportError(f"{paths['manifest.json']}: no {key!r}")
     files = {}
@@ -399,8 +408,14 @@ def threshold_tables(thresholds) -> list[dict]:
         rows = []
         records = [r for r in thresholds if r["function"] == function]
         shown = [r for r in records if r["observed"] is not None or r["predicted"] is not None]
-        shown.sort(key=lambda r: (KINDS.index(r["kind"]) if r["kind"] in KINDS else 9, r["method"],
-                                  STUDY_DTYPES.index(r["dtype"]) if r["dtype"] in STUDY_DTYPES else 9, r["n"]))
+        shown.sort(
+            key=lambda r: (
+                KINDS.index(r["kind"]) if r["kind"] in KINDS else 9,
+                r["method"],
+                STUDY_DTYPES.index(r["dtype"]) if r["dtype"] in STUDY_DTYPES else 9,
+                r["n"],
+            )
+        )
         exact = 0
         for r in shown:
             same = r["observed"] == r["predicted"]
@@ -580,8 +595,9 @@ def provenance(data: StudyData) -> dict:
         "versions": [[text(k), text(str(v))] for k, v in sorted(manifest["versions"].items())],
         "python": text(str(manifest["python"])),
         "platform": text(str(manifest["platform"])),
-        "simd": [[text(k), text(" ".join(map(str, v)) if isinstance(v, list) else str(v))]
-                 for k, v in sorted(simd.items())],
+        "simd": [
+            [text(k), text(" ".join(map(str, v)) if isinstance(v, list) else str(v))] for k, v in sorted(simd.items())
+        ],
         "config_hash": text(str(manifest["config_hash"])),
         "seed": text(str(manifest["seed"])),
         "checksums": [[text(k), text(v)] for k, v in sorted(data.files.items())],
@@ -700,8 +716,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=None, help="study file (default analysis/study.toml)")
     parser.add_argument("--quick", action="store_true", help="the small [quick] grid of the study file")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="sweep output (default reports/data)")
-    parser.add_argument("--out", type=Path, default=REPORT_PATH,
-                        help="report file (default reports/softmax_study.html)")
+    parser.add_argument(
+        "--out", type=Path, default=REPORT_PATH, help="report file (default reports/softmax_study.html)"
+    )
     parser.add_argument("--no-sweep", action="store_true", help="use the data as they are; do not run the sweep")
     args = parser.parse_args(argv)
     try:
@@ -711,8 +728,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}; the previous report (if any) is unchanged", file=sys.stderr)
         return 1
     except Exception as err:  # noqa: BLE001 -- any failure must leave the old report and exit non-zero
-        print(f"error: report build failed: {type(err).__name__}: {err}; the previous report (if any) is "
-              f"unchanged", file=sys.stderr)
+        print(
+            f"error: report build failed: {type(err).__name__}: {err}; the previous report (if any) is unchanged",
+            file=sys.stderr,
+        )
         return 1
     print(out)
     return 0

@@ -67,8 +67,10 @@ def write_fixture(data_dir: Path) -> Path:
 
     def metrics(status, function):
         if status != "ok":
-            return ["", "", "", ""], ("inf" if function == "logsumexp" else ""), (
-                "False" if function == "softmax" else ""
+            return (
+                ["", "", "", ""],
+                ("inf" if function == "logsumexp" else ""),
+                ("False" if function == "softmax" else ""),
             )
         max_bits = float(rng.choice([0.0, 1.0, 1.584962500721156, 2.321928094887362, 3.0]))
         median_bits = max_bits / 2
@@ -84,14 +86,44 @@ def write_fixture(data_dir: Path) -> Path:
                         for gap in gaps:
                             status = _status(function, method, dtype, offset, gap)
                             cells, rel, sums = metrics(status, function)
-                            rows.append(["two_level", function, method, dtype, str(n), repr(offset), repr(gap),
-                                         "", "", status, *cells, rel, sums])
+                            rows.append(
+                                [
+                                    "two_level",
+                                    function,
+                                    method,
+                                    dtype,
+                                    str(n),
+                                    repr(offset),
+                                    repr(gap),
+                                    "",
+                                    "",
+                                    status,
+                                    *cells,
+                                    rel,
+                                    sums,
+                                ]
+                            )
                     for scale in scales:
                         for draw in (0, 1):
                             status = _status(function, method, dtype, 3 * scale, 0.0)
                             cells, rel, sums = metrics(status, function)
-                            rows.append(["scaled_normal", function, method, dtype, str(n), "", "", repr(scale),
-                                         repr(float(draw)), status, *cells, rel, sums])
+                            rows.append(
+                                [
+                                    "scaled_normal",
+                                    function,
+                                    method,
+                                    dtype,
+                                    str(n),
+                                    "",
+                                    "",
+                                    repr(scale),
+                                    repr(float(draw)),
+                                    status,
+                                    *cells,
+                                    rel,
+                                    sums,
+                                ]
+                            )
     with open(data_dir / "sweep.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(report.COLUMNS)
@@ -106,24 +138,40 @@ def write_fixture(data_dir: Path) -> Path:
                 for n in LENGTHS:
                     for kind in ("overflow", "underflow", "nan"):
                         if kind == "overflow":
-                            value = None if method == "shifted" else float(as_format(fmt.ln_max - math.log(n) * (
-                                function != "softmax")))
+                            value = (
+                                None
+                                if method == "shifted"
+                                else float(as_format(fmt.ln_max - math.log(n) * (function != "softmax")))
+                            )
                         elif kind == "underflow":
                             value = float(as_format(-math.log(fmt.smallest_subnormal)))
                         else:
-                            value = None if (method == "shifted" or function != "softmax") else float(
-                                as_format(math.log(fmt.smallest_subnormal)))
+                            value = (
+                                None
+                                if (method == "shifted" or function != "softmax")
+                                else float(as_format(math.log(fmt.smallest_subnormal)))
+                            )
                         observed = value
                         # One threshold a step off its prediction, as the real data can have.
                         if value is not None and (function, dtype, n, kind) == ("logsumexp", "float32", 10, "overflow"):
                             observed = float(np.nextafter(np.float32(value), np.float32(0)))
-                        thresholds.append({"function": function, "method": method, "dtype": dtype, "n": n,
-                                           "kind": kind, "observed": observed, "predicted": value,
-                                           "note": "observed = predicted" if observed == value else "one step below"})
+                        thresholds.append(
+                            {
+                                "function": function,
+                                "method": method,
+                                "dtype": dtype,
+                                "n": n,
+                                "kind": kind,
+                                "observed": observed,
+                                "predicted": value,
+                                "note": "observed = predicted" if observed == value else "one step below",
+                            }
+                        )
     (data_dir / "thresholds.json").write_text(json.dumps(thresholds, indent=1) + "\n", encoding="utf-8")
 
-    checksums = {name: hashlib.sha256((data_dir / name).read_bytes()).hexdigest()
-                 for name in ("sweep.csv", "thresholds.json")}
+    checksums = {
+        name: hashlib.sha256((data_dir / name).read_bytes()).hexdigest() for name in ("sweep.csv", "thresholds.json")
+    }
     manifest = {
         "config": {"seed": 7, "dtypes": list(DTYPES), "lengths": list(LENGTHS), "summation": "recursive"},
         "config_hash": "0" * 64,
@@ -299,20 +347,32 @@ def test_every_number_in_the_key_findings_comes_from_the_data(built, data_dir):
     expected = {}
     for dtype in DTYPES:
         for n in (min(LENGTHS), max(LENGTHS)):
-            (record,) = [t for t in thresholds if (t["function"], t["method"], t["dtype"], t["n"], t["kind"])
-                         == ("softmax", "naive", dtype, n, "overflow")]
+            (record,) = [
+                t
+                for t in thresholds
+                if (t["function"], t["method"], t["dtype"], t["n"], t["kind"])
+                == ("softmax", "naive", dtype, n, "overflow")
+            ]
             expected[f"overflow/{dtype}/n{n}"] = record["observed"]
         expected[f"ln_max/{dtype}"] = FORMATS[dtype].ln_max
         for method in ("naive", "shifted"):
-            grid = [r for r in rows if r["family"] == "two_level" and r["function"] == "softmax"
-                    and r["method"] == method and r["dtype"] == dtype]
+            grid = [
+                r
+                for r in rows
+                if r["family"] == "two_level"
+                and r["function"] == "softmax"
+                and r["method"] == method
+                and r["dtype"] == dtype
+            ]
             expected[f"fail/{dtype}/{method}"] = sum(r["status"] != "ok" for r in grid) / len(grid)
             expected[f"grid/{dtype}"] = len(grid)
 
         def ok_bits(method, dtype=dtype):
-            return {(r["family"], r["n"], r["offset"], r["gap"], r["scale"], r["draw"]): float(r["max_bits"])
-                    for r in rows if r["function"] == "softmax" and r["method"] == method
-                    and r["dtype"] == dtype and r["status"] == "ok"}
+            return {
+                (r["family"], r["n"], r["offset"], r["gap"], r["scale"], r["draw"]): float(r["max_bits"])
+                for r in rows
+                if r["function"] == "softmax" and r["method"] == method and r["dtype"] == dtype and r["status"] == "ok"
+            }
 
         naive, shifted = ok_bits("naive"), ok_bits("shifted")
         both = sorted(naive.keys() & shifted.keys())
@@ -326,8 +386,11 @@ def test_every_number_in_the_key_findings_comes_from_the_data(built, data_dir):
     expected["shifted_checked"] = len(shifted_searches)
     expected["shifted_overflow_nan"] = sum(t["observed"] is not None for t in shifted_searches)
 
-    shown = {d["attrs"]["data-key"]: d for d in built["parsed"].data
-             if d["section"] == "key-findings" and "data-key" in d["attrs"]}
+    shown = {
+        d["attrs"]["data-key"]: d
+        for d in built["parsed"].data
+        if d["section"] == "key-findings" and "data-key" in d["attrs"]
+    }
     assert set(shown) == set(expected)
     for key, value in expected.items():
         assert float(shown[key]["attrs"]["value"]) == value, key
@@ -389,7 +452,12 @@ def test_two_builds_are_byte_identical(built, data_dir, tmp_path):
     env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH, PYTHONPATH=str(ROOT))
     result = subprocess.run(
         [sys.executable, "-m", "analysis.report", "--no-sweep", "--data-dir", str(data_dir), "--out", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(out)
@@ -467,17 +535,28 @@ window.addEventListener("load", () => {
 
 def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess:
     flags = [
-        "--no-sandbox", "--headless", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--hide-scrollbars", f"--user-data-dir={profile}",
+        "--no-sandbox",
+        "--headless",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
         # No network: every host resolves to nothing and every proxy request fails.
-        "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
-        "--enable-logging=stderr", "--v=0",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--proxy-server=127.0.0.1:9",
+        "--enable-logging=stderr",
+        "--v=0",
     ]
     return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=120, check=False)
 
 
-@pytest.mark.skipif(CHROMIUM is None and os.environ.get("CI") != "true",
-                    reason="chromium is not installed (CI installs it and runs this test)")
+@pytest.mark.skipif(
+    CHROMIUM is None and os.environ.get("CI") != "true",
+    reason="chromium is not installed (CI installs it and runs this test)",
+)
 def test_in_headless_chromium(built, tmp_path):
     assert CHROMIUM is not None, "CI=true but chromium is missing: .ci/run should install it"
     # 1. Measure: a copy with a probe script reports the page height and every figure's rendered size.
@@ -497,8 +576,12 @@ def test_in_headless_chromium(built, tmp_path):
     screenshot.parent.mkdir(exist_ok=True)
     screenshot.unlink(missing_ok=True)
     height = min(int(measured["height"]) + 20, 30000)
-    shot = _chromium(f"--window-size=1200,{height}", f"--screenshot={screenshot}", built["path"].as_uri(),
-                     profile=tmp_path / "profile-shot")
+    shot = _chromium(
+        f"--window-size=1200,{height}",
+        f"--screenshot={screenshot}",
+        built["path"].as_uri(),
+        profile=tmp_path / "profile-shot",
+    )
     assert shot.returncode == 0, shot.stderr[-2000:]
     console = [line for line in shot.stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
     assert console == []
