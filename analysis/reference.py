@@ -68,13 +68,13 @@ from functools import lru_cache
 import mpmath
 import numpy as np
 from mpmath.libmp import (
+    finf,
     fnan,
     fninf,
-    finf,
     fone,
-    fzero,
     from_float,
     from_int,
+    fzero,
     mpf_add,
     mpf_div,
     mpf_exp,

@@ -236,6 +236,14 @@ def simd_features() -> dict:
     }
 
 
+def _command(cfg: Config) -> str:
+    """The command line that reproduces these files."""
+    command = "python -m analysis sweep" + (" --quick" if cfg.quick else "")
+    if Path(cfg.path).resolve() != (Path(__file__).parent / "study.toml").resolve():
+        command += f" --config {cfg.path}"
+    return command
+
+
 def _up_to_date(data_dir: Path, outputs_key: str) -> bool:
     try:
         manifest = json.loads((data_dir / "manifest.json").read_text())
@@ -319,8 +327,7 @@ def run(
         "skipped_non_finite_inputs": "vectors whose entries overflow the format on conversion are not rows",
         "checksums": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
         "outputs_key": outputs_key,
-        "command": "python -m analysis sweep" + (" --quick" if cfg.quick else "")
-        + ("" if Path(cfg.path).resolve() == (Path(__file__).parent / "study.toml").resolve() else f" --config {cfg.path}"),
+        "command": _command(cfg),
     }
     files["manifest.json"] = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
     for name, data in files.items():  # manifest last: it vouches for the others

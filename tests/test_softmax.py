@@ -54,7 +54,11 @@ def test_std_norm_ignores_scale_softmax_does_not():
 
 
 def test_logsumexp_examples_float64():
-    cases = {(1.0, 2.0, 3.0): 3.407605964444380, (1.0, 2.0, 30.0): 30.000000000000945, (1.0, 2.0, -3.0): 2.318175429247454}
+    cases = {
+        (1.0, 2.0, 3.0): 3.407605964444380,
+        (1.0, 2.0, 30.0): 30.000000000000945,
+        (1.0, 2.0, -3.0): 2.318175429247454,
+    }
     for z, truth in cases.items():
         for f in (sm.logsumexp_naive, sm.logsumexp_shifted):
             # n = 3, |lse| >= 2.3: the bounds of BHH Thm 3.2/4.2 are a few u

@@ -182,7 +182,11 @@ BAD_CONFIGS = {
     "wrong type": ("gap_points = 60", 'gap_points = "sixty"', "two_level.gap_points"),
     "empty grid": ('lengths = [2, 10, 100, 1000]', "lengths = []", "study.lengths"),
     "non-monotone grid": ('lengths = [2, 10, 100, 1000]', "lengths = [2, 100, 10]", "study.lengths"),
-    "unsupported dtype": ('dtypes = ["float64", "float32", "float16", "bfloat16"]', 'dtypes = ["float64", "int8"]', "study.dtypes"),
+    "unsupported dtype": (
+        'dtypes = ["float64", "float32", "float16", "bfloat16"]',
+        'dtypes = ["float64", "int8"]',
+        "study.dtypes",
+    ),
     "bad decades": ("gap_decades = [-2.0, 3.0]", "gap_decades = [3.0, -2.0]", "two_level.gap_decades"),
     "unknown section": ("\n[quick]\n", "\n[quik]\n", "quik"),
     "not toml": ("\n[study]\n", "\n[study\n", "not valid TOML"),
