@@ -117,6 +117,8 @@ def _round_raw(x: tuple, fmt: Format) -> float:
         return 0.0
     p = fmt.precision
     top = exp + bc - 1  # x lies in [2**top, 2**(top+1))
+    if top < fmt.emin - p - 1:  # below a quarter of the smallest subnormal
+        return -0.0 if sign else 0.0
     q = max(top, fmt.emin) - p + 1
     shift = q - exp
     if shift <= 0:

@@ -318,3 +318,16 @@ def test_ziv_recomputes_near_a_midpoint(monkeypatch):
     finally:
         reference._row.cache_clear()
     assert len(precisions) > 1, precisions  # some rows were recomputed
+
+
+def test_extreme_float64_rows():
+    """Terms like e^(-2e308) must round to 0 without building 2**1e308-bit
+    integers, and results beyond the range overflow exactly."""
+    big = np.finfo(np.float64).max
+    z = np.array([1e308, -1e308])
+    np.testing.assert_array_equal(reference.softmax(z), [1.0, 0.0])
+    assert reference.logsumexp(z) == 1e308
+    np.testing.assert_array_equal(reference.log_softmax(z), [0.0, -np.inf])  # -2e308 overflows
+    np.testing.assert_array_equal(reference.softmax(np.array([big, big])), [0.5, 0.5])
+    assert reference.logsumexp(np.array([big, big])) == big  # max + log 2 rounds back to max
+    assert reference.logsumexp(np.array([-big, -big])) == -big
