@@ -145,6 +145,13 @@ def _select(records: Mapping[str, np.ndarray], **equal) -> np.ndarray:
     return mask
 
 
+def _subset(records: Mapping[str, np.ndarray], **equal) -> dict[str, np.ndarray]:
+    """The rows whose columns equal the given values (a small table: the loops
+    that follow then run over thousands of rows, not the whole sweep)."""
+    mask = _select(records, **equal)
+    return {column: values[mask] for column, values in records.items()}
+
+
 def _cell_edges(values: np.ndarray, forward, inverse) -> np.ndarray:
     """Edges of the cells centred on sorted ``values``: midpoints in the
     axis' transformed coordinates, the outer cells as wide as their neighbour."""
@@ -309,9 +316,10 @@ def failure_map(
     Axes are symmetric-log (the grid spans decades on both sides of 0); the
     format's predicted failure curves are drawn over the cells.
     """
-    base = _select(records, family="two_level", function=function, n=n)
-    offsets_all = np.unique(records["offset"][base])
-    gaps_all = np.unique(records["gap"][base])
+    records = _subset(records, family="two_level", function=function, n=n)
+    base = np.ones(len(records["family"]), dtype=bool)
+    offsets_all = np.unique(records["offset"])
+    gaps_all = np.unique(records["gap"])
     positive_gaps = gaps_all[gaps_all > 0]
     x_linthresh = 1.0
     y_linthresh = float(positive_gaps.min()) if len(positive_gaps) else 1.0
@@ -412,36 +420,46 @@ def failure_map(
 # --- accuracy against the temperature scale --------------------------------------------------------
 
 
+def _length_colours(count: int) -> list:
+    """Colours for the lengths n, in order: samples of viridis, whose
+    lightness grows monotonically, so the order survives greyscale."""
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
+    return [cmap(0.85 * k / max(count - 1, 1)) for k in range(count)]
+
+
 def bits_vs_scale(
     records: Mapping[str, np.ndarray],
     function: str,
     dtypes: Sequence[str],
     methods: Sequence[str] = ("naive", "shifted"),
 ) -> SvgFigure:
-    """Bits of error of ``function`` on z = scale · N(0, 1) draws, against the
-    scale (log axis), one panel per format: the median over draws of the worst
-    component's bits, a line per method and a marker per length n.  Scales at
-    which some draw fails (inf, NaN or an underflow to 0) are marked at the
-    top of the panel instead of a value."""
-    base = _select(records, family="scaled_normal", function=function)
-    lengths = sorted({int(v) for v in records["n"][base]})
-    columns = 2 if len(dtypes) > 1 else 1
-    rows = math.ceil(len(dtypes) / columns)
-    panel_height, legend_height = 2.4, 1.15
-    fig = _new_figure(8.0, (panel_height + 0.4) * rows + legend_height + 0.3)
-    axes = fig.subplots(rows, columns, sharex=True, squeeze=False)
-    _margins(fig, left=0.7, right=0.15, top=0.3, bottom=legend_height, hspace=0.4 / panel_height, wspace=0.22)
+    """Bits of error of ``function`` on z = scale · N(0, 1) draws against the
+    scale (log axis): one row per format, naive and shifted side by side, a
+    line per length n (the median over draws of the worst component's bits).
+    Scales at which some draw fails (inf, NaN or an underflow to 0) are marked
+    with a cross on the top edge of the panel instead of a value."""
+    records = _subset(records, family="scaled_normal", function=function)
+    lengths = sorted({int(v) for v in records["n"]})
+    colours = _length_colours(len(lengths))
+    panel_height, legend_height = 1.75, 0.95
+    fig = _new_figure(8.0, (panel_height + 0.35) * len(dtypes) + legend_height + 0.3)
+    axes = fig.subplots(len(dtypes), len(methods), sharex=True, sharey="row", squeeze=False)
+    _margins(fig, left=0.75, right=0.15, top=0.3, bottom=legend_height, hspace=0.35 / panel_height, wspace=0.08)
     summary = []
-    for index, dtype in enumerate(dtypes):
-        ax = axes[index // columns, index % columns]
-        fmt = FORMATS[dtype]
-        finite = base & (records["dtype"] == dtype) & (records["status"] == "ok")
+    all_scales = records["scale"]
+    for row, dtype in enumerate(dtypes):
+        in_format = records["dtype"] == dtype
+        finite = in_format & (records["status"] == "ok")
         largest = float(np.max(records["max_bits"][finite])) if finite.any() else 1.0
         # The axis ends a little above the largest error; failures are marked on its top edge.
-        top = max(3.0, math.ceil(largest * 1.15 + 0.5))
-        for method in methods:
+        top = max(3.0, math.ceil(largest * 1.1 + 0.5))
+        for col, method in enumerate(methods):
+            ax = axes[row, col]
+            first_failure = math.inf
             for k, n in enumerate(lengths):
-                mask = base & (records["dtype"] == dtype) & (records["method"] == method) & (records["n"] == n)
+                mask = in_format & (records["method"] == method) & (records["n"] == n)
                 scales = np.unique(records["scale"][mask])
                 medians, failed = [], []
                 for scale in scales:
@@ -449,76 +467,43 @@ def bits_vs_scale(
                     ok = at & (records["status"] == "ok")
                     medians.append(float(np.median(records["max_bits"][ok])) if ok.any() else np.nan)
                     failed.append(bool((at & (records["status"] != "ok")).any()))
-                medians, failed = np.array(medians), np.array(failed)
-                style = METHOD_STYLE[method]
-                ax.plot(
-                    scales,
-                    medians,
-                    color=style["color"],
-                    linestyle=style["linestyle"],
-                    marker=N_MARKERS[k % len(N_MARKERS)],
-                    markersize=4,
-                    linewidth=1.2,
-                    markerfacecolor="white" if method == "shifted" else style["color"],
-                )
+                medians, failed = np.array(medians), np.array(failed, dtype=bool)
+                ax.plot(scales, medians, color=colours[k], marker=N_MARKERS[k % len(N_MARKERS)], markersize=3,
+                        linewidth=1.1)  # fmt: skip
                 if failed.any():
-                    ax.plot(
-                        scales[failed],
-                        np.full(failed.sum(), top),
-                        linestyle="none",
-                        marker="x",
-                        color=style["color"],
-                        markersize=6,
-                        clip_on=False,
-                    )
-                    summary.append(f"{dtype} {method} n={n} fails from scale {scales[failed].min():.3g}")
-        ax.set_xscale("log")
-        ax.set_ylim(-0.3, top)
-        scales_all = records["scale"][base]
-        if len(scales_all):
-            low, high = float(np.min(scales_all)), float(np.max(scales_all))
-            ax.set_xlim(low / 2, high * 2)
-            decades = math.log10(high) - math.log10(low)
-            _log_ticks(ax.xaxis, low / 2, high * 2, every=1 if decades <= 6 else 2)
-        ax.set_title(f"{dtype} (p = {fmt.precision} bits)", loc="left", fontweight="bold")
-        if index % columns == 0:
-            ax.set_ylabel("bits of error, log2(1 + ulps)")
-        if index // columns == rows - 1:
-            ax.set_xlabel("scale s of z = s·x (log scale)")
-        ax.tick_params(axis="x", labelbottom=index // columns == rows - 1)
-        ax.grid(True, which="major", color="#DDDDDD", linewidth=0.6)
-    for extra in range(len(dtypes), rows * columns):
-        axes[extra // columns, extra % columns].set_visible(False)
+                    ax.plot(scales[failed], np.full(failed.sum(), top), linestyle="none", marker="x",
+                            color=colours[k], markersize=5, clip_on=False)  # fmt: skip
+                    first_failure = min(first_failure, float(scales[failed].min()))
+            summary.append(
+                f"{dtype} {method}: "
+                + (f"fails from scale {first_failure:.3g}" if first_failure < math.inf else "no failure")
+            )
+            ax.set_xscale("log")
+            ax.set_ylim(-0.3, top)
+            if len(all_scales):
+                low, high = float(np.min(all_scales)), float(np.max(all_scales))
+                ax.set_xlim(low / 2, high * 2)
+                decades = math.log10(high) - math.log10(low)
+                _log_ticks(ax.xaxis, low / 2, high * 2, every=1 if decades <= 5 else 2)
+            ax.set_title(f"{dtype}, {METHOD_STYLE[method]['label']}", loc="left", fontweight="bold")
+            if col == 0:
+                ax.set_ylabel("bits of error")
+            if row == len(dtypes) - 1:
+                ax.set_xlabel("scale s of z = s·x (log scale)")
+            ax.tick_params(axis="x", labelbottom=row == len(dtypes) - 1)
+            ax.grid(True, which="major", color="#DDDDDD", linewidth=0.6)
     handles = [
-        Line2D(
-            [],
-            [],
-            color=METHOD_STYLE[m]["color"],
-            linestyle=METHOD_STYLE[m]["linestyle"],
-            label=METHOD_STYLE[m]["label"],
-        )
-        for m in methods
-    ]
-    handles += [
-        Line2D([], [], color="#444444", linestyle="none", marker=N_MARKERS[k % len(N_MARKERS)], label=f"n = {n}")
+        Line2D([], [], color=colours[k], marker=N_MARKERS[k % len(N_MARKERS)], markersize=3, label=f"n = {n}")
         for k, n in enumerate(lengths)
     ]
-    handles.append(
-        Line2D(
-            [],
-            [],
-            color="#444444",
-            linestyle="none",
-            marker="x",
-            markersize=6,
-            label="on the top edge: some draw fails (inf, NaN or 0)",
-        )
-    )
-    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=3, frameon=False)
+    handles.append(Line2D([], [], color="#444444", linestyle="none", marker="x", markersize=5,
+                          label="some draw fails (top edge)"))  # fmt: skip
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=len(handles), frameon=False)
     alt = (
-        f"Bits of error of {function} against the scale of normally distributed inputs, one panel per "
-        f"format, naive and max-shifted methods, lengths {', '.join(map(str, lengths))}. "
-        + ("; ".join(summary) + "." if summary else "No draw fails.")
+        f"Bits of error of {function} against the scale of normally distributed logits, one row per format, "
+        f"naive and max-shifted side by side, one line per length ({', '.join(map(str, lengths))}). "
+        + "; ".join(summary)
+        + "."
     )
     return to_svg(fig, f"bits-{function}", alt)
 

@@ -56,6 +56,8 @@ FLOAT_COLUMNS = ("offset", "gap", "scale", "draw", "max_ulp", "median_ulp", "max
 FUNCTIONS = ("softmax", "logsumexp", "log_softmax")
 METHODS = ("naive", "shifted")
 KINDS = ("overflow", "underflow", "nan")
+# How a failed status reads in the examples tables.
+STATUS_WORDS = {"nan": "NaN", "inf": "overflow", "zero": "spurious 0"}
 # The examples of the Background section, computed in every format.
 EXAMPLE_VECTORS = ((1.0, 2.0), (10.0, 20.0), (1000.0, 1.0, 1.0))
 
@@ -218,36 +220,49 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def load_sweep(path: Path) -> dict[str, np.ndarray]:
-    """sweep.csv as columns: text columns as str arrays, ``n`` as int,
-    the others as float64 with NaN where the cell is empty.  ``key`` joins
-    the parameters that identify a vector (to pair methods)."""
+def _read_cells(path: Path) -> tuple[tuple[str, ...], list[list[str]]]:
+    """The header and the columns of a CSV file as lists of strings.
+
+    The sweep writes no quoted fields (no value contains a comma), so the fast
+    path splits on commas; a file with quotes goes through the csv module."""
+    text = path.read_text(encoding="utf-8")
+    header_line, _, body = text.partition("\n")
+    header = tuple(header_line.split(","))
+    if '"' not in text:
+        lines = body.count("\n") + (0 if body.endswith("\n") or not body else 1)
+        cells = body.rstrip("\n").replace("\n", ",").split(",") if body.strip() else []
+        if len(cells) == lines * len(header):
+            return header, [cells[i :: len(header)] for i in range(len(header))]
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         header = tuple(next(reader, ()))
-        if header != COLUMNS:
-            raise ReportError(f"{path}: unexpected header {','.join(header)!r}; expected {','.join(COLUMNS)!r}")
         rows = list(reader)
-    if not rows:
-        raise ReportError(f"{path}: no rows")
-    bad = [i for i, row in enumerate(rows, start=2) if len(row) != len(COLUMNS)]
+    bad = [i for i, row in enumerate(rows, start=2) if len(row) != len(header)]
     if bad:
         raise ReportError(f"{path}: line {bad[0]} has the wrong number of fields")
-    columns = list(zip(*rows, strict=True))
+    return header, [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in header]
+
+
+def load_sweep(path: Path) -> dict[str, np.ndarray]:
+    """sweep.csv as columns: text columns as str arrays, ``n`` as int,
+    the others as float64 with NaN where the cell is empty."""
+    header, columns = _read_cells(path)
+    if header != COLUMNS:
+        raise ReportError(f"{path}: unexpected header {','.join(header)!r}; expected {','.join(COLUMNS)!r}")
+    if not columns[0]:
+        raise ReportError(f"{path}: no rows")
     table: dict[str, np.ndarray] = {}
     for name, values in zip(COLUMNS, columns, strict=True):
-        if name in TEXT_COLUMNS:
-            table[name] = np.array(values, dtype=str)
-        elif name == "n":
-            table[name] = np.array(values, dtype=np.int64)
-        else:
-            try:
-                table[name] = np.array([float(v) if v else np.nan for v in values], dtype=np.float64)
-            except ValueError as err:
-                raise ReportError(f"{path}: column {name}: {err}") from None
-    index = {name: COLUMNS.index(name) for name in ("family", "n", "offset", "gap", "scale", "draw")}
-    table["key"] = np.array(["|".join(row[i] for i in index.values()) for row in rows], dtype=str)
-    unknown = set(np.unique(table["status"])) - set(figures.STATUS_STYLE)
+        try:
+            if name in TEXT_COLUMNS:
+                table[name] = np.array(values, dtype=str)
+            elif name == "n":
+                table[name] = np.array(values, dtype=np.int64)
+            else:
+                table[name] = np.array([float(v) if v else math.nan for v in values], dtype=np.float64)
+        except ValueError as err:
+            raise ReportError(f"{path}: column {name}: {err}") from None
+    unknown = set(np.unique(table["status"]).tolist()) - set(figures.STATUS_STYLE)
     if unknown:
         raise ReportError(f"{path}: unknown status {sorted(unknown)}")
     return table
@@ -333,7 +348,13 @@ def paired_bits(sweep, function: str, dtype: str) -> dict:
     bits = {}
     for method in METHODS:
         mask = _select(sweep, function=function, method=method, dtype=dtype, status="ok")
-        bits[method] = dict(zip(sweep["key"][mask].tolist(), sweep["max_bits"][mask].tolist(), strict=True))
+        # A vector is identified by its parameters; empty (NaN) ones become -inf so that they compare equal.
+        parameters = [sweep["family"][mask].tolist(), sweep["n"][mask].tolist()] + [
+            np.where(np.isnan(sweep[c][mask]), -np.inf, sweep[c][mask]).tolist()
+            for c in ("offset", "gap", "scale", "draw")
+        ]
+        keys = list(zip(*parameters, strict=True))
+        bits[method] = dict(zip(keys, sweep["max_bits"][mask].tolist(), strict=True))
     common = sorted(set(bits["naive"]) & set(bits["shifted"]))
     out = {"count": len(common)}
     for method in METHODS:
@@ -509,10 +530,10 @@ def examples(dtypes) -> dict:
                         continue
                     status = classify(np.atleast_1d(computed), np.atleast_1d(truth))
                     if status != "ok":
-                        cells.append(Value(f"{values} — {status}", None, None, "failed"))
+                        cells.append(Value(f"{values} — {STATUS_WORDS[status]}", None, None, "failed"))
                     else:
                         ulps = float(np.max(ulp_distance(computed, truth)))
-                        note = "exact" if ulps == 0 else f"{format_number(ulps)} ulp"
+                        note = "exact" if ulps == 0 else f"{format_number(ulps)}\u00a0ulp"
                         cells.append(Value(f"{values} — {note}", None, None, "" if ulps == 0 else "inexact"))
                 cells.append(text(_vector_text(truth, dtype)))
                 rows.append(cells)
@@ -590,6 +611,8 @@ def provenance(data: StudyData) -> dict:
     manifest = data.manifest
     simd = manifest["numpy_simd"]
     commit = _git("rev-parse", "HEAD")
+    if commit and _git("status", "--porcelain", "--untracked-files=no"):
+        commit += " (with uncommitted changes)"
     config = manifest["config"]
     return {
         "versions": [[text(k), text(str(v))] for k, v in sorted(manifest["versions"].items())],
