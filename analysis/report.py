@@ -665,7 +665,7 @@ def make_figures(data: StudyData, dtypes) -> dict:
     return out
 
 
-def context(data: StudyData, environ=os.environ) -> dict:
+def context(data: StudyData, environ=os.environ, command: str = "python -m analysis report") -> dict:
     dtypes = dtypes_of(data.sweep)
     date, date_source = build_date(environ)
     return {
@@ -684,7 +684,7 @@ def context(data: StudyData, environ=os.environ) -> dict:
         "threshold_summary": threshold_summary(data.thresholds),
         "examples": examples(dtypes),
         "provenance": provenance(data),
-        "report_command": text("make report  (python -m analysis report)"),
+        "report_command": text(command),
     }
 
 
@@ -711,10 +711,16 @@ def write_atomically(path: Path, content: str) -> None:
         raise
 
 
-def build(data_dir: str | Path = DATA_DIR, out: str | Path = REPORT_PATH, environ=os.environ) -> Path:
-    """Render the report from the data in ``data_dir`` into ``out``."""
+def build(
+    data_dir: str | Path = DATA_DIR,
+    out: str | Path = REPORT_PATH,
+    environ=os.environ,
+    command: str = "python -m analysis report",
+) -> Path:
+    """Render the report from the data in ``data_dir`` into ``out``; ``command``
+    is the command line the report names as the one that built it."""
     data = load_data(data_dir)
-    html = render(context(data, environ))
+    html = render(context(data, environ, command))
     out = Path(out)
     write_atomically(out, html)
     return out
@@ -734,6 +740,19 @@ def _run_sweep(config: Path | None, quick: bool, data_dir: Path) -> Path:
     return Path(run(config, quick))
 
 
+def _command(args: argparse.Namespace) -> str:
+    """The command line as the report shows it: the options that change what
+    is computed (output paths are left out: they do not change the content)."""
+    words = ["python -m analysis report"]
+    if args.quick:
+        words.append("--quick")
+    if args.config is not None:
+        words.append(f"--config {args.config}")
+    if args.no_sweep:
+        words.append("--no-sweep")
+    return " ".join(words)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis report", description="Build the HTML report.")
     parser.add_argument("--config", type=Path, default=None, help="study file (default analysis/study.toml)")
@@ -746,7 +765,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         data_dir = args.data_dir if args.no_sweep else _run_sweep(args.config, args.quick, args.data_dir)
-        out = build(data_dir, args.out)
+        out = build(data_dir, args.out, command=_command(args))
     except ReportError as err:
         print(f"error: {err}; the previous report (if any) is unchanged", file=sys.stderr)
         return 1

@@ -483,7 +483,7 @@ def test_a_failed_build_leaves_the_previous_report_and_exits_non_zero(data_dir, 
     assert "thresholds.json is missing" in capsys.readouterr().err
 
     # A failure while rendering, after the data were read.
-    def fail(_data, _environ=None):
+    def fail(*_args, **_kwargs):
         raise RuntimeError("rendering interrupted")
 
     monkeypatch.setattr(report, "context", fail)
@@ -506,6 +506,27 @@ def test_write_atomically_cleans_up_when_interrupted(tmp_path, monkeypatch):
         report.write_atomically(out, "new")
     assert out.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+def test_main_runs_the_sweep_first_and_reports_its_command(data_dir, tmp_path, monkeypatch, capsys):
+    """Without --no-sweep, main() calls analysis.sweep.run(config, quick, data_dir=...) and
+    builds from the folder it returns; the report names the command that built it."""
+    import types
+
+    calls = []
+
+    def run(config=None, quick=False, data_dir=None):
+        calls.append((config, quick, data_dir))
+        return data_dir
+
+    monkeypatch.setitem(sys.modules, "analysis.sweep", types.SimpleNamespace(run=run))
+    monkeypatch.setattr(report, "make_figures", lambda data, dtypes: {"failure": [], "bits": [], "thresholds": None})
+    out = tmp_path / "r.html"
+    argv = ["--quick", "--config", "study.toml", "--data-dir", str(data_dir), "--out", str(out)]
+    assert report.main(argv) == 0
+    assert calls == [(Path("study.toml"), True, data_dir)]
+    assert capsys.readouterr().out.strip() == str(out)
+    assert "<code>python -m analysis report --quick --config study.toml</code>" in out.read_text(encoding="utf-8")
 
 
 def test_number_formatting():
