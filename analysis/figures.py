@@ -334,6 +334,7 @@ def failure_map(
     axes = fig.subplots(len(dtypes), len(methods), sharex=True, sharey=True, squeeze=False)
     _margins(fig, left=0.85, right=0.15, top=0.3, bottom=legend_height, hspace=0.35 / panel_height, wspace=0.08)
     counts = {}
+    any_blank = False
     line_keys: list[str] = []
     for row, dtype in enumerate(dtypes):
         for col, method in enumerate(methods):
@@ -343,6 +344,7 @@ def failure_map(
             oi = np.searchsorted(offsets_all, records["offset"][mask])
             gi = np.searchsorted(gaps_all, records["gap"][mask])
             status[gi, oi] = records["status"][mask]
+            any_blank = any_blank or bool((status == "").any())
             for name, rects in sorted(_status_rectangles(status, x_edges, y_edges).items()):
                 style = STATUS_STYLE[name]
                 ax.add_patch(
@@ -390,7 +392,8 @@ def failure_map(
         )
         for s in present
     ]
-    handles.append(Patch(facecolor="white", edgecolor="#999999", label="blank: not in the sweep"))
+    if any_blank:
+        handles.append(Patch(facecolor="white", edgecolor="#999999", label="blank: not in the sweep"))
     handles += [
         Line2D(
             [],

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import analysis
 from analysis import report
 from analysis.formats import FORMATS
 
@@ -519,7 +520,10 @@ def test_main_runs_the_sweep_first_and_reports_its_command(data_dir, tmp_path, m
         calls.append((config, quick, data_dir))
         return data_dir
 
-    monkeypatch.setitem(sys.modules, "analysis.sweep", types.SimpleNamespace(run=run))
+    fake = types.SimpleNamespace(run=run)
+    monkeypatch.setitem(sys.modules, "analysis.sweep", fake)
+    # `from . import sweep` reads the package attribute when the real module was imported before.
+    monkeypatch.setattr(analysis, "sweep", fake, raising=False)
     monkeypatch.setattr(report, "make_figures", lambda data, dtypes: {"failure": [], "bits": [], "thresholds": None})
     out = tmp_path / "r.html"
     argv = ["--quick", "--config", "study.toml", "--data-dir", str(data_dir), "--out", str(out)]
