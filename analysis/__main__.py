@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -21,8 +23,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum, frame):
+    raise KeyboardInterrupt  # `kill` stops the sweep as cleanly as Ctrl-C
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    signal.signal(signal.SIGTERM, _terminate)
     if argv[:1] == ["report"]:
         from . import report
 
@@ -39,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     if sys.stderr.isatty():
         from tqdm import tqdm
 
-        def progress(iterable, total):
-            return tqdm(iterable, total=total, desc="sweep chunks", unit="chunk")
+        def progress(total):
+            return tqdm(total=total, desc="sweep chunks", unit="chunk")
 
     start = time.perf_counter()
     try:
@@ -50,7 +57,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         print("interrupted: earlier outputs are unchanged; finished chunks are cached", file=sys.stderr)
-        return 130
+        sys.stderr.flush()
+        sys.stdout.flush()
+        # Leave now: the workers are killed, every file write was atomic, and
+        # the exit handlers of concurrent.futures could wait on a pool that
+        # was interrupted mid-operation.
+        os._exit(130)
     print(f"wrote {out}/sweep.csv, thresholds.json, manifest.json in {time.perf_counter() - start:.1f} s")
     return 0
 

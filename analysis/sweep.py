@@ -11,6 +11,7 @@ are recomputed, never used, when it does not match.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import csv
 import hashlib
 import io
@@ -19,8 +20,10 @@ import math
 import os
 import pickle
 import platform
+import signal
 import sys
 import tempfile
+import threading
 from importlib import metadata
 from pathlib import Path
 
@@ -236,6 +239,19 @@ def simd_features() -> dict:
     }
 
 
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them (see run), and
+    die with the parent: a worker of a parent killed with SIGKILL would
+    otherwise wait forever for work (Linux prctl PR_SET_PDEATHSIG)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+
+
 def _command(cfg: Config) -> str:
     """The command line that reproduces these files."""
     command = "python -m analysis sweep" + (" --quick" if cfg.quick else "")
@@ -290,6 +306,28 @@ def run(
     ).hexdigest()  # fmt: skip
     if _up_to_date(data_dir, outputs_key):
         return data_dir
+    with _stop_requests() as stop:
+        return _compute_and_write(cfg, todo, keys, outputs_key, vers, data_dir, cache_dir, progress, executor, stop)
+
+
+@contextlib.contextmanager
+def _stop_requests():
+    """Turn SIGINT/SIGTERM into a flag that the sweep checks at safe points
+    (between chunks, before writing), instead of an exception raised inside
+    multiprocessing's machinery, which can deadlock the pool."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = {sig: signal.signal(sig, lambda signum, frame: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _compute_and_write(cfg, todo, keys, outputs_key, vers, data_dir, cache_dir, progress, executor, stop) -> Path:
     results = {k: load_cached(k, cache_dir) for k in keys}
     missing = [(t, k) for t, k in zip(todo, keys) if results[k] is None]
     # The longest chunks first, so the two workers finish together.
@@ -297,18 +335,35 @@ def run(
     if missing:
         own = executor is None
         if own:
-            executor = concurrent.futures.ProcessPoolExecutor(max_workers=cfg.workers)
+            executor = concurrent.futures.ProcessPoolExecutor(max_workers=cfg.workers, initializer=_worker_init)
+        bar = progress(len(missing)) if progress else None
         try:
             futures = {executor.submit(compute_chunk, t): k for t, k in missing}
-            done = concurrent.futures.as_completed(futures)
-            for future in progress(done, total=len(futures)) if progress else done:
-                key = futures[future]
-                rows = future.result()
-                store_cached(key, rows, cache_dir)
-                results[key] = rows
+            pending = set(futures)
+            while pending:
+                # A short timeout keeps the main thread responsive to Ctrl-C
+                # (a signal is only acted on when this thread wakes up).
+                if stop.is_set():
+                    raise KeyboardInterrupt
+                done, pending = concurrent.futures.wait(pending, timeout=0.2, return_when="FIRST_COMPLETED")
+                for future in done:
+                    key = futures[future]
+                    rows = future.result()
+                    store_cached(key, rows, cache_dir)
+                    results[key] = rows
+                if bar is not None:
+                    bar.update(len(done))
+        except BaseException:
+            if own:  # Ctrl-C or a failed chunk: stop the workers now, not after their chunk
+                for process in list(getattr(executor, "_processes", {}).values()):
+                    process.kill()
+                executor.shutdown(wait=False, cancel_futures=True)
+            raise
         finally:
-            if own:
-                executor.shutdown(cancel_futures=True)
+            if bar is not None:
+                bar.close()
+        if own:
+            executor.shutdown()
     rows = [row for k in keys for row in results[k]]
     files = {
         "sweep.csv": csv_bytes(rows),
@@ -330,6 +385,8 @@ def run(
         "command": _command(cfg),
     }
     files["manifest.json"] = (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()
+    if stop.is_set():
+        raise KeyboardInterrupt
     for name, data in files.items():  # manifest last: it vouches for the others
         atomic_write(data_dir / name, data)
     return data_dir

@@ -233,10 +233,27 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["x.csv"]  # no temporary left behind
 
 
-@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGKILL"])
-def test_interrupted_run_keeps_outputs_and_resumes(signal_name, quick_run, tmp_path):
-    """Kill a quick sweep part-way (twice), then rerun: earlier outputs are
-    untouched meanwhile, and the final outputs equal an uninterrupted run."""
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize(
+    "signal_name, target",
+    [("SIGINT", "group"), ("SIGINT", "parent"), ("SIGTERM", "parent"), ("SIGKILL", "parent"), ("SIGKILL", "group")],
+)
+def test_interrupted_run_keeps_outputs_and_resumes(signal_name, target, quick_run, tmp_path):
+    """Interrupt a quick sweep part-way (twice), then rerun: earlier outputs
+    are untouched meanwhile, no worker outlives its parent, and the final
+    outputs equal an uninterrupted run.  "group" is what Ctrl-C in a
+    terminal does; "parent" is `kill PID` of the sweep alone."""
     import signal
     import time
 
@@ -247,22 +264,29 @@ def test_interrupted_run_keeps_outputs_and_resumes(signal_name, quick_run, tmp_p
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SOFTMAX_STUDY_CACHE": str(tmp_path / "cache")}
     command = [sys.executable, "-m", "analysis", "sweep", "--quick", "--data-dir", str(data)]
     interrupted = 0
-    for delay in (0.8, 1.4):
-        # Its own process group, signalled as a whole: what Ctrl-C in a
-        # terminal or `kill -9 -PGID` does to the sweep and its workers.
+    for delay in (1.0, 1.6):
         process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
         time.sleep(delay)
+        workers = _children(process.pid)
+        sig = getattr(signal, signal_name)
         try:
-            os.killpg(process.pid, getattr(signal, signal_name))
+            os.killpg(process.pid, sig) if target == "group" else process.send_signal(sig)
         except ProcessLookupError:
             pass
-        process.wait(timeout=60)
+        process.wait(timeout=30)
         if process.returncode == 0:
             break  # finished before the signal: nothing to test on this round
         interrupted += 1
-        assert (data / "sweep.csv").read_text() == "previous results\n"
+        assert process.returncode in (130, -9), process.returncode
+        deadline = time.time() + 10
+        while any(_alive(w) for w in workers) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(w) for w in workers), "a worker outlived the sweep"
+        # Never a partial file: the old content, or (a signal that came after
+        # the writes) the complete new one.
+        assert (data / "sweep.csv").read_bytes() in (b"previous results\n", (base / "data" / "sweep.csv").read_bytes())
     assert interrupted, "the sweep finished before any signal: the test tested nothing"
     subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
     for name in ("sweep.csv", "thresholds.json"):
