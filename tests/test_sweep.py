@@ -279,7 +279,9 @@ def test_interrupted_run_keeps_outputs_and_resumes(signal_name, target, quick_ru
         if process.returncode == 0:
             break  # finished before the signal: nothing to test on this round
         interrupted += 1
-        assert process.returncode in (130, -9), process.returncode
+        # 130 when the sweep handled the signal; -2/-15/-9 when it came
+        # during start-up, before the handlers exist: either way non-zero.
+        assert process.returncode in (130, -2, -9, -15), process.returncode
         deadline = time.time() + 10
         while any(_alive(w) for w in workers) and time.time() < deadline:
             time.sleep(0.1)
