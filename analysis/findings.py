@@ -49,14 +49,7 @@ from .metrics import ulp_distance
 
 _UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
 
-_FUNCS = {
-    ("softmax", "naive"): sm.softmax_naive,
-    ("softmax", "shifted"): sm.softmax_shifted,
-    ("logsumexp", "naive"): sm.logsumexp_naive,
-    ("logsumexp", "shifted"): sm.logsumexp_shifted,
-    ("log_softmax", "naive"): sm.log_softmax_naive,
-    ("log_softmax", "shifted"): sm.log_softmax_shifted,
-}
+_FUNCS = sm.IMPLEMENTATIONS
 
 
 def _value(fmt: Format, ordinal: int) -> float:

@@ -198,3 +198,14 @@ def std_norm(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
     z, axis = _last_axis(z, axis)
     with _quiet():
         return _back(z / _sum(z, summation), axis, keep_axis=True)
+
+
+# (function, method) -> implementation: the pairs the sweep compares.
+IMPLEMENTATIONS = {
+    ("softmax", "naive"): softmax_naive,
+    ("softmax", "shifted"): softmax_shifted,
+    ("logsumexp", "naive"): logsumexp_naive,
+    ("logsumexp", "shifted"): logsumexp_shifted,
+    ("log_softmax", "naive"): log_softmax_naive,
+    ("log_softmax", "shifted"): log_softmax_shifted,
+}

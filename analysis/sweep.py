@@ -45,14 +45,7 @@ COLUMNS = (
     "status", "max_ulp", "median_ulp", "max_bits", "median_bits", "rel_error", "sums_to_one",
 )  # fmt: skip
 
-IMPLEMENTATIONS = {
-    ("softmax", "naive"): sm.softmax_naive,
-    ("softmax", "shifted"): sm.softmax_shifted,
-    ("logsumexp", "naive"): sm.logsumexp_naive,
-    ("logsumexp", "shifted"): sm.logsumexp_shifted,
-    ("log_softmax", "naive"): sm.log_softmax_naive,
-    ("log_softmax", "shifted"): sm.log_softmax_shifted,
-}
+IMPLEMENTATIONS = sm.IMPLEMENTATIONS
 _TRUTH_INDEX = {"softmax": 0, "logsumexp": 1, "log_softmax": 2}
 # The code whose change invalidates cached rows.
 _CODE = ("formats.py", "softmax.py", "reference.py", "metrics.py", "families.py", "sweep.py")
