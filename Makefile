@@ -6,13 +6,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help test data lint clean
+.PHONY: help test data baseline lint clean
 .PHONY: report
 
 help:  ## list the targets
 	@echo "make test    build $(VENV) from requirements.lock if needed, run the whole test suite"
 	@echo "make data    run the sweep (cached) into reports/data/: sweep.csv, thresholds.json, manifest.json"
 	@echo "make report  run the sweep (cached), then build reports/softmax_study.html (one offline file)"
+	@echo "make baseline  rewrite tests/baselines/error_budgets.json (accept improved error budgets) and show the diff"
 	@echo "make lint    ruff over the project"
 	@echo "make clean   remove $(VENV) and caches (not reports/)"
 
@@ -24,6 +25,9 @@ $(STAMP): requirements.lock pyproject.toml
 
 test: $(STAMP)  ## run the test suite on both cores
 	$(PY) -m pytest -n 2 tests
+
+baseline: $(STAMP)  ## accept improved error budgets: rewrite tests/baselines/error_budgets.json, show the diff
+	$(PY) -m analysis.budgets --write
 
 data: $(STAMP)  ## the sweep; reruns only what changed
 	$(PY) -m analysis sweep

@@ -1,0 +1,134 @@
+"""Error budgets: the regression guard on numerical error.
+
+For every (function, method, dtype, summation) the worst and median ULP error
+(over the components whose status is "ok") and the status counts on a fixed,
+seeded regression set.  ``tests/test_budgets.py`` recomputes them and fails on
+any increase; ``make baseline`` (``python -m analysis.budgets --write``)
+accepts improvements by rewriting ``tests/baselines/error_budgets.json`` and
+shows the difference.
+
+The regression set: random normal vectors (n = 2, 10, 100; scales 0.1 to
+100; seeded) and two-level vectors just below, at and above every format's
+thresholds (ln max, -ln smallest normal, -ln smallest subnormal) on the
+offset axis (gap 0) and on the gap axis (offset 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import families, reference
+from . import softmax as sm
+from .formats import FORMATS, STUDY_DTYPES
+from .metrics import classify, ulp_distance
+
+SEED = 20261125
+BASELINE = Path(__file__).resolve().parent.parent / "tests" / "baselines" / "error_budgets.json"
+
+# (function, method) -> (implementation, index into reference.truths, sums?)
+CASES = {
+    **{key: (f, ("softmax", "logsumexp", "log_softmax").index(key[0]), True) for key, f in sm.IMPLEMENTATIONS.items()},
+    ("log_softmax", "max_approx"): (sm.log_softmax_max_approx, 2, False),
+}
+
+
+def regression_set(dtype) -> list[np.ndarray]:
+    """The fixed vectors of the budget, in dtype (inputs that overflow the
+    format on conversion are left out)."""
+    rng = np.random.default_rng(SEED)
+    vectors = []
+    for n in (2, 10, 100):
+        for scale in (0.1, 1.0, 10.0, 100.0):
+            for _ in range(5):
+                vectors.append(rng.standard_normal(n) * scale)
+    thresholds = families.format_thresholds()
+    for n in (2, 100):
+        for t in thresholds:
+            for delta in (-0.5, 0.0, 0.5):
+                vectors.append(families.two_level(t + delta, 0.0, n, np.float64))
+                vectors.append(families.two_level(0.0, t + delta, n, np.float64))
+    out = []
+    with np.errstate(over="ignore"):
+        for v in vectors:
+            z = np.asarray(v).astype(dtype)
+            if np.all(np.isfinite(z)):
+                out.append(z)
+    return out
+
+
+def measure(dtypes=STUDY_DTYPES) -> dict:
+    """{'function/method/dtype/summation': {worst_ulp, median_ulp, status}}."""
+    budgets = {}
+    for dtype_name in dtypes:
+        dtype = FORMATS[dtype_name].dtype
+        vectors = regression_set(dtype)
+        truths = [reference.truths(z) for z in vectors]
+        for (function, method), (f, index, sums) in CASES.items():
+            for summation in sm.SUMMATIONS if sums else ("none",):
+                ulps, status = [], {s: 0 for s in ("ok", "nan", "inf", "zero")}
+                for z, truth in zip(vectors, truths):
+                    computed = f(z, summation=summation) if sums else f(z)
+                    computed, expected = np.atleast_1d(computed), np.atleast_1d(truth[index])
+                    s = classify(computed, expected)
+                    status[s] += 1
+                    if s == "ok":
+                        ulps.append(ulp_distance(computed, expected))
+                all_ulps = np.concatenate(ulps) if ulps else np.zeros(0)
+                budgets[f"{function}/{method}/{dtype_name}/{summation}"] = {
+                    "worst_ulp": float(all_ulps.max()) if all_ulps.size else 0.0,
+                    "median_ulp": float(np.median(all_ulps)) if all_ulps.size else 0.0,
+                    "status": status,
+                }
+    return budgets
+
+
+def compare(baseline: dict, current: dict) -> tuple[list[str], list[str]]:
+    """(regressions, improvements), one line each, against the baseline."""
+    worse, better = [], []
+    for key in sorted(set(baseline) | set(current)):
+        if key not in current or key not in baseline:
+            worse.append(f"{key}: {'missing now' if key not in current else 'not in the baseline'}")
+            continue
+        b, c = baseline[key], current[key]
+        for field in ("worst_ulp", "median_ulp"):
+            if c[field] > b[field]:
+                worse.append(f"{key}: {field} {b[field]:g} -> {c[field]:g} (+{c[field] - b[field]:g} ulp)")
+            elif c[field] < b[field]:
+                better.append(f"{key}: {field} {b[field]:g} -> {c[field]:g}")
+        for status in ("nan", "inf", "zero"):
+            if c["status"][status] > b["status"][status]:
+                worse.append(f"{key}: {status} outputs {b['status'][status]} -> {c['status'][status]}")
+            elif c["status"][status] < b["status"][status]:
+                better.append(f"{key}: {status} outputs {b['status'][status]} -> {c['status'][status]}")
+    return worse, better
+
+
+def render(budgets: dict) -> str:
+    return json.dumps(budgets, indent=1, sort_keys=True) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analysis.budgets", description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="rewrite the baseline and show the diff")
+    args = parser.parse_args(argv)
+    new = render(measure())
+    old = BASELINE.read_text() if BASELINE.exists() else ""
+    if not args.write:
+        sys.stdout.write(new)
+        return 0
+    sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True), str(BASELINE), "new"))
+    from .sweep import atomic_write
+
+    atomic_write(BASELINE, new.encode())
+    print(f"wrote {BASELINE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
