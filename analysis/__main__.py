@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         out = sweep.run(cfg, data_dir=args.data_dir or sweep.DATA_DIR, progress=progress)
+        sweep.logsoftmax_outputs(out, quick=args.quick)
     except OSError as err:
         print(f"error: cannot write results: {err}", file=sys.stderr)
         return 1
@@ -63,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         # the exit handlers of concurrent.futures could wait on a pool that
         # was interrupted mid-operation.
         os._exit(130)
-    print(f"wrote {out}/sweep.csv, thresholds.json, manifest.json in {time.perf_counter() - start:.1f} s")
+    files = "sweep.csv, thresholds.json, manifest.json, gstar.csv, logsoftmax.json"
+    print(f"wrote {files} under {out} in {time.perf_counter() - start:.1f} s")
     return 0
 
 

@@ -41,6 +41,7 @@ from markupsafe import Markup
 
 from . import figures
 from .formats import FORMATS, STUDY_DTYPES
+from .logsoftmax import GRID_STEP
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = ROOT / "report_templates"
@@ -124,6 +125,13 @@ FORMULAS = {
     "bits": r"\mathrm{bits}(\hat y, y) = \log_2\bigl(1 + \mathrm{ulps}(\hat y, y)\bigr)",
     "overflow": r"e^{c} > \max \iff c > \ln \max",
     "u": r"u = 2^{-p}",
+    "max_error_two_level": r"L(g) = \mathrm{lse}(z) - \max_j z_j = \log\bigl(1 + (n-1)\,e^{-g}\bigr) \quad "
+    r"\text{for } z = (0,\ -g,\ \ldots,\ -g)",
+    "gstar_top": r"\mathrm{fl}(-L(g)) = 0 \iff L(g) < \tfrac{s}{2} \iff g > g^*_{\mathrm{top}} = "
+    r"\log(n-1) - \log\bigl(e^{s/2} - 1\bigr)",
+    "gstar_rest": r"\mathrm{fl}(-g - L(g)) = -g \iff L(g) < \tfrac{1}{2}\,\mathrm{ulp}(g) \approx u\,g",
+    "cross_entropy": r"\ell(z, y) = -\log \mathrm{softmax}(z)_y, \qquad \nabla_z \ell = \mathrm{softmax}(z) - e_y, "
+    r"\qquad z = (m,\ 0,\ \ldots,\ 0),\ y = 1",
 }
 
 
@@ -214,6 +222,7 @@ class StudyData:
     manifest: dict
     data_dir: Path
     files: dict[str, str] = field(default_factory=dict)  # name -> sha256
+    logsoftmax: dict = field(default_factory=dict)  # logsoftmax.json, with gstar.csv's rows under "gstar_csv"
 
 
 def _sha256(path: Path) -> str:
@@ -305,7 +314,39 @@ def load_data(data_dir: str | Path) -> StudyData:
         missing = {"function", "method", "dtype", "n", "kind", "observed", "predicted", "note"} - set(record)
         if missing:
             raise ReportError(f"{paths['thresholds.json']}: a record lacks {sorted(missing)}")
-    return StudyData(load_sweep(paths["sweep.csv"]), thresholds, manifest, data_dir, files)
+    data = StudyData(load_sweep(paths["sweep.csv"]), thresholds, manifest, data_dir, files)
+    data.logsoftmax = load_logsoftmax(data_dir)
+    files.update({name: _sha256(data_dir / name) for name in ("gstar.csv", "logsoftmax.json")})
+    return data
+
+
+GSTAR_COLUMNS = ("n", "dtype", "entry", "g_star_observed", "g_star_predicted")
+
+
+def load_logsoftmax(data_dir: Path) -> dict:
+    """logsoftmax.json and gstar.csv (written by analysis.sweep.logsoftmax_outputs),
+    checked against each other; the CSV's rows go under "gstar_csv"."""
+    paths = {name: data_dir / name for name in ("gstar.csv", "logsoftmax.json")}
+    for path in paths.values():
+        if not path.is_file():
+            raise ReportError(f"{path} is missing: run `python -m analysis sweep` first")
+    try:
+        document = json.loads(paths["logsoftmax.json"].read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ReportError(f"{paths['logsoftmax.json']}: invalid JSON: {err}") from None
+    for key in ("gstar", "error", "cross_entropy", "std_norm", "gstar_sha256"):
+        if key not in document:
+            raise ReportError(f"{paths['logsoftmax.json']}: no {key!r}")
+    if _sha256(paths["gstar.csv"]) != document["gstar_sha256"]:
+        raise ReportError(f"{paths['gstar.csv']} does not match the checksum in logsoftmax.json")
+    header, columns = _read_cells(paths["gstar.csv"])
+    if header != GSTAR_COLUMNS:
+        raise ReportError(f"{paths['gstar.csv']}: unexpected header {','.join(header)!r}")
+    document["gstar_csv"] = [
+        {"n": int(n), "dtype": d, "entry": e, "g_star_observed": float(o), "g_star_predicted": float(p)}
+        for n, d, e, o, p in zip(*columns, strict=True)
+    ]
+    return document
 
 
 # --- findings: data -> numbers ----------------------------------------------------------
@@ -643,6 +684,152 @@ ENV = jinja2.Environment(
 )
 
 
+# --- the log-softmax section ---------------------------------------------------------------------
+
+CE_THRESHOLD_WORDS = {
+    "naive_loss_inf": ("naive loss is +∞", "below", "fl(e^m)/(n−1) < s/2: the naive softmax of the correct class is 0"),
+    "naive_grad_nan": ("naive gradient is NaN", "from", "e^m rounds to ∞: ∞/∞"),
+    "shifted_loss_zero": ("log-softmax loss is 0", "from", "e^−m ≤ u: each 1 + e^−m of the sum rounds to 1"),
+    "true_loss_zero": ("correctly rounded loss is 0", "from", "log(1 + (n−1)e^−m) < s/2 (top g*)"),
+    "shifted_grad_zero": ("computed gradient is all 0", "from", "e^−m < s/2 rounds to 0"),
+    "true_grad_zero": ("true gradient rounds to 0", "from", "(n−1)e^−m/(1 + (n−1)e^−m) < s/2"),
+}
+
+
+def _float(x) -> float:
+    """A JSON number, or the repr of a non-finite one ("inf", "nan")."""
+    return float(x)
+
+
+def _short(x) -> str:
+    x = _float(x)
+    return "NaN" if math.isnan(x) else format_number(x, 4)
+
+
+def _length(n: int) -> Value:
+    """n without a breakable space (10 000 stays on one line in a narrow column)."""
+    v = number(n)
+    return Value(v.text.replace(" ", "\u00a0"), v.value, v.key, v.css)
+
+
+def _ulps_apart(a: float, b: float, dtype: str) -> float:
+    """Distance from b to a in ulps of the format at a (b need not be a value of the format)."""
+    from .logsoftmax import ulp
+
+    return abs(a - b) / ulp(a, FORMATS[dtype])
+
+
+def logsoftmax_section(doc: dict, dtypes) -> dict:
+    """Tables, findings and the explanation of the log-softmax section, from logsoftmax.json."""
+    gstar = doc["gstar_csv"]
+    extra = {(r["n"], r["dtype"], r["entry"]): r for r in doc["gstar"]}
+    lengths = sorted({r["n"] for r in gstar})
+    rows = []
+    on_grid = within_ulp = 0
+    for dtype in dtypes:
+        for n in lengths:
+            cells = [text(dtype), _length(n)]
+            for entry in ("top", "rest"):
+                record = next((r for r in gstar if (r["n"], r["dtype"], r["entry"]) == (n, dtype, entry)), None)
+                if record is None:
+                    cells += [text("—")] * 3
+                    continue
+                more = extra[(n, dtype, entry)]
+                same = record["g_star_observed"] == more["g_star_predicted_grid"]
+                on_grid += same
+                apart = abs(record["g_star_observed"] - record["g_star_predicted"])
+                within_ulp += apart <= max(more["ulp_at_g_star"], GRID_STEP)
+                cells += [
+                    number(record["g_star_observed"], f"gstar/{dtype}/n{n}/{entry}", digits=6),
+                    number(record["g_star_predicted"], digits=6),
+                    number(more["g_star_predicted_grid"], digits=6, css="" if same else "differs"),
+                ]
+            rows.append(cells)
+    windows = doc["gstar"]
+    ce = doc["cross_entropy"]
+    ce_rows, ce_formats = [], []
+    for dtype in dtypes:
+        if dtype not in ce["formats"]:
+            continue
+        fmt = FORMATS[dtype]
+        item = ce["formats"][dtype]
+        for name, (words, side, why) in CE_THRESHOLD_WORDS.items():
+            t = item["thresholds"][name]
+            ce_rows.append(
+                [
+                    text(words),
+                    text(dtype),
+                    text(side),
+                    format_value(t["observed"], dtype, f"ce/{dtype}/{name}"),
+                    number(t["predicted"], digits=7),
+                    number(_ulps_apart(t["observed"], t["predicted"], dtype), digits=2)
+                    if t["observed"] is not None
+                    else text("—"),
+                    text(why),
+                ]
+            )
+        accuracy = item["accuracy"]
+        top = next((r for r in gstar if (r["dtype"], r["entry"], r["n"]) == (dtype, "top", ce["n"])), None)
+        rest = next((r for r in gstar if (r["dtype"], r["entry"], r["n"]) == (dtype, "rest", ce["n"])), None)
+        thresholds = item["thresholds"]
+        ce_formats.append(
+            {
+                "dtype": dtype,
+                "p": number(fmt.precision),
+                "p_ln2": number(fmt.precision * math.log(2), digits=4),
+                "neg_ln_half_s": number(math.log(2) - math.log(fmt.smallest_subnormal), digits=4),
+                "top": number(top["g_star_observed"], digits=6) if top else text("—"),
+                "rest": number(rest["g_star_observed"], digits=6) if rest else text("—"),
+                **{name: format_value(t["observed"], dtype) for name, t in thresholds.items()},
+                "worst_inf_side": number(accuracy["worst_bits_where_naive_inf"], digits=3),
+                "inf_points": number(accuracy["points_where_naive_inf"]),
+                "worst_before_zero": number(accuracy["worst_bits_before_zero"], digits=3),
+                "spurious_zero_points": number(accuracy["spurious_zero_points"]),
+            }
+        )
+    std_rows = []
+    for case in doc["std_norm"]["cases"]:
+        problems = case["std_norm_problems"]
+        std_rows.append(
+            [
+                text(_vector_text(np.array(case["z"]), "float64")),
+                text("[" + ", ".join(_short(v) for v in case["softmax"]) + "]"),
+                text("[" + ", ".join(_short(v) for v in case["std_norm"]) + "]"),
+                text("; ".join(problems) if problems else "a probability vector", "failed" if problems else ""),
+            ]
+        )
+    sweep_first = doc["std_norm"]["sweep"][0]
+    return {
+        "gstar_rows": rows,
+        "gstar_count": number(len(gstar)),
+        "gstar_on_grid": number(on_grid, "gstar_on_grid"),
+        "gstar_within_ulp": number(within_ulp, "gstar_within_ulp"),
+        "grid_step": number(GRID_STEP),
+        "window_points_min": number(min(r["window_points"] for r in windows)),
+        "coarse_points": number(max(r["coarse_points"] for r in windows)),
+        "all_exact_beyond": text("yes" if all(r["exact_beyond"] for r in windows) else "no"),
+        "lengths": text(", ".join(str(n) for n in lengths)),
+        "ce_n": number(ce["n"]),
+        "ce_rows": ce_rows,
+        "ce_formats": ce_formats,
+        "std_rows": std_rows,
+        "std_scale_low": number(float(sweep_first["scale"][0])),
+        "std_scale_high": number(float(sweep_first["scale"][-1])),
+        "std_softmax_low": number(_float(sweep_first["softmax_top"][0]), digits=4),
+        "std_softmax_high": number(_float(sweep_first["softmax_top"][-1]), digits=4),
+        "std_norm_value": number(_float(sweep_first["std_norm_top"][0]), digits=4),
+    }
+
+
+def make_logsoftmax_figures(doc: dict, dtypes) -> dict:
+    present = [d for d in dtypes if d in doc["cross_entropy"]["formats"]]
+    return {
+        "error": figures.max_approx_error(doc["error"], doc["gstar_csv"], dtypes),
+        "cross_entropy": figures.cross_entropy(doc["cross_entropy"], present),
+        "std_norm": figures.std_norm_vs_softmax(doc["std_norm"]),
+    }
+
+
 def make_figures(data: StudyData, dtypes) -> dict:
     sweep = data.sweep
     two_level_lengths = sorted(set(sweep["n"][_select(sweep, family="two_level")].tolist()))
@@ -683,6 +870,8 @@ def context(data: StudyData, environ=os.environ, command: str = "python -m analy
         "threshold_tables": threshold_tables(data.thresholds),
         "threshold_summary": threshold_summary(data.thresholds),
         "examples": examples(dtypes),
+        "logsoftmax": logsoftmax_section(data.logsoftmax, dtypes),
+        "logsoftmax_figures": make_logsoftmax_figures(data.logsoftmax, dtypes),
         "provenance": provenance(data),
         "report_command": text(command),
     }
@@ -735,9 +924,11 @@ def _run_sweep(config: Path | None, quick: bool, data_dir: Path) -> Path:
     if run is None:
         return data_dir
     parameters = inspect.signature(run).parameters
-    if "data_dir" in parameters:
-        return Path(run(config, quick, data_dir=data_dir))
-    return Path(run(config, quick))
+    out = Path(run(config, quick, data_dir=data_dir)) if "data_dir" in parameters else Path(run(config, quick))
+    logsoftmax_outputs = getattr(sweep, "logsoftmax_outputs", None)
+    if logsoftmax_outputs is not None:  # cached: milliseconds when nothing changed
+        logsoftmax_outputs(out, quick=quick)
+    return out
 
 
 def _command(args: argparse.Namespace) -> str:

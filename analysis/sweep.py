@@ -383,3 +383,73 @@ def _compute_and_write(cfg, todo, keys, outputs_key, vers, data_dir, cache_dir, 
     for name, data in files.items():  # manifest last: it vouches for the others
         atomic_write(data_dir / name, data)
     return data_dir
+
+
+# --- the log-softmax study: reports/data/gstar.csv and logsoftmax.json ------------------------
+
+GSTAR_COLUMNS = ("n", "dtype", "entry", "g_star_observed", "g_star_predicted")
+_LOGSOFTMAX_CODE = ("formats.py", "softmax.py", "reference.py", "metrics.py", "families.py", "logsoftmax.py")
+
+
+def _jsonable(x):
+    """Non-finite floats as their repr ("inf", "nan"), so the file is strict JSON."""
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return repr(x)
+    return x
+
+
+def gstar_csv(records) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(GSTAR_COLUMNS)
+    for r in records:
+        writer.writerow([r["n"], r["dtype"], r["entry"], repr(r["g_star_observed"]), repr(r["g_star_predicted"])])
+    return out.getvalue().encode()
+
+
+def logsoftmax_key(quick: bool, vers: dict | None = None) -> str:
+    h = hashlib.sha256()
+    for name in _LOGSOFTMAX_CODE:
+        h.update((Path(__file__).parent / name).read_bytes())
+    h.update(json.dumps({"quick": quick, "versions": vers or versions()}, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def logsoftmax_outputs(data_dir: Path = DATA_DIR, quick: bool = False) -> Path:
+    """Compute the log-softmax study (analysis.logsoftmax.study) and write
+    gstar.csv and logsoftmax.json atomically, unless the files there were
+    made by the same code, versions and ``quick`` and are intact (then this
+    takes milliseconds; a cold run takes a few seconds)."""
+    from . import logsoftmax
+
+    data_dir = Path(data_dir)
+    vers = versions()
+    key = logsoftmax_key(quick, vers)
+    try:
+        existing = json.loads((data_dir / "logsoftmax.json").read_text(encoding="utf-8"))
+        csv_digest = hashlib.sha256((data_dir / "gstar.csv").read_bytes()).hexdigest()
+        if existing.get("key") == key and existing.get("gstar_sha256") == csv_digest:
+            return data_dir
+    except (OSError, ValueError, AttributeError):
+        pass
+    study = logsoftmax.study(quick)
+    table = gstar_csv(study["gstar"])
+    document = {
+        "key": key,
+        "quick": quick,
+        "versions": vers,
+        "gstar_sha256": hashlib.sha256(table).hexdigest(),
+        "command": "python -m analysis sweep" + (" --quick" if quick else ""),
+        **study,
+    }
+    atomic_write(data_dir / "gstar.csv", table)
+    # The JSON last: its checksum of gstar.csv vouches for the pair.
+    atomic_write(
+        data_dir / "logsoftmax.json",
+        (json.dumps(_jsonable(document), indent=1, sort_keys=True, allow_nan=False) + "\n").encode(),
+    )
+    return data_dir

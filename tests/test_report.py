@@ -32,7 +32,7 @@ from analysis.formats import FORMATS
 
 ROOT = Path(__file__).resolve().parent.parent
 EPOCH = "1764000000"  # 2025-11-24 UTC
-SECTIONS = ("key-findings", "background", "method", "results", "limitations", "reproducibility")
+SECTIONS = ("key-findings", "background", "method", "results", "logsoftmax", "limitations", "reproducibility")
 DTYPES = ("float64", "float32", "float16", "bfloat16")
 LENGTHS = (2, 10)
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -185,6 +185,10 @@ def write_fixture(data_dir: Path) -> Path:
         "command": "python -m analysis sweep --quick",
     }
     (data_dir / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    # The log-softmax section's data (gstar.csv, logsoftmax.json): the real computation, small (about a second).
+    from analysis import sweep
+
+    sweep.logsoftmax_outputs(data_dir, quick=True)
     return data_dir
 
 
@@ -314,8 +318,9 @@ def test_html_is_well_formed_and_has_every_section(built):
 
 def test_every_figure_has_a_caption_and_alt_text(built):
     figures = built["parsed"].figures
-    # 4 failure maps (softmax at both n, logsumexp, log_softmax), 3 accuracy figures, 1 threshold figure
-    assert len(figures) == 8
+    # 4 failure maps (softmax at both n, logsumexp, log_softmax), 3 accuracy figures, 1 threshold figure,
+    # and in the log-softmax section: error against gap, cross-entropy, std_norm
+    assert len(figures) == 11
     for figure in figures:
         assert len(figure["caption"].split()) >= 15, figure["id"]
         (svg,) = figure["svg"][:1]
@@ -400,6 +405,19 @@ def test_every_number_in_the_key_findings_comes_from_the_data(built, data_dir):
     fraction = expected["fail/float16/naive"]
     assert shown["fail/float16/naive"]["text"] == report.format_number(100 * fraction, 3) + " %"
     assert shown["overflow/float16/n2"]["text"] == str(np.float16(expected["overflow/float16/n2"]))
+
+
+def test_logsoftmax_section_shows_gstar_csv(built, data_dir):
+    """The g* table shows every row of gstar.csv, and the section has its figures and tables."""
+    with open(data_dir / "gstar.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    shown = {d["attrs"]["data-key"]: float(d["attrs"]["value"]) for d in built["parsed"].data
+             if d["section"] == "logsoftmax" and "data-key" in d["attrs"]}  # fmt: skip
+    for row in rows:
+        assert shown[f"gstar/{row['dtype']}/n{row['n']}/{row['entry']}"] == float(row["g_star_observed"])
+    ids = set(built["parsed"].ids)
+    assert {"gstar-table", "max-approx-error", "cross-entropy-figure", "std-norm-figure", "std-norm-table"} <= ids
+    assert shown["gstar_on_grid"] == len(rows)
 
 
 def test_thresholds_table_flags_the_difference(built):
