@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-stamp
 
 help:  ## list the targets
 	@echo "make test    build $(VENV) from requirements.lock if needed, run the whole test suite"
-	@echo "make data    run the sweep (cached) into reports/data/: sweep.csv, thresholds.json, manifest.json"
+	@echo "make data    run the sweep (cached) into reports/data/: sweep.csv, thresholds.json, manifest.json, gstar.csv, logsoftmax.json"
 	@echo "make report  run the sweep (cached), then build reports/softmax_study.html (one offline file)"
 	@echo "make baseline  rewrite tests/baselines/error_budgets.json (accept improved error budgets) and show the diff"
 	@echo "make lint    ruff over the project"
