@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help test data baseline lint clean
+.PHONY: help test data baseline mutation lint clean
 .PHONY: report
 
 help:  ## list the targets
@@ -14,6 +14,7 @@ help:  ## list the targets
 	@echo "make data    run the sweep (cached) into reports/data/: sweep.csv, thresholds.json, manifest.json, gstar.csv, logsoftmax.json"
 	@echo "make report  run the sweep (cached), then build reports/softmax_study.html (one offline file)"
 	@echo "make baseline  rewrite tests/baselines/error_budgets.json (accept improved error budgets) and show the diff"
+	@echo "make mutation  mutation testing of softmax.py, reference.py, metrics.py with mutmut (slow)"
 	@echo "make lint    ruff over the project"
 	@echo "make clean   remove $(VENV) and caches (not reports/)"
 
@@ -25,6 +26,11 @@ $(STAMP): requirements.lock pyproject.toml
 
 test: $(STAMP)  ## run the test suite on both cores
 	$(PY) -m pytest -n 2 tests
+
+mutation: $(STAMP)  ## mutation testing of the pure numerics (slow; not part of make test)
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children 2
+	$(VENV)/bin/mutmut results
 
 baseline: $(STAMP)  ## accept improved error budgets: rewrite tests/baselines/error_budgets.json, show the diff
 	$(PY) -m analysis.budgets --write
