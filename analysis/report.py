@@ -821,6 +821,58 @@ def logsoftmax_section(doc: dict, dtypes) -> dict:
     }
 
 
+def _paired(sweep, function: str, dtype: str) -> dict | None:
+    """The naive and shifted rows of ``function`` on the two-level grid, aligned
+    on (n, offset, gap): arrays n, gap and, per method, status and max_bits
+    (None when the two methods were not run on the same vectors)."""
+    out = {}
+    for method in METHODS:
+        mask = _select(sweep, family="two_level", function=function, method=method, dtype=dtype)
+        order = np.lexsort((sweep["gap"][mask], sweep["offset"][mask], sweep["n"][mask]))
+        columns = {c: sweep[c][mask][order] for c in ("n", "offset", "gap", "status", "max_bits")}
+        out[method] = columns
+    naive, shifted = out["naive"], out["shifted"]
+    if len(naive["n"]) == 0 or not all(np.array_equal(naive[c], shifted[c]) for c in ("n", "offset", "gap")):
+        return None
+    return {"n": naive["n"], "gap": naive["gap"], "naive": naive, "shifted": shifted}
+
+
+def log_domain_rows(sweep, dtypes) -> dict:
+    """Naive against shifted logsumexp and log-softmax on the two-level grid
+    of the sweep: where the naive one fails (inf, NaN, spurious 0), how often
+    the shifted one is ok and exact there, how often it returns a spurious 0
+    there and how many of those lie beyond g = p ln 2, and its worst bits at
+    small gaps (g <= 1, every entry near -log n) for the shortest and the
+    longest n."""
+    lengths = sorted(set(sweep["n"][_select(sweep, family="two_level")].tolist()))
+    rows = []
+    for function in ("logsumexp", "log_softmax"):
+        for dtype in dtypes:
+            pair = _paired(sweep, function, dtype)
+            if pair is None:
+                continue
+            naive, shifted = pair["naive"], pair["shifted"]
+            failed = naive["status"] != "ok"
+            rescued = failed & (shifted["status"] == "ok")
+            zero = failed & (shifted["status"] == "zero")
+            beyond = zero & (pair["gap"] > FORMATS[dtype].precision * math.log(2))
+            cells = [
+                text(function), text(dtype), number(len(pair["n"])), number(int(failed.sum())),
+                number(int(rescued.sum())), number(int((rescued & (shifted["max_bits"] == 0)).sum())),
+                number(float(shifted["max_bits"][rescued].max()) if rescued.any() else None, digits=3),
+                number(int(zero.sum())), number(int(beyond.sum())),
+            ]  # fmt: skip
+            for n in (lengths[0], lengths[-1]):
+                small = (pair["n"] == n) & (pair["gap"] <= 1) & (shifted["status"] == "ok")
+                cells.append(number(float(shifted["max_bits"][small].max()) if small.any() else None, digits=3))
+            rows.append(cells)
+    header = ["function", "format", "vectors", "naive fails", "shifted ok there", "shifted exact there",
+              "shifted worst bits there", "shifted spurious 0 there", "of those, g > p ln 2",
+              f"shifted worst bits, g ≤ 1, n = {lengths[0]}",
+              f"shifted worst bits, g ≤ 1, n = {lengths[-1]}"] if lengths else []  # fmt: skip
+    return {"header": header, "rows": rows}
+
+
 def make_logsoftmax_figures(doc: dict, dtypes) -> dict:
     present = [d for d in dtypes if d in doc["cross_entropy"]["formats"]]
     return {
@@ -871,6 +923,7 @@ def context(data: StudyData, environ=os.environ, command: str = "python -m analy
         "threshold_summary": threshold_summary(data.thresholds),
         "examples": examples(dtypes),
         "logsoftmax": logsoftmax_section(data.logsoftmax, dtypes),
+        "log_domain": log_domain_rows(data.sweep, dtypes),
         "logsoftmax_figures": make_logsoftmax_figures(data.logsoftmax, dtypes),
         "provenance": provenance(data),
         "report_command": text(command),

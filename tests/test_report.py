@@ -416,7 +416,8 @@ def test_logsoftmax_section_shows_gstar_csv(built, data_dir):
     for row in rows:
         assert shown[f"gstar/{row['dtype']}/n{row['n']}/{row['entry']}"] == float(row["g_star_observed"])
     ids = set(built["parsed"].ids)
-    assert {"gstar-table", "max-approx-error", "cross-entropy-figure", "std-norm-figure", "std-norm-table"} <= ids
+    assert {"gstar-table", "max-approx-error", "cross-entropy-figure", "std-norm-figure", "std-norm-table",
+            "log-domain-table", "ce-thresholds"} <= ids
     assert shown["gstar_on_grid"] == len(rows)
 
 
