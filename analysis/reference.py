@@ -251,7 +251,7 @@ def _finite_row(values: np.ndarray, fmt: Format):
     f64 = FORMATS["float64"]
     # lse - max is returned in float64 too, so the precision starts from
     # the larger of the target's and float64's significand.
-    prec = max(fmt.precision, 53) + int(len(uniq)).bit_length() + GUARD_BITS
+    prec = max(8, max(fmt.precision, 53) + int(len(uniq)).bit_length() + GUARD_BITS)
     while prec <= MAX_PRECISION:
         exps = [_exp(d, prec) for d in shifted[:-1]] + [(fone, fone)]
         s_lo, s_hi = fzero, fzero
@@ -288,7 +288,7 @@ def _finite_row(values: np.ndarray, fmt: Format):
 
 def _ratio(k: int, fmt: Format, func) -> float:
     """round(func(k)) for the +inf rows: 1/k or -log(k), by the same Ziv loop."""
-    prec = fmt.precision + GUARD_BITS
+    prec = max(8, fmt.precision + GUARD_BITS)
     kk = from_int(k)
     while prec <= MAX_PRECISION:
         if func == "inverse":

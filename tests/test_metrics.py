@@ -142,6 +142,12 @@ def test_relative_error_is_exact_where_float64_would_cancel():
     assert relative_error(np.float16(1), np.float16(0)) == math.inf
     assert relative_error(np.float16(np.nan), np.float16(np.nan)) == 0.0
     assert relative_error(np.float16(np.inf), np.float16(1)) == math.inf
+    # A NaN on one side only is infinitely wrong (both NaN: the same answer).
+    assert relative_error(np.float32(np.nan), np.float32(1)) == math.inf
+    assert relative_error(np.float32(1), np.float32(np.nan)) == math.inf
+    assert relative_error(np.float32(1), np.float32(np.inf)) == math.inf
+    assert relative_error(np.float32(-np.inf), np.float32(np.inf)) == math.inf
+    assert relative_error(np.float32(np.inf), np.float32(np.inf)) == 0.0
     out = relative_error(np.array([1, 2, 3], np.float32), np.array([1, 1, 1], np.float32))
     np.testing.assert_array_equal(out, [0, 1, 2])
 

@@ -313,6 +313,9 @@ def test_ziv_recomputes_near_a_midpoint(monkeypatch):
     rng = np.random.default_rng(11)
     z = rng.standard_normal((50, 8)).astype(np.float16)
     expected = reference.softmax(z)
+    # Rows with +inf entries take another loop (1/k and log k).
+    with_inf = np.array([[np.inf, np.inf, np.inf, 1.0], [np.inf] * 3 + [np.inf]], np.float32)
+    expected_inf = reference.truths(with_inf)
     reference._row.cache_clear()
     monkeypatch.setattr(reference, "GUARD_BITS", -50)
     precisions = set()
@@ -325,6 +328,8 @@ def test_ziv_recomputes_near_a_midpoint(monkeypatch):
     monkeypatch.setattr(reference, "_exp", recording)
     try:
         np.testing.assert_array_equal(reference.softmax(z), expected)
+        for got, want in zip(reference.truths(with_inf), expected_inf):
+            np.testing.assert_array_equal(got, want)
     finally:
         reference._row.cache_clear()
     assert len(precisions) > 1, precisions  # some rows were recomputed

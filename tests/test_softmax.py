@@ -145,6 +145,8 @@ def test_dtype_shape_and_axis(f, dtype):
     for axis in (0, 1, 2, -1):
         out = f(z, axis=axis)
         assert out.dtype == dtype
+        reduces = f in (sm.logsumexp_naive, sm.logsumexp_shifted)
+        assert out.shape == (tuple(np.delete(z.shape, axis)) if reduces else z.shape), (f.__name__, axis, out.shape)
         vector = np.moveaxis(z, axis, -1)[2, 1]
         expected = f(np.ascontiguousarray(vector))
         got = np.moveaxis(out, axis, -1)[2, 1] if out.ndim == 3 else out[(2, 1)]
