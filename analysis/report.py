@@ -271,6 +271,15 @@ def load_sweep(path: Path) -> dict[str, np.ndarray]:
                 table[name] = np.array([float(v) if v else math.nan for v in values], dtype=np.float64)
         except ValueError as err:
             raise ReportError(f"{path}: column {name}: {err}") from None
+        if name not in TEXT_COLUMNS and name != "n":
+            # An empty cell is "not applicable"; a written NaN, or an infinity
+            # anywhere but in rel_error (an overflowed logsumexp), is damage.
+            bad = np.isnan(table[name]) & np.array([bool(v) for v in values])
+            if name != "rel_error":
+                bad |= np.isinf(table[name])
+            if bad.any():
+                row = int(np.argmax(bad))
+                raise ReportError(f"{path}: column {name}, line {row + 2}: {values[row]!r} is not a finite number")
     unknown = set(np.unique(table["status"]).tolist()) - set(figures.STATUS_STYLE)
     if unknown:
         raise ReportError(f"{path}: unknown status {sorted(unknown)}")
@@ -314,6 +323,10 @@ def load_data(data_dir: str | Path) -> StudyData:
         missing = {"function", "method", "dtype", "n", "kind", "observed", "predicted", "note"} - set(record)
         if missing:
             raise ReportError(f"{paths['thresholds.json']}: a record lacks {sorted(missing)}")
+        for key in ("observed", "predicted"):
+            value = record[key]
+            if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
+                raise ReportError(f"{paths['thresholds.json']}: {key} = {value!r} is not a finite number or null")
     data = StudyData(load_sweep(paths["sweep.csv"]), thresholds, manifest, data_dir, files)
     data.logsoftmax = load_logsoftmax(data_dir)
     files.update({name: _sha256(data_dir / name) for name in ("gstar.csv", "logsoftmax.json")})

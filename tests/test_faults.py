@@ -77,3 +77,70 @@ def test_api_rejects_empty_axis(shape):
     for f in sm.IMPLEMENTATIONS.values():
         with pytest.raises(ValueError, match="empty"):
             f(np.zeros(shape))
+
+
+@pytest.fixture(scope="module")
+def quick_data(tmp_path_factory):
+    """Quick sweep output (and the log-softmax files the report needs)."""
+    from analysis import sweep
+
+    base = tmp_path_factory.mktemp("faults")
+    data = base / "data"
+    sweep.run(config.load(quick=True), data_dir=data, cache_dir=base / "cache")
+    sweep.logsoftmax_outputs(data, quick=True)
+    return data
+
+
+def _damage(data, tmp_path, name, edit):
+    """A copy of the data with one file edited and the manifest's checksum
+    updated to match, so that only the content check can catch it."""
+    import hashlib
+    import json
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(data, copy)
+    path = copy / name
+    path.write_text(edit(path.read_text()))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["checksums"][name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    return copy
+
+
+def _in_first_ok_row(value):
+    """An edit that writes value into max_ulp of the first row whose status is ok."""
+
+    def edit(text):
+        lines = text.splitlines(True)
+        for i, line in enumerate(lines[1:], start=1):
+            cells = line.rstrip("\n").split(",")
+            if cells[9] == "ok":
+                cells[10] = value
+                lines[i] = ",".join(cells) + "\n"
+                return "".join(lines)
+        raise AssertionError("no ok row")
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "name, edit, message",
+    [
+        ("sweep.csv", _in_first_ok_row("nan"), "column max_ulp"),
+        ("sweep.csv", _in_first_ok_row("inf"), "column max_ulp"),
+        ("thresholds.json", lambda t: t.replace('"observed": null', '"observed": NaN', 1), "observed"),
+        ("thresholds.json", lambda t: t.replace('"predicted": null', '"predicted": Infinity', 1), "predicted"),
+    ],
+    ids=["nan-in-csv", "inf-in-csv", "nan-in-json", "inf-in-json"],
+)
+def test_report_rejects_non_finite_data(quick_data, tmp_path, capsys, name, edit, message):
+    from analysis import report
+
+    data = _damage(quick_data, tmp_path, name, edit)
+    out = tmp_path / "report.html"
+    out.write_text("previous report")
+    code = report.main(["--no-sweep", "--quick", "--data-dir", str(data), "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and message in err and "finite" in err, err
+    assert out.read_text() == "previous report"
