@@ -8,9 +8,10 @@ accepts improvements by rewriting ``tests/baselines/error_budgets.json`` and
 shows the difference.
 
 The regression set: random normal vectors (n = 2, 10, 100; scales 0.1 to
-100; seeded) and two-level vectors just below, at and above every format's
+100; seeded), two-level vectors just below, at and above every format's
 thresholds (ln max, -ln smallest normal, -ln smallest subnormal) on the
-offset axis (gap 0) and on the gap axis (offset 0).
+offset axis (gap 0) and on the gap axis (offset 0), and 100 seeded rows of
+the real MNIST logits of Blanchard, Higham & Higham (2021).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import families, reference
+from . import datasets, families, reference
 from . import softmax as sm
 from .formats import FORMATS, STUDY_DTYPES
 from .metrics import classify, ulp_distance
@@ -53,6 +54,9 @@ def regression_set(dtype) -> list[np.ndarray]:
             for delta in (-0.5, 0.0, 0.5):
                 vectors.append(families.two_level(t + delta, 0.0, n, np.float64))
                 vectors.append(families.two_level(0.0, t + delta, n, np.float64))
+    _, logits = datasets.mnist_logits()
+    rows = np.random.default_rng(SEED).choice(len(logits), 100, replace=False)
+    vectors.extend(logits[np.sort(rows)].astype(np.float64))
     out = []
     with np.errstate(over="ignore"):
         for v in vectors:
