@@ -346,3 +346,22 @@ def test_extreme_float64_rows():
     np.testing.assert_array_equal(reference.softmax(np.array([big, big])), [0.5, 0.5])
     assert reference.logsumexp(np.array([big, big])) == big  # max + log 2 rounds back to max
     assert reference.logsumexp(np.array([-big, -big])) == -big
+
+
+def test_round_mpf_formats_without_infinity_and_signed_zero():
+    """float8_e4m3fn has no infinity: overflow and +-inf become NaN there,
+    while float8_e5m2 overflows to inf; far below the smallest subnormal a
+    negative value rounds to -0.0 (found by mutation testing)."""
+    import ml_dtypes
+
+    e4m3, e5m2 = ml_dtypes.float8_e4m3fn, ml_dtypes.float8_e5m2
+    assert np.isnan(reference.round_mpf(1000, e4m3))
+    assert np.isnan(reference.round_mpf(mpmath.mpf("inf"), e4m3))
+    assert np.isnan(reference.round_mpf(mpmath.mpf("-inf"), e4m3))
+    assert reference.round_mpf(464, e4m3) == 448  # the tie between 448 and 480 goes to even
+    assert reference.round_mpf(1e6, e5m2) == np.inf
+    assert reference.round_mpf(-1e6, e5m2) == -np.inf
+    for dtype in DTYPES:
+        far_below = reference.round_mpf(-mpmath.ldexp(1, -5000), dtype)
+        assert far_below == 0 and np.signbit(far_below)
+        assert not np.signbit(reference.round_mpf(mpmath.ldexp(1, -5000), dtype))
