@@ -159,14 +159,25 @@ def round_mpf(x, dtype):
 # --- interval arithmetic on positive quantities ---------------------------
 
 
+# The stated margin of step 1 above.  The tests switch it off to check that
+# the directed roundings alone already enclose every exact value, so each of
+# the two layers is verified on its own.
+WIDEN = True
+
+
 def _widen(lo: tuple, hi: tuple, prec: int) -> tuple[tuple, tuple]:
     """Move the endpoints of an exp/log result outward by 2**(1-prec) relative
-    (the stated margin that covers a merely faithful mpmath)."""
+    (the stated margin that covers a merely faithful mpmath).
+
+    Both endpoints are >= 0 here: exp of anything, and log of numbers >= 1
+    (every log taken is of a sum whose largest term is 1, or of a count).
+    """
+    if not WIDEN:
+        return lo, hi
     eps = mpf_shift(fone, 1 - prec)
-    lo_scale = mpf_sub(fone, eps, prec + 4, round_floor)
-    hi_scale = mpf_add(fone, eps, prec + 4, round_ceiling)
-    lo = mpf_mul(lo, lo_scale if lo[0] == 0 else hi_scale, prec, round_floor)
-    hi = mpf_mul(hi, hi_scale if hi[0] == 0 else lo_scale, prec, round_ceiling)
+    # 1 -+ eps are exact at prec + 4 bits; the products round outward.
+    lo = mpf_mul(lo, mpf_sub(fone, eps, prec + 4, round_floor), prec, round_floor)
+    hi = mpf_mul(hi, mpf_add(fone, eps, prec + 4, round_ceiling), prec, round_ceiling)
     return lo, hi
 
 
@@ -236,6 +247,30 @@ def _plus_small(a: tuple, lo: tuple, hi: tuple, sign: int) -> tuple[tuple, tuple
 # --- one row ---------------------------------------------------------------
 
 
+def _enclosures(m: tuple, shifted: list, counts, fmt: Format, prec: int) -> list[tuple]:
+    """Intervals ``(lo, hi, format)`` at working precision ``prec`` that
+    contain, in this order: lse = m + L, L = lse - max (float64), then for
+    each distinct value (ascending) its softmax exp(d)/S and its log-softmax
+    d - L, where d = z - m are the exact ``shifted`` values (the last is 0),
+    ``counts`` their multiplicities, S = sum_j exp(d_j) and L = log S.
+    """
+    exps = [_exp(d, prec) for d in shifted[:-1]] + [(fone, fone)]
+    s_lo, s_hi = fzero, fzero  # the sum of the terms below the top
+    for (e_lo, e_hi), c in zip(exps[:-1], counts[:-1]):
+        c = from_int(int(c))
+        s_lo = mpf_add(s_lo, mpf_mul(e_lo, c, prec, round_floor), prec, round_floor)
+        s_hi = mpf_add(s_hi, mpf_mul(e_hi, c, prec, round_ceiling), prec, round_ceiling)
+    top_count = from_int(int(counts[-1]))
+    sum_lo = mpf_add(top_count, s_lo, prec, round_floor)
+    sum_hi = mpf_add(top_count, s_hi, prec, round_ceiling)
+    ln_lo, ln_hi = _log_of_sum(int(counts[-1]), s_lo, s_hi, prec)
+    intervals = [(*_plus_small(m, ln_lo, ln_hi, +1), fmt), (ln_lo, ln_hi, FORMATS["float64"])]
+    for (e_lo, e_hi), d in zip(exps, shifted):
+        intervals.append((mpf_div(e_lo, sum_hi, prec, round_floor), mpf_div(e_hi, sum_lo, prec, round_ceiling), fmt))
+        intervals.append((*_plus_small(d, ln_lo, ln_hi, -1), fmt))
+    return intervals
+
+
 def _finite_row(values: np.ndarray, fmt: Format):
     """Correctly rounded (softmax, lse, log_softmax, lse - max) for a row of
     finite float64 values (at least one).
@@ -244,39 +279,17 @@ def _finite_row(values: np.ndarray, fmt: Format):
     order of ``np.unique``), lse rounded to ``fmt`` and lse - max to float64.
     """
     uniq, counts = np.unique(values, return_counts=True)
-    top = uniq[-1]
-    m = from_float(float(top))
+    m = from_float(float(uniq[-1]))
     # z_j - max z, exact (prec=0 means no rounding).
     shifted = [mpf_sub(from_float(float(v)), m, 0) for v in uniq]
-    f64 = FORMATS["float64"]
     # lse - max is returned in float64 too, so the precision starts from
     # the larger of the target's and float64's significand.
     prec = max(8, max(fmt.precision, 53) + int(len(uniq)).bit_length() + GUARD_BITS)
     while prec <= MAX_PRECISION:
-        exps = [_exp(d, prec) for d in shifted[:-1]] + [(fone, fone)]
-        s_lo, s_hi = fzero, fzero
-        for (e_lo, e_hi), c in zip(exps[:-1], counts[:-1]):
-            c = from_int(int(c))
-            s_lo = mpf_add(s_lo, mpf_mul(e_lo, c, prec, round_floor), prec, round_floor)
-            s_hi = mpf_add(s_hi, mpf_mul(e_hi, c, prec, round_ceiling), prec, round_ceiling)
-        top_count = from_int(int(counts[-1]))
-        sum_lo = mpf_add(top_count, s_lo, prec, round_floor)
-        sum_hi = mpf_add(top_count, s_hi, prec, round_ceiling)
-        ln_lo, ln_hi = _log_of_sum(int(counts[-1]), s_lo, s_hi, prec)
-
-        intervals = [  # (lo, hi, format) of every value we return
-            (*_plus_small(m, ln_lo, ln_hi, +1), fmt),
-            (ln_lo, ln_hi, f64),
-        ]
-        for (e_lo, e_hi), d in zip(exps, shifted):
-            intervals.append(
-                (mpf_div(e_lo, sum_hi, prec, round_floor), mpf_div(e_hi, sum_lo, prec, round_ceiling), fmt)
-            )
-            intervals.append((*_plus_small(d, ln_lo, ln_hi, -1), fmt))
         rounded = []
-        for lo, hi, f in intervals:
-            a = _round_raw(lo, f)
-            if a != _round_raw(hi, f) or math.copysign(1, a) != math.copysign(1, _round_raw(hi, f)):
+        for lo, hi, f in _enclosures(m, shifted, counts, fmt, prec):
+            a, b = _round_raw(lo, f), _round_raw(hi, f)
+            if a != b or math.copysign(1, a) != math.copysign(1, b):
                 break
             rounded.append(a)
         else:
@@ -341,13 +354,16 @@ def _rows(z, axis: int):
     return z, moved.shape, [_row(row.tobytes(), name) for row in flat]
 
 
-def _assemble(z, shape, values, axis: int, vector: bool, dtype=None):
+def _assemble(values, shape, dtype, axis: int | None = None):
+    """Float64 results per row -> an array of ``dtype``: vectors (one value
+    per entry, moved back to ``axis``) when ``axis`` is given, else one
+    value per row (a scalar for a 1-D input)."""
     out = np.asarray(values, dtype=np.float64)
-    if vector:
-        out = np.moveaxis(out.reshape(shape), -1, axis)
-    else:
+    if axis is None:
         out = out.reshape(shape[:-1])
-    out = out.astype(dtype or z.dtype)
+    else:
+        out = np.moveaxis(out.reshape(shape), -1, axis)
+    out = out.astype(dtype)
     return out if out.ndim else out[()]
 
 
@@ -355,28 +371,28 @@ def truths(z, axis: int = -1):
     """(softmax, logsumexp, log_softmax) of ``z`` from one evaluation per row."""
     z, shape, rows = _rows(z, axis)
     return (
-        _assemble(z, shape, [r[0] for r in rows], axis, vector=True),
-        _assemble(z, shape, [r[1] for r in rows], axis, vector=False),
-        _assemble(z, shape, [r[2] for r in rows], axis, vector=True),
+        _assemble([r[0] for r in rows], shape, z.dtype, axis),
+        _assemble([r[1] for r in rows], shape, z.dtype),
+        _assemble([r[2] for r in rows], shape, z.dtype, axis),
     )
 
 
 def softmax(z, axis: int = -1):
     """exp(z_i) / sum_j exp(z_j), correctly rounded to the dtype of ``z``."""
     z, shape, rows = _rows(z, axis)
-    return _assemble(z, shape, [r[0] for r in rows], axis, vector=True)
+    return _assemble([r[0] for r in rows], shape, z.dtype, axis)
 
 
 def logsumexp(z, axis: int = -1):
     """log sum_j exp(z_j), correctly rounded to the dtype of ``z``."""
     z, shape, rows = _rows(z, axis)
-    return _assemble(z, shape, [r[1] for r in rows], axis, vector=False)
+    return _assemble([r[1] for r in rows], shape, z.dtype)
 
 
 def log_softmax(z, axis: int = -1):
     """z_i - log sum_j exp(z_j), correctly rounded to the dtype of ``z``."""
     z, shape, rows = _rows(z, axis)
-    return _assemble(z, shape, [r[2] for r in rows], axis, vector=True)
+    return _assemble([r[2] for r in rows], shape, z.dtype, axis)
 
 
 def max_approx_error(z, axis: int = -1):
@@ -388,4 +404,4 @@ def max_approx_error(z, axis: int = -1):
     NaN for a NaN or all -inf row; log k for a row with k entries +inf.
     """
     z, shape, rows = _rows(z, axis)
-    return _assemble(z, shape, [r[3] for r in rows], axis, vector=False, dtype=np.float64)
+    return _assemble([r[3] for r in rows], shape, np.float64)
