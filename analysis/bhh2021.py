@@ -240,7 +240,10 @@ def study(logits: np.ndarray, formats=FORMAT_NAMES) -> tuple[dict, dict]:
         }
         kept = result["kept"]
         points[name] = {
-            theorem: {"bound": result["bounds"][theorem][kept].tolist(), "error": result["errors"][theorem][kept].tolist()}
+            theorem: {
+                "bound": result["bounds"][theorem][kept].tolist(),
+                "error": result["errors"][theorem][kept].tolist(),
+            }
             for theorem in bounds.THEOREMS
         }
     return document, points

@@ -89,12 +89,15 @@ METHODS = {
 }
 
 
-def measured_error_u(function: str, computed, truth, u: float):
+def measured_error_u(function: str, computed, truth, u: float, normwise: bool = True):
     """The error the bounds are about, in units of u (see the module text):
-    relative for logsumexp, normwise relative for softmax.  ``computed`` and
-    ``truth`` are float64 arrays (rows along the last axis for softmax)."""
+    relative for logsumexp, normwise relative for softmax (``normwise=False``:
+    the componentwise |g^_i - g_i| / (u g_i) instead, one per entry).
+    ``computed`` and ``truth`` are float64 arrays (rows along the last axis
+    for softmax)."""
     computed, truth = np.asarray(computed, np.float64), np.asarray(truth, np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
-        if function == "logsumexp":
-            return np.abs(computed - truth) / (u * np.abs(truth))
+        if function == "logsumexp" or not normwise:
+            # 0/0 (an exact zero) is no error.
+            return np.where(computed == truth, 0.0, np.abs(computed - truth) / (u * np.abs(truth)))
         return np.max(np.abs(computed - truth), axis=-1) / (u * np.max(np.abs(truth), axis=-1))
