@@ -23,6 +23,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .formats import FORMATS, STUDY_DTYPES
+
+STUDY_INDEX = {name: i for i, name in enumerate(STUDY_DTYPES)}
+
 
 def _n(z) -> int:
     return np.shape(z)[-1]
@@ -77,16 +81,21 @@ THEOREMS = {
 }
 
 # theorem -> the (function, method) pairs of analysis.softmax.IMPLEMENTATIONS
-# whose algorithm it bounds.  "shifted" (m + log of the sum including the term
-# exp(0) = 1) is not Algorithm 4.1 but its error analysis is the same to first
-# order (the sum lies in [1, n] as 1 + s does); "log1p" is Algorithm 4.1 itself.
+# whose algorithm it bounds.  "log1p" is Algorithm 4.1 itself; "shifted" (m +
+# log of the sum that includes the term exp(0) = 1, divided by that sum) is a
+# variant: its softmax has the same first-order analysis, but its logsumexp
+# takes log(s) of an s near 1 where Algorithm 4.1 takes log1p of s - 1, and
+# Theorem 4.2 does not cover it (the measurements show it exceeded).
 METHODS = {
     "3.2": (("logsumexp", "naive"),),
-    "4.2": (("logsumexp", "shifted"), ("logsumexp", "log1p")),
+    "4.2": (("logsumexp", "log1p"), ("logsumexp", "shifted")),
     "3.3": (("softmax", "naive"),),
-    "4.3": (("softmax", "shifted"), ("softmax", "log1p")),
+    "4.3": (("softmax", "log1p"), ("softmax", "shifted")),
     "4.4": (("softmax", "exp_lse"),),
 }
+# The pairs that are the theorem's algorithm exactly, whose measured errors
+# must stay within the bound (where it applies).
+EXACT = {("logsumexp", "naive"), ("softmax", "naive"), ("logsumexp", "log1p"), ("softmax", "log1p")}
 
 
 def measured_error_u(function: str, computed, truth, u: float, normwise: bool = True):
@@ -101,3 +110,99 @@ def measured_error_u(function: str, computed, truth, u: float, normwise: bool = 
             # 0/0 (an exact zero) is no error.
             return np.where(computed == truth, 0.0, np.abs(computed - truth) / (u * np.abs(truth)))
         return np.max(np.abs(computed - truth), axis=-1) / (u * np.max(np.abs(truth), axis=-1))
+
+
+# --- the bounds against measurements over the sweep's vectors ----------------------
+
+SAMPLE = 48  # vectors per (family, dtype, n) chunk, drawn with the study's seed
+
+
+def applies(z64, sm_true, lse_true, fmt, method: str):
+    """Per row: the bounds hold barring underflow and overflow, so a row counts
+    only if every exponential the method forms is a normal number (exp(z_i)
+    unshifted, exp(z_i - max z) shifted), every softmax value is normal, and
+    for the unshifted methods the sum does not overflow (lse < ln max)."""
+    with np.errstate(invalid="ignore"):
+        exponents = z64 if method == "naive" else z64 - np.max(z64, axis=-1, keepdims=True)
+        normal = np.all((exponents == 0) | (exponents > fmt.ln_smallest_normal), axis=-1)
+        normal &= np.all(exponents < fmt.ln_max, axis=-1)
+        normal &= np.min(sm_true, axis=-1) >= fmt.smallest_normal
+        if method == "naive":
+            normal &= lse_true < fmt.ln_max
+    return normal
+
+
+def sweep_vectors(cfg, dtype_name: str, n: int, family: str, sample: int = SAMPLE) -> np.ndarray:
+    """A seeded subset of the sweep's vectors of one chunk (built as
+    analysis.sweep.compute_chunk builds them; inputs that overflow the format
+    on conversion are left out)."""
+    from . import families, sweep
+
+    task = next(t for t in sweep.tasks(cfg) if (t["family"], t["dtype"], t["n"]) == (family, dtype_name, n))
+    dtype = np.dtype(FORMATS[dtype_name].dtype)
+    if family == "two_level":
+        grid = [(c, g) for c in task["offsets"] for g in task["gaps"]]
+        z = families.two_level([p[0] for p in grid], [p[1] for p in grid], n, dtype)
+    else:
+        grid = [(s, d) for s in task["scales"] for d in range(task["draws"])]
+        z = np.concatenate([families.scaled_normal([s], task["seed"], n, d, dtype) for s, d in grid]).reshape(-1, n)
+    with np.errstate(invalid="ignore"):
+        z = z[np.all(np.isfinite(z), axis=-1)]
+    rng = np.random.default_rng([cfg.seed, n, STUDY_INDEX[dtype_name], family == "two_level"])
+    return z[np.sort(rng.choice(len(z), min(sample, len(z)), replace=False))]
+
+
+def measure_sweep(cfg, sample: int = SAMPLE) -> dict:
+    """For every theorem, method of analysis.softmax.IMPLEMENTATIONS it covers
+    and format of the study: the measured errors and bounds (units of u) on a
+    seeded subset of the sweep's vectors where the bound applies, the worst
+    error, the smallest ratio bound / error (the tightness) and the number of
+    vectors above their bound."""
+    from . import reference
+    from . import softmax as sm
+
+    out = {}
+    for dtype_name in cfg.dtypes:
+        fmt = FORMATS[dtype_name]
+        for n in cfg.lengths:
+            for family in ("two_level", "scaled_normal"):
+                z = sweep_vectors(cfg, dtype_name, n, family, sample)
+                if not len(z):
+                    continue
+                z64 = z.astype(np.float64)
+                sm_true, lse_true, _ = reference.truths(z64)
+                for theorem, pairs in METHODS.items():
+                    bound = THEOREMS[theorem][2]
+                    for function, method in pairs:
+                        if (function, method) not in sm.IMPLEMENTATIONS:
+                            continue
+                        with np.errstate(all="ignore"):
+                            computed = np.asarray(sm.IMPLEMENTATIONS[function, method](z)).astype(np.float64)
+                            truth = lse_true if function == "logsumexp" else sm_true
+                            error = measured_error_u(function, computed, truth, fmt.unit_roundoff)
+                            value = bound(z64, lse_true)
+                        keep = applies(z64, sm_true, lse_true, fmt, method) & np.isfinite(error) & np.isfinite(value)
+                        key = f"{theorem}/{function}/{method}/{dtype_name}"
+                        entry = out.setdefault(key, {"bound": [], "error": []})
+                        entry["bound"].extend(value[keep].tolist())
+                        entry["error"].extend(error[keep].tolist())
+    summary = {}
+    for key, entry in sorted(out.items()):
+        error, value = np.array(entry["error"]), np.array(entry["bound"])
+        theorem, function, method, dtype_name = key.split("/")
+        positive = error > 0
+        worst = int(np.argmax(error)) if error.size else None
+        summary[key] = {
+            "theorem": theorem,
+            "function": function,
+            "method": method,
+            "dtype": dtype_name,
+            "vectors": int(error.size),
+            "max_error_u": float(error[worst]) if worst is not None else None,
+            "bound_at_max_error_u": float(value[worst]) if worst is not None else None,
+            "tightness": float(np.min(value[positive] / error[positive])) if positive.any() else None,
+            "exceeded": int(np.sum(error > value)),
+            "exact_algorithm": (function, method) in EXACT,
+            "points": {"bound": value.tolist(), "error": error.tolist()},
+        }
+    return summary
