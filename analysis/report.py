@@ -1087,7 +1087,7 @@ def worstcase_section(doc: dict | None) -> dict | None:
         "rows": rows,
         "inputs": inputs,
         "budget": number(settings["budget"]),
-        "seed": number(settings["seed"]),
+        "seed": text(str(settings["seed"])),
         "lengths": text(f"{settings['lengths'][0]} to {settings['lengths'][1]}"),
         "restarts": number(settings["restarts"]),
     }
