@@ -1099,6 +1099,8 @@ def extra_sections(data: StudyData, dtypes) -> dict:
         if name in extras:
             data.files[name] = _sha256(data.data_dir / name)
     return {
+        # Names of the paper's algorithm and theorem (labels, not results).
+        "names": {"alg41": "Algorithm 4.1", "alg41_number": "4.1", "thm42": "Theorem 4.2"},
         "realdata": realdata_section(extras.get("bhh2021.json"), extras.get("bhh2021_points.json")),
         "bounds": bounds_section(extras.get("bounds.json"), dtypes),
         "special": special_section(extras.get("special_values.json")),
