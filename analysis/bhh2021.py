@@ -14,7 +14,7 @@ every operation rounded to the format as their ``chop`` does:
   (Theorem 4.3) and h_i = exp(x_i - f) (Theorem 4.4).
 
 These two functions reproduce the paper's code; the study's own methods
-(``analysis.softmax.IMPLEMENTATIONS``) are measured on the same data by
+(``analysis.softmax.IMPLEMENTATIONS``) and SciPy are measured on the same data by
 :func:`registry_errors`.
 
 The errors are those of :mod:`analysis.bounds`, in units of the format's u,
@@ -33,8 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import bounds, reference
-from . import softmax as sm
+from . import bounds, reference, special
 from .formats import FORMATS
 from .metrics import ulp_distance
 
@@ -204,7 +203,8 @@ def reference_effect(result: dict, name: str, reference_dtypes=("float32", "floa
 
 
 def registry_errors(logits: np.ndarray, name: str) -> dict:
-    """For every (function, method) of analysis.softmax.IMPLEMENTATIONS: the
+    """For every (function, method) of analysis.softmax.IMPLEMENTATIONS (and
+    the peers of analysis.peers, or SciPy, see analysis.special.implementations): the
     worst and median ULP error against the truth correctly rounded to the
     format, over the vectors where that method's output is finite, and the
     number of vectors with a non-finite output."""
@@ -212,8 +212,9 @@ def registry_errors(logits: np.ndarray, name: str) -> dict:
     x = logits.astype(fmt.dtype)
     truths = dict(zip(("softmax", "logsumexp", "log_softmax"), reference.truths(x)))
     out = {}
-    for (function, method), f in sorted(sm.IMPLEMENTATIONS.items()):
-        computed = np.asarray(f(x))
+    for (function, method), f in sorted(special.implementations().items()):
+        with _quiet():
+            computed = np.asarray(f(x)).astype(fmt.dtype)
         truth = truths[function]
         if computed.ndim == 1:
             computed, truth = computed[:, None], truth[:, None]

@@ -34,10 +34,11 @@ MANIFEST = "extras_manifest.json"
 WORST_BASELINE = HERE.parent / "tests" / "baselines" / "worst_cases.json"
 _NUMERICS = ("formats.py", "softmax.py", "reference.py", "metrics.py")
 CODE = {
-    "bhh2021": (*_NUMERICS, "bounds.py", "bhh2021.py", "datasets.py", "data/bhh2021/mnist_presoftmax.csv"),
+    "bhh2021": (*_NUMERICS, "bounds.py", "bhh2021.py", "datasets.py", "special.py", "peers.py",
+                "data/bhh2021/mnist_presoftmax.csv"),
     "bounds": (*_NUMERICS, "bounds.py", "families.py", "sweep.py"),
     "special": (*_NUMERICS, "special.py", "peers.py"),
-    "worstcase": (*_NUMERICS, "bounds.py", "families.py", "worstcase.py"),
+    "worstcase": (*_NUMERICS, "bounds.py", "families.py", "worstcase.py", "special.py", "peers.py"),
 }
 
 
@@ -136,14 +137,14 @@ def special_files() -> dict:
 
 
 def worst_cases(wcfg, cache_dir: Path = CACHE_DIR) -> list[dict]:
-    """The search for every (function, method) of analysis.softmax and format
-    of [worstcase], each cached by code, versions and settings."""
-    from . import softmax as sm
-    from . import worstcase
+    """The search for every (function, method) of analysis.softmax (and of
+    analysis.peers when it exists) and format of [worstcase], each cached by
+    code, versions and settings."""
+    from . import special, worstcase
 
     code, vers = code_hash("worstcase"), versions()
     records = []
-    for (function, method), f in sorted(sm.IMPLEMENTATIONS.items()):
+    for (function, method), f in sorted(special.implementations(adapter=False).items()):
         for dtype_name in wcfg.dtypes:
             task = {"function": function, "method": method, "dtype": dtype_name, **wcfg.as_dict()}
             key = sweep.task_key(task, code, vers)

@@ -70,8 +70,10 @@ def _scipy_adapter() -> dict:
     }
 
 
-def implementations() -> dict:
-    """(function, method) -> callable(z), the study's methods and the peers."""
+def implementations(adapter: bool = True) -> dict:
+    """(function, method) -> callable(z): the study's methods, the peers of
+    ``analysis.peers.IMPLEMENTATIONS`` when that module exists, and (with
+    ``adapter``) SciPy through the adapter above when no peer is "scipy"."""
     out = dict(sm.IMPLEMENTATIONS)
     try:
         from . import peers  # added by the peers work (issue 6 part 4)
@@ -79,7 +81,7 @@ def implementations() -> dict:
         out.update(getattr(peers, "IMPLEMENTATIONS", {}))
     except ImportError:
         pass
-    if not any(method == "scipy" for _, method in out):
+    if adapter and not any(method == "scipy" for _, method in out):
         out.update(_scipy_adapter())
     return out
 
