@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import ConfigError, load
+from .config import ConfigError, load, load_worstcase
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         cfg = load(args.config, quick=args.quick)
+        load_worstcase(args.config)  # checked before any work starts
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

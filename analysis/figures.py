@@ -789,7 +789,7 @@ def _error_vs_bound_panel(ax, bound, error, title: str, colour: str = "#0072B2",
     bound, error = np.asarray(bound, dtype=float), np.asarray(error, dtype=float)
     high = max(float(bound.max()), float(error.max())) * 1.05 if bound.size else 1.0
     if bound.size:  # points closer than a marker are drawn once (keeps the SVG small)
-        step_x, step_y = float(bound.max()) / 500, max(float(error.max()), 1.0) / 500
+        step_x, step_y = float(bound.max()) / 150, max(float(error.max()), 1.0) / 150
         drawn = np.unique(np.column_stack([np.round(bound / step_x), np.round(error / step_y)]), axis=0)
         drawn = drawn * [step_x, step_y]
         bound, error = drawn[:, 0], drawn[:, 1]
