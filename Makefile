@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help test data baseline mutation lint clean
+.PHONY: help test data baseline worstcases mutation lint clean
 .PHONY: report
 
 help:  ## list the targets
@@ -14,6 +14,7 @@ help:  ## list the targets
 	@echo "make data    run the sweep (cached) into reports/data/: sweep.csv, thresholds.json, manifest.json, gstar.csv, logsoftmax.json"
 	@echo "make report  run the sweep (cached), then build reports/softmax_study.html (one offline file)"
 	@echo "make baseline  rewrite tests/baselines/error_budgets.json (accept improved error budgets) and show the diff"
+	@echo "make worstcases  rerun the worst-case search and rewrite tests/baselines/worst_cases.json (then make baseline)"
 	@echo "make mutation  mutation testing of softmax.py, reference.py, metrics.py with mutmut (slow)"
 	@echo "make lint    ruff over the project"
 	@echo "make clean   remove $(VENV) and caches (not reports/)"
@@ -34,6 +35,9 @@ mutation: $(STAMP)  ## mutation testing of the pure numerics (slow; not part of 
 
 baseline: $(STAMP)  ## accept improved error budgets: rewrite tests/baselines/error_budgets.json, show the diff
 	$(PY) -m analysis.budgets --write
+
+worstcases: $(STAMP)  ## rerun the worst-case search (cached), rewrite tests/baselines/worst_cases.json, show the diff
+	$(PY) -m analysis.outputs --write
 
 data: $(STAMP)  ## the sweep; reruns only what changed
 	$(PY) -m analysis sweep

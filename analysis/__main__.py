@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import ConfigError, load
+from .config import ConfigError, load, load_worstcase
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         cfg = load(args.config, quick=args.quick)
+        load_worstcase(args.config)  # checked before any work starts
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         out = sweep.run(cfg, data_dir=args.data_dir or sweep.DATA_DIR, progress=progress)
         sweep.logsoftmax_outputs(out, quick=args.quick)
+        from . import outputs
+
+        outputs.produce_all(out, cfg=cfg, config_path=args.config, quick=args.quick)
     except OSError as err:
         print(f"error: cannot write results: {err}", file=sys.stderr)
         return 1
@@ -64,7 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         # the exit handlers of concurrent.futures could wait on a pool that
         # was interrupted mid-operation.
         os._exit(130)
-    files = "sweep.csv, thresholds.json, manifest.json, gstar.csv, logsoftmax.json"
+    files = (
+        "sweep.csv, thresholds.json, manifest.json, gstar.csv, logsoftmax.json, "
+        "bhh2021.json, bounds.json, special_values.json, worst_cases.json"
+    )
     print(f"wrote {files} under {out} in {time.perf_counter() - start:.1f} s")
     return 0
 

@@ -10,8 +10,10 @@ shows the difference.
 The regression set: random normal vectors (n = 2, 10, 100; scales 0.1 to
 100; seeded), two-level vectors just below, at and above every format's
 thresholds (ln max, -ln smallest normal, -ln smallest subnormal) on the
-offset axis (gap 0) and on the gap axis (offset 0), and 100 seeded rows of
-the real MNIST logits of Blanchard, Higham & Higham (2021).
+offset axis (gap 0) and on the gap axis (offset 0), 100 seeded rows of
+the real MNIST logits of Blanchard, Higham & Higham (2021), and the worst
+inputs of the worst-case search kept in ``tests/baselines/worst_cases.json``
+(those found in the format being measured).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from .metrics import classify, ulp_distance
 
 SEED = 20261125
 BASELINE = Path(__file__).resolve().parent.parent / "tests" / "baselines" / "error_budgets.json"
+WORST_CASES = BASELINE.with_name("worst_cases.json")
 
 # (function, method) -> (implementation, index into reference.truths, sums?)
 CASES = {
@@ -57,6 +60,10 @@ def regression_set(dtype) -> list[np.ndarray]:
     _, logits = datasets.mnist_logits()
     rows = np.random.default_rng(SEED).choice(len(logits), 100, replace=False)
     vectors.extend(logits[np.sort(rows)].astype(np.float64))
+    if WORST_CASES.exists():  # written by python -m analysis.outputs --write
+        for case in json.loads(WORST_CASES.read_text(encoding="utf-8")):
+            if case["dtype"] == np.dtype(dtype).name:
+                vectors.append(np.array([float.fromhex(h) for h in case["input_hex"]]))
     out = []
     with np.errstate(over="ignore"):
         for v in vectors:

@@ -130,7 +130,7 @@ def load(path: str | Path | None = None, quick: bool = False) -> Config:
         raise ConfigError(f"{path}: not valid TOML: {err}") from None
 
     for section in raw:
-        if section not in _SCHEMA and section != "quick":
+        if section not in _SCHEMA and section not in ("quick", "worstcase"):
             raise _fail(path, section, "unknown section")
     values = {}
     for section, keys in _SCHEMA.items():
@@ -205,3 +205,68 @@ def _choice(path, name, v, allowed):
     if v not in allowed:
         raise _fail(path, name, f"unsupported value {v!r}: expected one of {', '.join(allowed)}")
     return v
+
+
+# --- [worstcase]: the worst-case search (analysis.worstcase) ------------------
+
+_WORSTCASE_KEYS = {"seed": int, "dtypes": list, "lengths": list, "budget": int, "restarts": int, "batch": int}
+
+
+@dataclass(frozen=True)
+class WorstcaseConfig:
+    path: str
+    seed: int
+    dtypes: tuple[str, ...]
+    lengths: tuple[int, int]  # smallest and largest n
+    budget: int  # evaluations per (function, method, format)
+    restarts: int
+    batch: int
+
+    def as_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items() if k != "path"}
+
+
+def load_worstcase(path: str | Path | None = None) -> WorstcaseConfig:
+    """The [worstcase] table of a study file (that of the default study file
+    when the given file has none); ConfigError on any problem.  The formats
+    allowed are those analysis.softmax accepts (analysis.formats.SUPPORTED)."""
+    from .formats import SUPPORTED
+
+    path = Path(path) if path is not None else DEFAULT_CONFIG
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read: {err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    if "worstcase" not in raw and path.resolve() != DEFAULT_CONFIG.resolve():
+        return load_worstcase(DEFAULT_CONFIG)
+    table = raw.get("worstcase")
+    if not isinstance(table, dict):
+        raise _fail(path, "worstcase", "missing section" if table is None else "expected a table")
+    for key in table:
+        if key not in _WORSTCASE_KEYS:
+            raise _fail(path, f"worstcase.{key}", "unknown key")
+    for key, expected in _WORSTCASE_KEYS.items():
+        if key not in table:
+            raise _fail(path, f"worstcase.{key}", "missing key")
+        _check_type(path, f"worstcase.{key}", table[key], expected)
+    names = tuple(d.name for d in SUPPORTED)
+    lengths = _numbers(path, "worstcase.lengths", table["lengths"], integers=True, positive=True, min_len=2)
+    if len(lengths) != 2 or lengths[0] < 2 or lengths[1] > 64:
+        got = table["lengths"]
+        raise _fail(path, "worstcase.lengths", f"expected [low, high] with 2 <= low < high <= 64, got {got!r}")
+    for key, minimum in (("budget", 100), ("restarts", 1), ("batch", 1)):
+        if table[key] < minimum:
+            raise _fail(path, f"worstcase.{key}", f"must be at least {minimum}, got {table[key]}")
+    return WorstcaseConfig(
+        path=str(path),
+        seed=_nonnegative(path, "worstcase.seed", table["seed"]),
+        dtypes=_choices(path, "worstcase.dtypes", table["dtypes"], names),
+        lengths=lengths,
+        budget=table["budget"],
+        restarts=table["restarts"],
+        batch=table["batch"],
+    )

@@ -770,3 +770,105 @@ def std_norm_vs_softmax(std: Mapping) -> SvgFigure:
         f"std_norm stays at {float(first['std_norm_top'][0]):.3g} for every scale."
     )
     return to_svg(fig, "std-norm", alt)
+
+
+# --- Blanchard, Higham & Higham 2021: measured error against the bound ------------------
+
+THEOREM_TITLES = {
+    "3.2": "Thm 3.2\nlogsumexp, unshifted",
+    "4.2": "Thm 4.2\nlogsumexp, Alg. 4.1",
+    "3.3": "Thm 3.3\nsoftmax, unshifted",
+    "3.4": "Thm 3.4\nexp(z − lse), unshifted",
+    "4.3": "Thm 4.3\nsoftmax, Alg. 4.1",
+    "4.4": "Thm 4.4\nexp(z − lse), Alg. 4.1",
+}
+
+
+def _error_vs_bound_panel(ax, bound, error, title: str, colour: str = "#0072B2", marker: str = "o") -> None:
+    """Measured error against the bound (both in units of u) with y = x."""
+    bound, error = np.asarray(bound, dtype=float), np.asarray(error, dtype=float)
+    high = max(float(bound.max()), float(error.max())) * 1.05 if bound.size else 1.0
+    if bound.size:  # points closer than a marker are drawn once (keeps the SVG small)
+        step_x, step_y = float(bound.max()) / 150, max(float(error.max()), 1.0) / 150
+        drawn = np.unique(np.column_stack([np.round(bound / step_x), np.round(error / step_y)]), axis=0)
+        drawn = drawn * [step_x, step_y]
+        bound, error = drawn[:, 0], drawn[:, 1]
+    ax.plot([0, high], [0, high], color="#D55E00", linewidth=1.2, label="error = bound (y = x)")
+    ax.plot(bound, error, linestyle="none", marker=marker, markersize=2.5, color=colour, alpha=0.5,
+            markeredgewidth=0, label="one vector")  # fmt: skip
+    ax.set_xlim(0, float(bound.max()) * 1.05 if bound.size else 1.0)
+    ax.set_ylim(0, max(float(error.max()) * 1.15, 1.0) if error.size else 1.0)
+    ax.set_title(title)
+    ax.grid(True, color="#DDDDDD", linewidth=0.6)
+
+
+def bhh_error_vs_bound(points: Mapping, dtype: str) -> SvgFigure:
+    """One panel per theorem: the measured error of each MNIST vector against
+    its bound, in units of u, with the line y = x (as in Figs 5.1-5.2 of
+    Blanchard, Higham & Higham 2021; the bound lies above every point when
+    it holds).  The vertical axis is scaled to the errors, so where they are
+    far below the bound the line leaves the panel through its top."""
+    fig = _new_figure(8.0, 5.6)
+    axes = fig.subplots(2, 3, squeeze=False)
+    _margins(fig, left=0.6, right=0.15, top=0.45, bottom=0.85, hspace=0.6, wspace=0.3)
+    order = ("3.2", "4.2", "3.3", "3.4", "4.3", "4.4")
+    for ax, theorem in zip(axes.flat, order):
+        _error_vs_bound_panel(ax, points[theorem]["bound"], points[theorem]["error"], THEOREM_TITLES[theorem])
+    for ax in axes[1]:
+        ax.set_xlabel("bound (units of u)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("measured error (units of u)")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False)
+    count = len(points[order[0]]["error"])
+    above = sum(
+        int(np.sum(np.asarray(points[t]["error"]) > np.asarray(points[t]["bound"]))) for t in order
+    )
+    worst = max(max(np.asarray(points[t]["error"]) / np.asarray(points[t]["bound"])) for t in order)
+    alt = (
+        f"{dtype}: measured error against the bound, in units of u, for {count} MNIST vectors and six theorems; "
+        f"{above} points lie above the line y = x; the largest error is {worst:.2g} of its bound."
+    )
+    return to_svg(fig, f"bhh-{dtype}", alt)
+
+
+def bounds_vs_sweep(summary: Mapping, dtypes: Sequence[str]) -> SvgFigure:
+    """Per theorem (columns) the measured error of the sweep's vectors against
+    the bound, one colour and marker per format, log-log, with y = x."""
+    theorems = sorted({v["theorem"] for v in summary.values()})
+    fig = _new_figure(8.0, 3.0)
+    axes = fig.subplots(1, max(len(theorems), 1), squeeze=False)[0]
+    _margins(fig, left=0.7, right=0.15, top=0.3, bottom=0.95, wspace=0.35)
+    floor = 1e-3  # errors below 1/1000 u are drawn at 1/1000 u
+    above = 0
+    for ax, theorem in zip(axes, theorems):
+        entries = [v for v in summary.values() if v["theorem"] == theorem and v["dtype"] in dtypes]
+        values = [x for v in entries for x in v["points"]["bound"] + v["points"]["error"] if x > 0]
+        low, high = floor, max(values, default=10.0) * 2
+        ax.plot([low, high], [low, high], color="#D55E00", linewidth=1.0)
+        for v in entries:
+            style = FORMAT_STYLE[v["dtype"]]
+            bound, error = np.asarray(v["points"]["bound"]), np.asarray(v["points"]["error"])
+            above += int(np.sum(error > bound))
+            ax.plot(bound, np.maximum(error, floor), linestyle="none", marker=style["marker"], markersize=2.5,
+                    color=style["color"], markerfacecolor="none", markeredgewidth=0.6, alpha=0.6)  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(1.0, high)
+        ax.set_ylim(low, high)
+        methods = sorted({v["method"] for v in entries})
+        ax.set_title(f"Thm {theorem} ({', '.join(methods)})")
+        ax.set_xlabel("bound (u)")
+        ax.grid(True, color="#DDDDDD", linewidth=0.6)
+    axes[0].set_ylabel("measured error (u)")
+    handles = [Line2D([], [], color="#D55E00", label="error = bound")] + [
+        Line2D([], [], linestyle="none", marker=FORMAT_STYLE[d]["marker"], color=FORMAT_STYLE[d]["color"],
+               markerfacecolor="none", label=d)
+        for d in dtypes
+    ]  # fmt: skip
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
+    alt = (
+        f"Measured error against each theorem's bound over the sweep's vectors, log axes, one marker per format; "
+        f"{above} points lie above the line error = bound."
+    )
+    return to_svg(fig, "bounds-sweep", alt)

@@ -917,6 +917,197 @@ def make_figures(data: StudyData, dtypes) -> dict:
     return out
 
 
+# --- real logits, bounds, special values, worst cases (analysis.outputs) ----------------------
+
+EXTRA_FILES = ("bhh2021.json", "bhh2021_points.json", "bounds.json", "special_values.json", "worst_cases.json")
+
+
+def load_extras(data_dir: Path) -> dict:
+    """The files of analysis.outputs, checked against extras_manifest.json;
+    {} when they were not computed (a data folder from before they existed)."""
+    manifest_path = data_dir / "extras_manifest.json"
+    if not manifest_path.is_file():
+        return {}
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        checksums = {name: d for entry in manifest.values() for name, d in entry["checksums"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise ReportError(f"{manifest_path}: invalid: {err}") from None
+    out = {"manifest": manifest}
+    for name in EXTRA_FILES:
+        path = data_dir / name
+        if name not in checksums or not path.is_file():
+            continue
+        if _sha256(path) != checksums[name]:
+            raise ReportError(f"{path} does not match the checksum in extras_manifest.json")
+        try:
+            out[name] = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as err:
+            raise ReportError(f"{path}: invalid JSON: {err}") from None
+    return out
+
+
+def _u(x) -> Value:
+    return number(None if x is None else _float(x), digits=3)
+
+
+def realdata_section(doc: dict | None, points: dict | None) -> dict | None:
+    """Tables and figures of the BHH 2021 reproduction (bhh2021.json)."""
+    if not doc:
+        return None
+    formats = [f for f in STUDY_DTYPES if f in doc] + sorted(set(doc) - set(STUDY_DTYPES))
+    counts = [
+        [text(f), number(doc[f]["vectors"]), number(doc[f]["lse_naive_inf"], f"bhh/{f}/lse_naive_inf"),
+         number(doc[f]["lse_shifted_inf"], f"bhh/{f}/lse_shifted_inf"), number(doc[f]["softmax_naive_nonfinite"]),
+         number(doc[f]["softmax_shifted_nonfinite"]), number(doc[f]["vectors_compared"])]
+        for f in formats
+    ]  # fmt: skip
+    errors = [
+        [text(t), text(f), _u(doc[f]["median_error_u"][t]), _u(doc[f]["max_error_u"][t]),
+         _u(doc[f]["max_bound_u"][t]), _u(doc[f]["bound_ratio"][t]),
+         number(doc[f]["bound_exceeded"][t], f"bhh/{f}/exceeded/{t}")]
+        for t in doc[formats[0]]["max_error_u"] for f in formats
+    ]  # fmt: skip
+    effect = [
+        [text(f), text(ref), number(e["bound_verdict_changes"], f"bhh/{f}/{ref}/verdicts"),
+         _u(e["largest_error_change_u"]),
+         text(", ".join(f"{k}: {v}" for k, v in e["ulp_differs"].items() if v) or "none")]
+        for f in formats for ref, e in doc[f]["reference_effect"].items()
+    ]  # fmt: skip
+    methods = sorted(doc[formats[0]]["methods"])
+    method_rows = [
+        [text(m), *[v for f in formats for v in (number(doc[f]["methods"][m]["nonfinite"]),
+                                                  number(doc[f]["methods"][m]["max_ulp"]))]]
+        for m in methods
+    ]  # fmt: skip
+    f16 = doc.get("float16", doc[formats[0]])
+    return {
+        "formats": formats,
+        "counts": counts,
+        "error_header": ["theorem", "format", "median error", "max error", "max bound", "max error/bound",
+                         "above bound"],
+        "errors": errors,
+        "effect": effect,
+        "method_header": ["function/method"] + [f"{f} {c}" for f in formats for c in ("non-finite", "worst ULPs")],
+        "methods": method_rows,
+        "naive_inf": number(f16["lse_naive_inf"], "bhh/lse_naive_inf"),
+        "shifted_inf": number(f16["lse_shifted_inf"], "bhh/lse_shifted_inf"),
+        "vectors": number(f16["vectors"]),
+        "figures": [{"dtype": d, "figure": figures.bhh_error_vs_bound(points[d], d)} for d in formats if d in points],
+    }
+
+
+def bounds_section(doc: dict | None, dtypes) -> dict | None:
+    """The tightness table and figure (bounds.json)."""
+    if not doc:
+        return None
+    rows = [
+        [text(v["theorem"]), text(f"{v['function']}/{v['method']}"), text("yes" if v["exact_algorithm"] else "variant"),
+         text(v["dtype"]), number(v["vectors"]), _u(v["max_error_u"]), _u(v["bound_at_max_error_u"]),
+         _u(v["tightness"]), number(v["exceeded"], f"bounds/{k}/exceeded")]
+        for k, v in doc.items()
+    ]  # fmt: skip
+    return {"rows": rows, "figure": figures.bounds_vs_sweep(doc, [d for d in dtypes if any(
+        v["dtype"] == d for v in doc.values())])}  # fmt: skip
+
+
+def _outputs_text(values) -> str:
+    if values is None:
+        return "error"
+    if values and isinstance(values[0], list):  # long rows: [value, count] pairs
+        return ", ".join(f"{c}×{_short(v)}" for v, c in values)
+    return "[" + ", ".join(_short(v) for v in values) + "]"
+
+
+def special_section(doc: dict | None) -> dict | None:
+    """One table row per (case, function): the truth and each method's output."""
+    if not doc:
+        return None
+    records = doc["records"]
+    methods = sorted({r["method"] for r in records})
+    rows = []
+    for case in dict.fromkeys(r["case"] for r in records):
+        for function in ("softmax", "logsumexp", "log_softmax"):
+            by_method = {r["method"]: r for r in records if r["case"] == case and r["function"] == function}
+            first = next(iter(by_method.values()))
+            cells = [text(first["description"]), text(f"{first['dtype']}, n = {first['n']}"), text(function),
+                     text(_outputs_text(first["truth"]))]  # fmt: skip
+            for m in methods:
+                r = by_method.get(m)
+                cells.append(text("—") if r is None else text(
+                    (r["error"] or _outputs_text(r["output"])), "" if r["match"] else "differs"))  # fmt: skip
+            rows.append(cells)
+    mismatch = [[text(k), number(len(v)), text(", ".join(v) or "none")] for k, v in doc["mismatches"].items()]
+    masked = [
+        [text(k), *[text(_outputs_text(v[c]["output"]), "" if v[c]["match"] else "differs")
+                    for c in ("masked", "all_masked", "masked_large")]]
+        for k, v in doc["masked"].items()
+    ]  # fmt: skip
+    all_masked = {k: v["all_masked"]["output"] for k, v in doc["masked"].items()}
+    nan_methods = [k for k, out in all_masked.items() if k.startswith("softmax/") and "nan" in out]
+    other_methods = [k for k, out in all_masked.items() if k.startswith("softmax/") and "nan" not in out]
+    return {
+        "masked_nan": text(", ".join(nan_methods) or "none"),
+        "masked_other": text(", ".join(other_methods) or "none"),
+        "header": ["case", "input", "function", "correct"] + methods,
+        "rows": rows,
+        "mismatches": mismatch,
+        "masked": masked,
+        "match_ulps": number(doc["match_ulps"]),
+    }
+
+
+def _compact_hex(h: str) -> str:
+    """float.hex text without the trailing zeros of the significand (0x1.8p+1)."""
+    if "." not in h:
+        return h
+    significand, exponent = h.split("p")
+    return significand.rstrip("0").rstrip(".") + "p" + exponent
+
+
+def worstcase_section(doc: dict | None) -> dict | None:
+    """The worst input per (function, method, format) (worst_cases.json)."""
+    if not doc:
+        return None
+    rows, inputs = [], []
+    for r in doc["cases"]:
+        key = f"worst/{r['function']}/{r['method']}/{r['dtype']}"
+        verdict = "—" if r["within_bound"] is None else ("yes" if r["within_bound"] else "no")
+        if r["bound_applies"] is False:
+            verdict += " (not applicable)"
+        rows.append([
+            text(f"{r['function']}/{r['method']}"), text(r["dtype"]), number(r["n"]),
+            number(r["ulps"], key), number(r["bits"], digits=3), text(r["theorem"] or "none"),
+            _u(r["error_u"]), _u(r["componentwise_error_u"]), _u(r["bound_u"]), text(verdict),
+        ])  # fmt: skip
+        inputs.append([text(f"{r['function']}/{r['method']}"), text(r["dtype"]),
+                       text(", ".join(_compact_hex(h) for h in r["input_hex"]), "code")])  # fmt: skip
+    settings = doc["settings"]
+    return {
+        "rows": rows,
+        "inputs": inputs,
+        "budget": number(settings["budget"]),
+        "seed": text(str(settings["seed"])),
+        "lengths": text(f"{settings['lengths'][0]} to {settings['lengths'][1]}"),
+        "restarts": number(settings["restarts"]),
+    }
+
+
+def extra_sections(data: StudyData, dtypes) -> dict:
+    extras = load_extras(data.data_dir)
+    for name in EXTRA_FILES:
+        if name in extras:
+            data.files[name] = _sha256(data.data_dir / name)
+    return {
+        # Names of the paper's algorithm and theorem (labels, not results).
+        "names": {"alg41": "Algorithm 4.1", "alg41_number": "4.1", "thm42": "Theorem 4.2"},
+        "realdata": realdata_section(extras.get("bhh2021.json"), extras.get("bhh2021_points.json")),
+        "bounds": bounds_section(extras.get("bounds.json"), dtypes),
+        "special": special_section(extras.get("special_values.json")),
+        "worstcase": worstcase_section(extras.get("worst_cases.json")),
+    }
+
+
 def context(data: StudyData, environ=os.environ, command: str = "python -m analysis report") -> dict:
     dtypes = dtypes_of(data.sweep)
     date, date_source = build_date(environ)
@@ -938,6 +1129,7 @@ def context(data: StudyData, environ=os.environ, command: str = "python -m analy
         "logsoftmax": logsoftmax_section(data.logsoftmax, dtypes),
         "log_domain": log_domain_rows(data.sweep, dtypes),
         "logsoftmax_figures": make_logsoftmax_figures(data.logsoftmax, dtypes),
+        "extra": extra_sections(data, dtypes),
         "provenance": provenance(data),
         "report_command": text(command),
     }
@@ -994,6 +1186,9 @@ def _run_sweep(config: Path | None, quick: bool, data_dir: Path) -> Path:
     logsoftmax_outputs = getattr(sweep, "logsoftmax_outputs", None)
     if logsoftmax_outputs is not None:  # cached: milliseconds when nothing changed
         logsoftmax_outputs(out, quick=quick)
+        from . import outputs
+
+        outputs.produce_all(out, config_path=config, quick=quick)
     return out
 
 

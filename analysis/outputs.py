@@ -1,0 +1,234 @@
+"""The outputs beyond the sweep, written under reports/data/ (I/O only):
+
+- ``bhh2021.json`` (+ ``bhh2021_points.json`` for the figures): the
+  reproduction of Blanchard, Higham & Higham 2021 (:mod:`analysis.bhh2021`);
+- ``bounds.json``: the theorems' bounds against the sweep's vectors
+  (:func:`analysis.bounds.measure_sweep`);
+- ``special_values.json``: the special-values table (:mod:`analysis.special`);
+- ``worst_cases.json``: the worst-case search (:mod:`analysis.worstcase`),
+  each (function, method, format) cached under reports/.cache.
+
+Each file is skipped when ``extras_manifest.json`` says it was made by the
+same code (hash of the modules it depends on), package versions and config
+and its checksum still matches; every file is written atomically, the
+manifest last.  ``python -m analysis.outputs --write`` rewrites the
+worst-case regression baseline ``tests/baselines/worst_cases.json`` (as
+``make baseline`` does for the error budgets) and shows the difference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import sweep
+from .sweep import CACHE_DIR, DATA_DIR, atomic_write, load_cached, store_cached, versions
+
+HERE = Path(__file__).parent
+MANIFEST = "extras_manifest.json"
+WORST_BASELINE = HERE.parent / "tests" / "baselines" / "worst_cases.json"
+_NUMERICS = ("formats.py", "softmax.py", "reference.py", "metrics.py")
+CODE = {
+    "bhh2021": (*_NUMERICS, "bounds.py", "bhh2021.py", "datasets.py", "special.py", "peers.py",
+                "data/bhh2021/mnist_presoftmax.csv"),
+    "bounds": (*_NUMERICS, "bounds.py", "families.py", "sweep.py"),
+    "special": (*_NUMERICS, "special.py", "peers.py"),
+    "worstcase": (*_NUMERICS, "bounds.py", "families.py", "worstcase.py", "special.py", "peers.py"),
+}
+
+
+def code_hash(part: str) -> str:
+    """SHA-256 over the files a part depends on (absent ones, e.g. a peers
+    module not yet written, count as empty)."""
+    h = hashlib.sha256()
+    for name in CODE[part]:
+        path = HERE / name
+        h.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b""))
+    return h.hexdigest()
+
+
+def part_key(part: str, settings: dict, vers: dict) -> str:
+    blob = json.dumps({"code": code_hash(part), "settings": settings, "versions": vers}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _json_bytes(document) -> bytes:
+    return (json.dumps(sweep._jsonable(document), indent=1, sort_keys=True, allow_nan=False) + "\n").encode()
+
+
+def _read_manifest(data_dir: Path) -> dict:
+    try:
+        manifest = json.loads((data_dir / MANIFEST).read_text(encoding="utf-8"))
+        return manifest if isinstance(manifest, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _up_to_date(data_dir: Path, entry: dict | None, key: str) -> bool:
+    if not isinstance(entry, dict) or entry.get("key") != key:
+        return False
+    try:
+        return all(
+            hashlib.sha256((data_dir / name).read_bytes()).hexdigest() == digest
+            for name, digest in entry["checksums"].items()
+        )
+    except (OSError, KeyError, AttributeError, TypeError):
+        return False
+
+
+def _produce(data_dir: Path, part: str, settings: dict, compute, command: str) -> bool:
+    """Write the files of one part unless up to date; True if recomputed."""
+    vers = versions()
+    key = part_key(part, settings, vers)
+    manifest = _read_manifest(data_dir)
+    if _up_to_date(data_dir, manifest.get(part), key):
+        return False
+    start = time.perf_counter()
+    files = {name: _json_bytes(doc) for name, doc in compute().items()}
+    for name, data in files.items():
+        atomic_write(data_dir / name, data)
+    manifest = _read_manifest(data_dir)  # re-read: keep the other parts' entries
+    manifest[part] = {
+        "key": key,
+        "settings": settings,
+        "versions": vers,
+        "seconds": round(time.perf_counter() - start, 1),
+        "command": command,
+        "checksums": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+    }
+    atomic_write(data_dir / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+    return True
+
+
+# --- the four parts ------------------------------------------------------------------
+
+
+def bhh2021_files() -> dict:
+    from . import bhh2021, datasets
+
+    _, logits = datasets.mnist_logits()
+    document, points = bhh2021.study(logits)
+    return {"bhh2021.json": document, "bhh2021_points.json": {k: points[k] for k in ("float16", "bfloat16")}}
+
+
+def bounds_files(cfg) -> dict:
+    from . import bounds
+
+    return {"bounds.json": bounds.measure_sweep(cfg)}
+
+
+def special_files() -> dict:
+    from . import special
+
+    records = special.table()
+    return {
+        "special_values.json": {
+            "match_ulps": special.MATCH_ULPS,
+            "records": records,
+            "mismatches": special.mismatches(records),
+            "masked": special.masked_behaviour(records),
+        }
+    }
+
+
+def worst_cases(wcfg, cache_dir: Path = CACHE_DIR) -> list[dict]:
+    """The search for every (function, method) of analysis.softmax (and of
+    analysis.peers when it exists) and format of [worstcase], each cached by
+    code, versions and settings."""
+    from . import special, worstcase
+
+    code, vers = code_hash("worstcase"), versions()
+    records = []
+    for (function, method), f in sorted(special.implementations(adapter=False).items()):
+        for dtype_name in wcfg.dtypes:
+            task = {"function": function, "method": method, "dtype": dtype_name, **wcfg.as_dict()}
+            key = sweep.task_key(task, code, vers)
+            record = load_cached(key, cache_dir)
+            if record is None:
+                start = time.perf_counter()
+                found = worstcase.search(
+                    f, function, dtype_name, wcfg.seed, wcfg.budget, wcfg.restarts, wcfg.batch, wcfg.lengths
+                )
+                record = {
+                    "function": function,
+                    "method": method,
+                    "dtype": dtype_name,
+                    "n": int(found["input"].size),
+                    "input_hex": worstcase.hex_list(found["input"]),
+                    "evaluations": found["evaluations"],
+                    **worstcase.assess(f, function, method, found["input"]),
+                    "seconds": round(time.perf_counter() - start, 2),
+                }
+                store_cached(key, record, cache_dir)
+            records.append(record)
+    return records
+
+
+def worstcase_files(wcfg) -> dict:
+    return {"worst_cases.json": {"settings": wcfg.as_dict(), "cases": worst_cases(wcfg)}}
+
+
+def produce_all(data_dir: Path = DATA_DIR, cfg=None, config_path=None, quick: bool = False) -> list[str]:
+    """Write the four outputs that are not up to date; the names of the parts
+    recomputed."""
+    from .config import load, load_worstcase
+
+    data_dir = Path(data_dir)
+    cfg = cfg or load(config_path, quick)
+    wcfg = load_worstcase(config_path)
+    command = "python -m analysis sweep" + (" --quick" if quick else "")
+    done = []
+    parts = (
+        ("bhh2021", {}, bhh2021_files),
+        ("special", {}, special_files),
+        ("bounds", cfg.as_dict(), lambda: bounds_files(cfg)),
+        ("worstcase", wcfg.as_dict(), lambda: worstcase_files(wcfg)),
+    )
+    for part, settings, compute in parts:
+        if _produce(data_dir, part, settings, compute, command):
+            done.append(part)
+    return done
+
+
+# --- the regression baseline of the worst cases --------------------------------------
+
+
+def baseline_text(records: list[dict]) -> str:
+    """The stored cases: input (hex), ULPs, and the theorem verdict."""
+    cases = [
+        {k: r[k] for k in ("function", "method", "dtype", "input_hex", "ulps", "theorem", "bound_applies")}
+        for r in records
+        if r["ulps"] >= 0
+    ]
+    return json.dumps(cases, indent=1, sort_keys=True) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analysis.outputs", description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="rewrite tests/baselines/worst_cases.json, show the diff")
+    args = parser.parse_args(argv)
+    from .config import ConfigError, load_worstcase
+
+    try:
+        wcfg = load_worstcase()
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    new = baseline_text(worst_cases(wcfg))
+    if not args.write:
+        sys.stdout.write(new)
+        return 0
+    old = WORST_BASELINE.read_text() if WORST_BASELINE.exists() else ""
+    sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True), str(WORST_BASELINE), "new"))
+    atomic_write(WORST_BASELINE, new.encode())
+    print(f"wrote {WORST_BASELINE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
