@@ -253,17 +253,21 @@ def _add_err(xh, xl, yh, yl):
     return zh, zl, (abs(c) + abs(w)) * 2.0**-53 + 2.0**-1073
 
 
-def _decide(vh, vl, scale, err, fmt, zero_sign, wh=0.0, wl=0.0):
+def _decide(vh, vl, scale, err, fmt, zero_sign, wh=0.0, wl=0.0, w_sign=0.0):
     """Round 2**scale (vh + vl + wh + wl), known within 2**scale err, to fmt.
 
-    (vh, vl) and (wh, wl) are double-doubles; the sum of the two is formed
-    here with an a-posteriori error bound, so that a tiny w next to a v on a
-    rounding boundary is never lost.  Returns (value as float64, decided
-    mask).  zero_sign: +1 / -1 where the sign of the exact value is known,
-    0 where it must be proved here.
+    (vh, vl) and (wh, wl) are double-doubles; their sum is formed here with
+    an a-posteriori error bound, so that a tiny w next to a v on a rounding
+    boundary is not lost.  Where ``w_sign`` is +1 or -1, v is exact and the
+    exact w has that sign (it may be too small to resolve): the exact value
+    then also lies strictly on that side of v, which decides a v that sits
+    exactly on a midpoint.  zero_sign: +1 / -1 where the sign of the exact
+    value is known, 0 where it must be proved here.
+
+    Returns (value as float64, decided mask).
     """
     p, emin, emax = fmt.precision, fmt.emin, fmt.emax
-    vh, vl, err, wh, wl = np.broadcast_arrays(vh, vl, err, wh, wl)
+    vh, vl, err, wh, wl, w_sign = np.broadcast_arrays(vh, vl, err, wh, wl, w_sign)
     scale = np.broadcast_to(np.asarray(scale, dtype=np.int64), vh.shape)
     zero_sign = np.broadcast_to(zero_sign, vh.shape)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -272,7 +276,9 @@ def _decide(vh, vl, scale, err, fmt, zero_sign, wh=0.0, wl=0.0):
         binade = np.where(ah == 0, emin - p - 2, ex.astype(np.int64) - 1 + scale)
         q = np.maximum(binade, emin) - p + 1
         shift = np.clip(scale - q, -3000, 3000)  # beyond, ldexp is 0 or inf anyway
-        n = np.rint(np.ldexp(ah, shift))
+        t = np.ldexp(ah, shift)
+        # Off an exact half, toward the side of an unresolved w.
+        n = np.rint(np.where(w_sign != 0, np.nextafter(t, t + w_sign), t))
 
         def offset(n):  # value / 2**q - n, a double-double, and its error
             dh, dl = _two_sum(np.ldexp(vh, shift), -n)  # exact
@@ -288,28 +294,35 @@ def _decide(vh, vl, scale, err, fmt, zero_sign, wh=0.0, wl=0.0):
             dh, dl, e12 = offset(n)
         # ldexp is exact unless it underflows (<= 2**-1074 each, four calls)
         tau = np.ldexp(err * MARGIN, shift) * (1 + 2.0**-50) + e12 + 2.0**-1069
-        sign = np.sign(n)
-        half_low = np.where((np.abs(n) == 2.0 ** (p - 1)) & (q > emin - p + 1), 0.25, 0.5)
-        # Away from zero: 0.5 - sign*delta > tau; toward zero: half_low + sign*delta > tau.
+        # The rounding interval of n is (n - below, n + above) in units: 1/2,
+        # or 1/4 on the side toward zero of a normal power of two.
+        power = (np.abs(n) == 2.0 ** (p - 1)) & (q > emin - p + 1)
+        above = np.where(power & (n < 0), 0.25, 0.5)
+        below = np.where(power & (n > 0), 0.25, 0.5)
         # The margins are exact or within 2**-53 of themselves; the final
         # subtraction rounds by 2**-53: the 2**-51 term covers both.
-        away = 0.5 - sign * dh
-        toward = half_low + sign * dh
-        inside = (away - sign * dl > tau + 2.0**-51 * (abs(away) + abs(dl))) & (
-            toward + sign * dl > tau + 2.0**-51 * (abs(toward) + abs(dl))
-        )
+        up_margin = above - dh
+        low_margin = below + dh
+        up = up_margin - dl > tau + 2.0**-51 * (abs(up_margin) + abs(dl))
+        low = low_margin + dl > tau + 2.0**-51 * (abs(low_margin) + abs(dl))
+        # With a signed w and an exact v: v itself bounds the value strictly.
+        vt = np.ldexp(vl, shift)
+        exact_v = (np.ldexp(vt, -shift) == vl) & (shift == scale - q)
+        a, b = _two_sum(np.ldexp(vh, shift), -n)
+        s, e = _two_sum(b, vt)  # offset of v = a + s + e exactly
+        up |= (w_sign < 0) & exact_v & ((above - a) - s >= e)
+        low |= (w_sign > 0) & exact_v & ((below + a) + s >= -e)
+        inside = up & low
         value = np.ldexp(n, q)
         finite = np.abs(value) <= fmt.max
         # Overflow: the whole interval at or above 2**(emax+1) rounds to inf.
-        big = (binade >= emax + 1) & (np.abs(n) - np.abs(dh) - np.abs(dl) - tau - 1 >= 2.0 ** (p - 1))
+        big = (binade >= emax + 1) & ((np.abs(n) - np.abs(dh) - np.abs(dl) - tau) * (1 - 2.0**-40) >= 2.0 ** (p - 1))
         inf = (math.inf if fmt.has_inf else math.nan) * np.sign(ah)
         # Zero: |v| below half the smallest subnormal, with a known sign.
-        size = np.abs(dh) + np.abs(dl) * 1.01
-        is_zero = (n == 0) & (size * (1 + 2.0**-50) + tau < 0.5)
         proved = np.where(np.abs(dh) * (1 - 2.0**-50) - np.abs(dl) * 1.01 > tau, np.sign(dh), 0.0)
         zsign = np.where(zero_sign != 0, zero_sign, proved)
-    value = np.where(big, inf, np.where(is_zero, np.copysign(0.0, zsign), value))
-    ok = np.where(big, True, np.where(n == 0, is_zero & (zsign != 0), inside & finite))
+    value = np.where(big, inf, np.where(n == 0, np.copysign(0.0, zsign), value))
+    ok = np.where(big, True, np.where(n == 0, inside & (zsign != 0), inside & finite))
     ok &= np.isfinite(ah) & np.isfinite(err) & np.isfinite(dh)
     return value, ok
 
@@ -417,13 +430,20 @@ def _core(u, counts, fmt):
     err_lu = np.where(one_entry, 0.0, np.ldexp(err_l, l_scale) + UNDERFLOW)
 
     # logsumexp = m + L
-    lse, ok_l = _decide(m, 0.0 * m, 0, err_lu, fmt, np.where(m == 0, 1.0, 0.0), luh, lul)
-    ok &= ok_l
+    positive = np.where(one_entry, 0.0, 1.0)  # the sign of L: 0 or > 0
+    lse, ok_l = _decide(m, 0.0 * m, 0, err_lu, fmt, np.where(m == 0, 1.0, 0.0), luh, lul, positive)
+    # A zero maximum: logsumexp = L, decided from L's scaled form.
+    lse_zero, ok_z = _decide(lh, ll, l_scale, err_l, fmt, 1.0)
+    lse = np.where(m == 0, lse_zero, lse)
+    ok &= np.where(m == 0, ok_z, ok_l)
 
     # log_softmax = d - L
     lsm_sign = np.where(top & one_entry[:, None], 1.0, -1.0)
-    lsm, ok_m = _decide(dh, dl, 0, err_lu[:, None], fmt, lsm_sign, -luh[:, None], -lul[:, None])
-    ok &= ok_m.all(axis=1)
+    lsm, ok_m = _decide(dh, dl, 0, err_lu[:, None], fmt, lsm_sign, -luh[:, None], -lul[:, None], -positive[:, None])
+    # The maxima: log_softmax = -L, decided from L's scaled form.
+    lsm_top, ok_t = _decide(-lh, -ll, l_scale, err_l, fmt, np.where(one_entry, 1.0, -1.0))
+    lsm = np.where(top, lsm_top[:, None], lsm)
+    ok &= np.where(top, ok_t[:, None], ok_m).all(axis=1)
 
     # softmax = 2**a M / S
     qh, ql = _div(mh, ml, big_sh[:, None], big_sl[:, None])
@@ -464,18 +484,22 @@ def _compute(flat, dtype_name):
     finite = np.isfinite(x).all(axis=1)
     done = np.zeros(rows, dtype=bool)
     if finite.any():
-        xf = x[finite]
+        xf = x if finite.all() else x[finite]
         u, counts, index = _compress(xf)
         # Equal rows once.
         uniq, inverse = np.unique(u, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         sm, ls, lsm, me, ok = _core(uniq, counts[: len(uniq)] if index is not None else np.ones_like(uniq), fmt)
         sm, ls, lsm, me, ok = sm[inverse], ls[inverse], lsm[inverse], me[inverse], ok[inverse]
-        if index is not None:
-            sm, lsm = sm[:, index], lsm[:, index]
-        where = np.flatnonzero(finite)
-        softmax[where], log_softmax[where], lse[where], max_err[where] = sm, lsm, ls, me
-        done[where] = ok
+        where = slice(None) if finite.all() else np.flatnonzero(finite)
+        lse[where], max_err[where], done[where] = ls, me, ok
+        if index is None:
+            softmax[where], log_softmax[where] = sm, lsm
+        elif finite.all():  # (c, v, ..., v): fill the columns by broadcasting
+            softmax[:, 0], log_softmax[:, 0] = sm[:, 0], lsm[:, 0]
+            softmax[:, 1:], log_softmax[:, 1:] = sm[:, 1:2], lsm[:, 1:2]
+        else:
+            softmax[where], log_softmax[where] = sm[:, index], lsm[:, index]
     fallback = np.flatnonzero(~done)
     for i in fallback:
         sm_, ls_, lsm_, me_ = reference._row(flat[i].tobytes(), dtype_name)
