@@ -42,9 +42,13 @@ without cancellation, and the final product: in all ``exp`` is within
 The sum of ``K`` positive terms by ``ceil(log2 K)`` pairwise levels adds
 ``ceil(log2 K) EPS`` relative, each ``ldexp`` that underflows at most
 ``2**-1073`` absolute.  Every step below propagates a bound this way (the
-code states each), every final bound gets a further ``2**-1060`` absolute
-for underflow in the last operations, and the decision multiplies the total
-by ``MARGIN = 4``.
+code states each), every bound of a value formed unscaled gets a further
+``UNDERFLOW = 2**-1064`` absolute for underflow (each underflowing operation
+errs by at most ``2**-1074``), and the decision multiplies the total by
+``MARGIN = 4``.  The last addition of ``max + L`` and ``d - L`` is made in
+the decision itself with an a-posteriori bound (only two of the roundings
+in AccurateDWPlusDW err, each by at most ``2**-53`` of its own result), so
+a tiny ``L`` next to a ``d`` on a boundary keeps its weight.
 
 Clamping.  For ``d < -2**16``, ``exp(d) < 2**-94000`` is replaced by
 ``exp(-2**16)``: the true softmax is then in ``(0, 2**-94000)`` and the
@@ -59,7 +63,11 @@ quantum below the normal range): ``t = v 2**-q``; the candidate is
 ``h_low = 1/4`` when ``c`` is a normal power of two (the next value below is
 half as far) and 1/2 otherwise.  Rounding is monotonic, so every value of the
 interval, the exact one included, rounds to ``c``; strictness excludes the
-midpoints, so ties never arise.  A candidate beyond the format's largest
+midpoints, so ties never arise.  For ``max + L`` and ``d - L`` (``max``
+and ``d`` exact, ``L > 0`` unless the row is one entry) the exact value also
+lies strictly on ``L``'s side of ``max`` or ``d``; when ``L`` is too small
+to resolve (``e**-300000``) that one-sided bound decides a ``d`` lying
+exactly on a midpoint, as ``reference._plus_small`` does.  A candidate beyond the format's largest
 value is accepted only as ±inf when the whole interval is at or above
 ``2**(emax+1)``.  Zero gets the sign the exact value has: known from the
 structure (softmax > 0, log-softmax < 0 unless the row is one entry,
@@ -225,16 +233,16 @@ def _expm1_small(x):
     return _mul(ph, pl, x, zero)
 
 
-def _pairwise_sum(h, l):
-    """Sum along the last axis by pairwise levels; returns (sum_h, sum_l, levels)."""
+def _pairwise_sum(hi, lo):
+    """Sum along the last axis by pairwise levels; returns (sum_hi, sum_lo, levels)."""
     levels = 0
-    while h.shape[-1] > 1:
-        if h.shape[-1] % 2:
-            pad = np.zeros(h.shape[:-1] + (1,))
-            h, l = np.concatenate([h, pad], axis=-1), np.concatenate([l, pad], axis=-1)
-        h, l = _add(h[..., 0::2], l[..., 0::2], h[..., 1::2], l[..., 1::2])
+    while hi.shape[-1] > 1:
+        if hi.shape[-1] % 2:
+            pad = np.zeros(hi.shape[:-1] + (1,))
+            hi, lo = np.concatenate([hi, pad], axis=-1), np.concatenate([lo, pad], axis=-1)
+        hi, lo = _add(hi[..., 0::2], lo[..., 0::2], hi[..., 1::2], lo[..., 1::2])
         levels += 1
-    return h[..., 0], l[..., 0], levels
+    return hi[..., 0], lo[..., 0], levels
 
 
 # --- the decision -----------------------------------------------------------
@@ -307,8 +315,9 @@ def _decide(vh, vl, scale, err, fmt, zero_sign, wh=0.0, wl=0.0, w_sign=0.0):
         low = low_margin + dl > tau + 2.0**-51 * (abs(low_margin) + abs(dl))
         # With a signed w and an exact v: v itself bounds the value strictly.
         vt = np.ldexp(vl, shift)
-        exact_v = (np.ldexp(vt, -shift) == vl) & (shift == scale - q)
-        a, b = _two_sum(np.ldexp(vh, shift), -n)
+        vs = np.ldexp(vh, shift)
+        exact_v = (np.ldexp(vt, -shift) == vl) & (np.ldexp(vs, -shift) == vh) & (shift == scale - q)
+        a, b = _two_sum(vs, -n)
         s, e = _two_sum(b, vt)  # offset of v = a + s + e exactly
         up |= (w_sign < 0) & exact_v & ((above - a) - s >= e)
         low |= (w_sign > 0) & exact_v & ((below + a) + s >= -e)
@@ -394,9 +403,9 @@ def _core(u, counts, fmt):
         wh, wl = _div(nh, nl, dh1, dl1)
         ch, cl = _mul(wh, wl, 1.0 - wh / 2, 0.0 * wh)
         rh_, rl_ = _add(x0, 0.0 * x0, ch, cl)
-        err_small = (np.ldexp(err_sigma, big_a) + 2.0**-96 * abs(eh) + EPS * abs(nh)) * 1.01 + abs(wh) ** 3 + abs(
-            rh_
-        ) * 2 * EPS
+        err_small = (
+            (np.ldexp(err_sigma, big_a) + 2.0**-96 * abs(eh) + EPS * abs(nh)) * 1.01 + abs(wh) ** 3 + abs(rh_) * 2 * EPS
+        )
         small_ok = abs(wh) <= 2.0**-40
         lh = np.where(small, rh_, lh)
         ll = np.where(small, rl_, ll)

@@ -7,7 +7,7 @@ import math
 import ml_dtypes
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -35,11 +35,13 @@ def assert_identical(z, axis=-1):
 
 @pytest.mark.parametrize("n", [1, 2, 10, 100, 1000])
 def test_random_normals_at_many_scales(dtype, n):
-    scales = np.logspace(-4, 5.5, 24)
-    rows = 2 if n == 1000 else 24 // max(1, n // 10) + 4
+    # Every half decade from 1e-4 to 10**5.5 (underflow, overflow of exp
+    # and of the format, clamped terms); fewer rows where rows are long.
+    scales = np.logspace(-4, 5.5, 20)
+    rows = {1: 12, 2: 12, 10: 6, 100: 2, 1000: 1}[n]
     rng = np.random.default_rng([20261125, n])
     with np.errstate(over="ignore"):
-        for scale in scales[:: 1 if n <= 100 else 4]:
+        for scale in scales[:: 1 if n <= 100 else 3]:
             z = (scale * rng.standard_normal((rows, n)) + rng.normal(0, scale, (rows, 1))).astype(dtype)
             assert_identical(z)
 
@@ -48,11 +50,11 @@ def test_two_level_near_every_threshold(dtype):
     offsets = families.offsets([-1.0, 4.0], 3, [0.99, 1.0, 1.01])
     gaps = families.gaps([-2.0, 3.0], 4, [0.99, 1.0, 1.01])
     c, g = (a.ravel() for a in np.meshgrid(offsets, gaps))
-    pick = np.random.default_rng(11).choice(c.size, 300, replace=False)  # n = 1000: a seeded subset
+    rng = np.random.default_rng(11)  # seeded subsets of the grid's 3239 points
     with np.errstate(over="ignore", invalid="ignore"):
-        for n in (2, 3, 10):
-            assert_identical(families.two_level(c, g, n, dtype))
-        assert_identical(families.two_level(c[pick], g[pick], 1000, dtype))
+        for n, size in ((2, 600), (3, 600), (10, 600), (1000, 100)):
+            pick = rng.choice(c.size, size, replace=False)
+            assert_identical(families.two_level(c[pick], g[pick], n, dtype))
 
 
 def test_special_values(dtype):
@@ -93,7 +95,11 @@ def test_shapes_and_axis(dtype):
 
 
 def test_same_errors_as_reference():
-    for z, error in ((np.zeros(3, ml_dtypes.float8_e4m3fn), TypeError), (np.zeros((2, 0)), ValueError), (1.0, ValueError)):
+    for z, error in (
+        (np.zeros(3, ml_dtypes.float8_e4m3fn), TypeError),
+        (np.zeros((2, 0)), ValueError),
+        (1.0, ValueError),
+    ):
         for f in (reference.truths, fastref.truths):
             with pytest.raises(error):
                 f(z)
@@ -155,12 +161,14 @@ def test_equal_rows_and_two_level_rows_are_compressed(dtype):
     assert_identical(z)
 
 
+@settings(max_examples=60)
 @given(data=st.data())
 def test_arbitrary_finite_and_special_rows(data):
     dtype = data.draw(st.sampled_from(DTYPES))
     n = data.draw(st.integers(1, 12))
-    elements = hnp.from_dtype(np.dtype(np.float32) if dtype.itemsize == 2 and dtype.name == "bfloat16" else dtype)
-    z = data.draw(hnp.arrays(dtype if dtype.name != "bfloat16" else np.float32, (3, n), elements=elements))
+    # hypothesis has no bfloat16: draw float32 (NaN, inf, subnormals included) and convert.
+    drawn = np.dtype(np.float32) if dtype.name == "bfloat16" else dtype
+    z = data.draw(hnp.arrays(drawn, (3, n), elements=hnp.from_dtype(drawn)))
     with np.errstate(over="ignore"):
         assert_identical(z.astype(dtype))
 
