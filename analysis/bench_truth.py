@@ -59,7 +59,7 @@ def _subset(z, seed: int, index: int, subset_elements: int) -> np.ndarray:
     return z[np.sort(pick)]
 
 
-def ground_truth_benchmark(vectors_by_dtype, subset_elements: int = 2000, seed: int = 20261125) -> dict:
+def ground_truth_benchmark(vectors_by_dtype, subset_elements: int = 5000, seed: int = 20261125) -> dict:
     """Time fastref.truths vs the straightforward loop and check fastref
     against reference.truths on every input.
 

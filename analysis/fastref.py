@@ -388,28 +388,33 @@ def _core(u, counts, fmt):
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         # tiny: L = sigma (1 - s/2), |log1p(s) - s(1 - s/2)| <= s**3/3 < 2**-120 s,
         # and s/2 from float64 s: <= 2**-53 s**2.
-        half_s = np.ldexp(sh, big_a) / 2
-        th_, tl_ = _mul(sh, sl, 1.0 - 0.0 * half_s, -half_s)
-        lh = np.where(tiny, th_, lh)
-        ll = np.where(tiny, tl_, ll)
-        err_l = np.where(tiny, err_sigma + abs(th_) * 2.0**-99, err_l)
+        if tiny.any():
+            half_s = np.ldexp(sh, big_a) / 2
+            th_, tl_ = _mul(sh, sl, 1.0 - 0.0 * half_s, -half_s)
+            lh = np.where(tiny, th_, lh)
+            ll = np.where(tiny, tl_, ll)
+            err_l = np.where(tiny, err_sigma + abs(th_) * 2.0**-99, err_l)
 
         # small: L0 = log1p(s) in float64, L = L0 + w - w**2/2 with
         # w = (s - expm1(L0)) / (1 + expm1(L0)), |w| <= 2**-40 checked.
-        x0 = np.where(small, np.log1p(np.where(small, s_h, 0.0)), 0.0)
-        eh, el = _expm1_small(x0)
-        nh, nl = _add(s_h, s_l, -eh, -el)
-        dh1, dl1 = _add(1.0 + 0.0 * eh, 0.0 * eh, eh, el)
-        wh, wl = _div(nh, nl, dh1, dl1)
-        ch, cl = _mul(wh, wl, 1.0 - wh / 2, 0.0 * wh)
-        rh_, rl_ = _add(x0, 0.0 * x0, ch, cl)
-        err_small = (
-            (np.ldexp(err_sigma, big_a) + 2.0**-96 * abs(eh) + EPS * abs(nh)) * 1.01 + abs(wh) ** 3 + abs(rh_) * 2 * EPS
-        )
-        small_ok = abs(wh) <= 2.0**-40
-        lh = np.where(small, rh_, lh)
-        ll = np.where(small, rl_, ll)
-        err_l = np.where(small, err_small, err_l)
+        small_ok = True
+        if small.any():
+            x0 = np.where(small, np.log1p(np.where(small, s_h, 0.0)), 0.0)
+            eh, el = _expm1_small(x0)
+            nh, nl = _add(s_h, s_l, -eh, -el)
+            dh1, dl1 = _add(1.0 + 0.0 * eh, 0.0 * eh, eh, el)
+            wh, wl = _div(nh, nl, dh1, dl1)
+            ch, cl = _mul(wh, wl, 1.0 - wh / 2, 0.0 * wh)
+            rh_, rl_ = _add(x0, 0.0 * x0, ch, cl)
+            err_small = (
+                (np.ldexp(err_sigma, big_a) + 2.0**-96 * abs(eh) + EPS * abs(nh)) * 1.01
+                + abs(wh) ** 3
+                + abs(rh_) * 2 * EPS
+            )
+            small_ok = abs(wh) <= 2.0**-40
+            lh = np.where(small, rh_, lh)
+            ll = np.where(small, rl_, ll)
+            err_l = np.where(small, err_small, err_l)
 
         # general: L0 = log(S), w = S exp(-L0) - 1, L = L0 + w - w**2/2.
         x0 = np.where(general, np.log(big_sh), 0.0)
@@ -442,9 +447,11 @@ def _core(u, counts, fmt):
     positive = np.where(one_entry, 0.0, 1.0)  # the sign of L: 0 or > 0
     lse, ok_l = _decide(m, 0.0 * m, 0, err_lu, fmt, np.where(m == 0, 1.0, 0.0), luh, lul, positive)
     # A zero maximum: logsumexp = L, decided from L's scaled form.
-    lse_zero, ok_z = _decide(lh, ll, l_scale, err_l, fmt, 1.0)
-    lse = np.where(m == 0, lse_zero, lse)
-    ok &= np.where(m == 0, ok_z, ok_l)
+    ok &= ok_l | (m == 0)
+    if (m == 0).any():
+        lse_zero, ok_z = _decide(lh, ll, l_scale, err_l, fmt, 1.0)
+        lse = np.where(m == 0, lse_zero, lse)
+        ok &= ok_z | (m != 0)
 
     # log_softmax = d - L
     lsm_sign = np.where(top & one_entry[:, None], 1.0, -1.0)
