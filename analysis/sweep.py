@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import families, findings, reference
+from . import families, fastref, findings
 from . import softmax as sm
 from .config import Config
 from .config import load as load_config
@@ -48,7 +48,7 @@ COLUMNS = (
 IMPLEMENTATIONS = sm.IMPLEMENTATIONS
 _TRUTH_INDEX = {"softmax": 0, "logsumexp": 1, "log_softmax": 2}
 # The code whose change invalidates cached rows.
-_CODE = ("formats.py", "softmax.py", "reference.py", "metrics.py", "families.py", "sweep.py")
+_CODE = ("formats.py", "softmax.py", "reference.py", "fastref.py", "metrics.py", "families.py", "sweep.py")
 PACKAGES = ("numpy", "mpmath", "gmpy2", "ml_dtypes", "scipy", "matplotlib", "jinja2")
 
 
@@ -99,8 +99,10 @@ def _metrics_rows(function, computed, truth, n):
     ]
 
 
-def compute_chunk(task: dict) -> list[tuple]:
-    """All rows of one (family, dtype, n) chunk."""
+def chunk_vectors(task: dict) -> tuple[np.ndarray, list[tuple]]:
+    """The input vectors of one chunk (rows of a 2-D array in the chunk's
+    dtype) and their (offset, gap, scale, draw) parameters; vectors that
+    overflowed the format on conversion are left out."""
     family, dtype_name, n = task["family"], task["dtype"], task["n"]
     dtype = FORMATS[dtype_name].dtype
     if family == "two_level":
@@ -116,9 +118,14 @@ def compute_chunk(task: dict) -> list[tuple]:
     # An input that already overflowed the format is not a point of the study.
     with np.errstate(invalid="ignore"):
         keep = np.all(np.isfinite(z), axis=-1)
-    z = z[keep]
-    params = [p for p, k in zip(params, keep) if k]
-    truths = reference.truths(z)
+    return z[keep], [p for p, k in zip(params, keep) if k]
+
+
+def compute_chunk(task: dict) -> list[tuple]:
+    """All rows of one (family, dtype, n) chunk."""
+    family, dtype_name, n = task["family"], task["dtype"], task["n"]
+    z, params = chunk_vectors(task)
+    truths = fastref.truths(z)
     rows = []
     for function in task["functions"]:
         truth = truths[_TRUTH_INDEX[function]]

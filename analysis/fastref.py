@@ -1,0 +1,582 @@
+"""A fast ground truth: the results of :mod:`analysis.reference`, bit for bit.
+
+``truths(z)`` returns exactly what ``reference.truths(z)`` returns (the
+correctly rounded softmax, logsumexp and log-softmax), but decides most rows
+with vectorised double-double arithmetic instead of mpmath, and proves every
+result it keeps.  Rows it cannot decide go to ``reference._row`` (mpmath,
+Ziv's loop), so the result never depends on this module being clever.
+
+How a row is decided (all in numpy, many rows at once):
+
+1. Equal entries are evaluated once: a row is a list of distinct-ish values
+   ``u_j`` with counts ``c_j`` (the ``two_level`` family has two).
+2. ``d_j = u_j - max u`` exactly, as a double-double (TwoSum, Knuth).
+3. ``exp(d_j) = 2**a_j * M_j``: ``k = rint(64 d / ln 2)``, ``k = 64 a + i``,
+   ``r = d - k ln2/64`` with ``ln2/64`` split in three 30-bit parts and a
+   53-bit tail (``k c`` exact for ``|k| < 2**23``, so ``|d| <= 2**16``;
+   smaller ``d`` are clamped to ``-2**16``, see below), a double-double table
+   of ``2**(i/64)`` made once with mpmath, and the Taylor polynomial of degree
+   10 on ``|r| <= 0.00542`` in double-double Horner form.
+4. ``s = sum over the non-maximal entries of c_j exp(d_j) = 2**A sigma``
+   (pairwise double-double sum), ``S = (count of the maximum) + s`` and
+   ``L = log S``: for one maximal entry and ``s < 2**-60`` by
+   ``log1p(s) = s(1 - s/2) + O(s**3)``; for ``s <= 2**-8`` by one Newton
+   step on ``expm1`` (relative accuracy for tiny L); otherwise by one Newton
+   step ``L = L0 + log1p(S exp(-L0) - 1)`` from ``L0 = log(S)`` in float64.
+5. softmax_j = ``2**a_j M_j / S``, log_softmax_j = ``d_j - L``,
+   logsumexp = ``max + L``, ``max_approx_error = L``.
+
+Error bound (absolute, for every output).  Double-double operations
+(Joldes, Muller, Popescu, "Tight and rigorous error bounds for basic building
+blocks of double-word arithmetic", ACM TOMS 44(2), 2017: AccurateDWPlusDW
+``3u**2``, DWTimesDW ``7u**2``, DWTimesFP ``2u**2``, and the division below
+``<= 4u**2``, with ``u = 2**-53``) each have a relative error below
+``EPS = 2**-100`` when nothing underflows; TwoSum, FastTwoSum (``|a| >= |b|``)
+and Dekker's TwoProduct with Veltkamp splitting are exact (Handbook of
+Floating-Point Arithmetic, 2nd ed., §4.3, §4.4).  The exponential: Taylor
+remainder ``r**11/11! e**|r| < 2**-107``; table entries ``< 2**-105``
+relative; reduction error ``|k| |ln2/64 - c1 - c2 - c3 - c4| + 3 EPS
+0.02 < 2**-103`` absolute; Horner ``<= 2 EPS (1 + 1%)`` per step, 10 steps
+without cancellation, and the final product: in all ``exp`` is within
+``EXP_REL = 2**-96`` relative (a factor > 4 above the sum of these terms).
+The sum of ``K`` positive terms by ``ceil(log2 K)`` pairwise levels adds
+``ceil(log2 K) EPS`` relative, each ``ldexp`` that underflows at most
+``2**-1073`` absolute.  Every step below propagates a bound this way (the
+code states each), every bound of a value formed unscaled gets a further
+``UNDERFLOW = 2**-1064`` absolute for underflow (each underflowing operation
+errs by at most ``2**-1074``), and the decision multiplies the total by
+``MARGIN = 4``.  The last addition of ``max + L`` and ``d - L`` is made in
+the decision itself with an a-posteriori bound (only two of the roundings
+in AccurateDWPlusDW err, each by at most ``2**-53`` of its own result), so
+a tiny ``L`` next to a ``d`` on a boundary keeps its weight.
+
+Clamping.  For ``d < -2**16``, ``exp(d) < 2**-94000`` is replaced by
+``exp(-2**16)``: the true softmax is then in ``(0, 2**-94000)`` and the
+computed one is too, both round to +0 in every format; the clamped terms are
+counted in full in the error of ``s`` (100 % relative), so L's bound holds.
+
+The decision (``_decide``).  A value ``v`` with bound ``e`` is expressed in
+units of the quantum ``2**q`` of the binade of its high part (the subnormal
+quantum below the normal range): ``t = v 2**-q``; the candidate is
+``N = rint(t)``, i.e. ``c = N 2**q``.  It is accepted only if
+``[t - e', t + e']`` lies strictly inside ``(N - h_low, N + 1/2)`` with
+``h_low = 1/4`` when ``c`` is a normal power of two (the next value below is
+half as far) and 1/2 otherwise.  Rounding is monotonic, so every value of the
+interval, the exact one included, rounds to ``c``; strictness excludes the
+midpoints, so ties never arise.  For ``max + L`` and ``d - L`` (``max``
+and ``d`` exact, ``L > 0`` unless the row is one entry) the exact value also
+lies strictly on ``L``'s side of ``max`` or ``d``; when ``L`` is too small
+to resolve (``e**-300000``) that one-sided bound decides a ``d`` lying
+exactly on a midpoint, as ``reference._plus_small`` does.  A candidate beyond the format's largest
+value is accepted only as ±inf when the whole interval is at or above
+``2**(emax+1)``.  Zero gets the sign the exact value has: known from the
+structure (softmax > 0, log-softmax < 0 unless the row is one entry,
+logsumexp of a row whose maximum is 0 is >= 0) or proved from the interval.
+
+Rows with NaN or ±inf entries, overflowing differences (float64 rows wider
+than the float64 range) and undecided values go to ``reference._row``.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import mpmath
+import numpy as np
+
+from . import reference
+from .formats import FORMATS, check_study_array
+
+EPS = 2.0**-100  # relative error of one double-double operation (see docstring)
+EXP_REL = 2.0**-96  # relative error of exp_dd
+UNDERFLOW = 2.0**-1064  # absolute slack for underflow in the last operations (each <= 2**-1074)
+MARGIN = 4.0  # the stated margin on every bound
+CLAMP = -(2.0**16)
+TAYLOR_DEGREE = 10
+
+_STATS = {"elements": 0, "rows": 0, "fallback_rows": 0, "fallback_elements": 0}
+
+
+def stats() -> dict:
+    """Counts since the last reset_stats(): elements and rows seen, and how
+    many rows (and their elements) went to the mpmath path."""
+    return dict(_STATS)
+
+
+def reset_stats() -> None:
+    for key in _STATS:
+        _STATS[key] = 0
+
+
+# --- error-free transformations and double-double arithmetic --------------
+
+
+def _two_sum(a, b):
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _fast_two_sum(a, b):  # |a| >= |b| (or a == 0)
+    s = a + b
+    return s, b - (s - a)
+
+
+def _split(a):  # Veltkamp: a = hi + lo, each with at most 26 bits
+    c = 134217729.0 * a  # 2**27 + 1
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+def _two_prod(a, b):  # Dekker: a*b = p + e exactly
+    p = a * b
+    ah, al = _split(a)
+    bh, bl = _split(b)
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _add(xh, xl, yh, yl):  # AccurateDWPlusDW (JMP 2017, Alg. 6)
+    sh, sl = _two_sum(xh, yh)
+    th, tl = _two_sum(xl, yl)
+    vh, vl = _fast_two_sum(sh, sl + th)
+    return _fast_two_sum(vh, tl + vl)
+
+
+def _mul(xh, xl, yh, yl):  # DWTimesDW1 (JMP 2017, Alg. 10)
+    ch, cl1 = _two_prod(xh, yh)
+    return _fast_two_sum(ch, cl1 + (xh * yl + xl * yh))
+
+
+def _mul_d(xh, xl, y):  # DWTimesFP1 (JMP 2017, Alg. 7)
+    ch, cl1 = _two_prod(xh, y)
+    return _fast_two_sum(ch, cl1 + xl * y)
+
+
+def _div(xh, xl, yh, yl):
+    """x / y: q1 = xh/yh, r = x - y q1 in double-double, q2 = rh/yh.
+    |r| <= 2**-52 |x| so q2's own error (2**-52 relative) is 2**-104 |x/y|;
+    the product and difference add 2u**2 |x| + 3u**2 |r|: below 4u**2."""
+    q1 = xh / yh
+    ph, pl = _mul_d(yh, yl, q1)
+    rh, rl = _add(xh, xl, -ph, -pl)
+    return _fast_two_sum(q1, rh / yh)
+
+
+# --- constants, made once with mpmath ---------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _constants():
+    with mpmath.workprec(300):
+        c = mpmath.log(2) / 64
+        parts = []
+        rest = c
+        for _ in range(3):  # 30-bit parts: k * part is exact for |k| < 2**23
+            e = int(mpmath.floor(mpmath.log(abs(rest), 2)))
+            part = mpmath.floor(rest * 2 ** (29 - e)) / 2 ** (29 - e)
+            parts.append(float(part))
+            rest -= part
+        parts.append(float(rest))
+        table_hi, table_lo = [], []
+        for i in range(64):
+            t = mpmath.mpf(2) ** (mpmath.mpf(i) / 64)
+            hi = float(t)
+            table_hi.append(hi)
+            table_lo.append(float(t - hi))
+        coef = []
+        for i in range(TAYLOR_DEGREE + 2):
+            f = 1 / mpmath.factorial(i)
+            hi = float(f)
+            coef.append((hi, float(f - hi)))
+        return {
+            "c": parts,
+            "inv_c": float(1 / c),
+            "table": (np.array(table_hi), np.array(table_lo)),
+            "coef": coef,
+        }
+
+
+def _exp_dd(dh, dl):
+    """exp(d) = 2**a (Mh + Ml) for d = dh + dl in [-2**16, 0]; relative
+    error of M below EXP_REL (see the module docstring)."""
+    k_ = _constants()
+    c1, c2, c3, c4 = k_["c"]
+    k = np.rint(dh * k_["inv_c"])
+    rh, rl = _two_sum(dh, -k * c1)  # k*c1, k*c2, k*c3 exact: 30-bit parts, |k| < 2**23
+    rh, rl = _add(rh, rl, *_two_sum(dl, -k * c2))
+    rh, rl = _add(rh, rl, -k * c3, 0.0 * k)
+    rh, rl = _add(rh, rl, *(-p for p in _two_prod(k, c4)))
+    coef = k_["coef"]
+    ph, pl = coef[TAYLOR_DEGREE]
+    ph, pl = np.full_like(rh, ph), np.full_like(rh, pl)
+    for i in range(TAYLOR_DEGREE - 1, -1, -1):
+        ph, pl = _mul(ph, pl, rh, rl)
+        ph, pl = _add(ph, pl, coef[i][0], coef[i][1])
+    ki = k.astype(np.int64)
+    j = ki % 64
+    th, tl = k_["table"]
+    mh, ml = _mul(th[j], tl[j], ph, pl)
+    return (ki - j) // 64, mh, ml
+
+
+def _expm1_small(x):
+    """expm1(x) for |x| <= 2**-8 as a double-double with relative error
+    below 2**-97: x * sum_{i>=1} x**(i-1)/i!, degree 10, remainder
+    |x|**10/11! < 2**-105."""
+    coef = _constants()["coef"]
+    ph, pl = np.full_like(x, coef[TAYLOR_DEGREE + 1][0]), np.full_like(x, coef[TAYLOR_DEGREE + 1][1])
+    zero = np.zeros_like(x)
+    for i in range(TAYLOR_DEGREE, 0, -1):
+        ph, pl = _mul(ph, pl, x, zero)
+        ph, pl = _add(ph, pl, coef[i][0], coef[i][1])
+    return _mul(ph, pl, x, zero)
+
+
+def _pairwise_sum(hi, lo):
+    """Sum along the last axis by pairwise levels; returns (sum_hi, sum_lo, levels)."""
+    levels = 0
+    while hi.shape[-1] > 1:
+        if hi.shape[-1] % 2:
+            pad = np.zeros(hi.shape[:-1] + (1,))
+            hi, lo = np.concatenate([hi, pad], axis=-1), np.concatenate([lo, pad], axis=-1)
+        hi, lo = _add(hi[..., 0::2], lo[..., 0::2], hi[..., 1::2], lo[..., 1::2])
+        levels += 1
+    return hi[..., 0], lo[..., 0], levels
+
+
+# --- the decision -----------------------------------------------------------
+
+
+def _add_err(xh, xl, yh, yl):
+    """AccurateDWPlusDW with an a-posteriori bound on its error: only the
+    two rounded additions err, each by at most 2**-53 of its result (plus
+    2**-1074 if it underflows)."""
+    sh, sl = _two_sum(xh, yh)
+    th, tl = _two_sum(xl, yl)
+    c = sl + th
+    vh, vl = _fast_two_sum(sh, c)
+    w = tl + vl
+    zh, zl = _fast_two_sum(vh, w)
+    return zh, zl, (abs(c) + abs(w)) * 2.0**-53 + 2.0**-1073
+
+
+def _decide(vh, vl, scale, err, fmt, zero_sign, wh=0.0, wl=0.0, w_sign=0.0):
+    """Round 2**scale (vh + vl + wh + wl), known within 2**scale err, to fmt.
+
+    (vh, vl) and (wh, wl) are double-doubles; their sum is formed here with
+    an a-posteriori error bound, so that a tiny w next to a v on a rounding
+    boundary is not lost.  Where ``w_sign`` is +1 or -1, v is exact and the
+    exact w has that sign (it may be too small to resolve): the exact value
+    then also lies strictly on that side of v, which decides a v that sits
+    exactly on a midpoint.  zero_sign: +1 / -1 where the sign of the exact
+    value is known, 0 where it must be proved here.
+
+    Returns (value as float64, decided mask).
+    """
+    p, emin, emax = fmt.precision, fmt.emin, fmt.emax
+    vh, vl, err, wh, wl, w_sign = np.broadcast_arrays(vh, vl, err, wh, wl, w_sign)
+    scale = np.broadcast_to(np.asarray(scale, dtype=np.int64), vh.shape)
+    zero_sign = np.broadcast_to(zero_sign, vh.shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ah, _, _ = _add_err(vh, vl, wh, wl)  # only to choose the binade and N
+        _, ex = np.frexp(ah)
+        binade = np.where(ah == 0, emin - p - 2, ex.astype(np.int64) - 1 + scale)
+        q = np.maximum(binade, emin) - p + 1
+        shift = np.clip(scale - q, -3000, 3000)  # beyond, ldexp is 0 or inf anyway
+        t = np.ldexp(ah, shift)
+        # Off an exact half, toward the side of an unresolved w.
+        n = np.rint(np.where(w_sign != 0, np.nextafter(t, t + w_sign), t))
+
+        def offset(n):  # value / 2**q - n, a double-double, and its error
+            dh, dl = _two_sum(np.ldexp(vh, shift), -n)  # exact
+            dh, dl, e1 = _add_err(dh, dl, np.ldexp(vl, shift), 0.0 * dh)
+            dh, dl, e2 = _add_err(dh, dl, np.ldexp(wh, shift), np.ldexp(wl, shift))
+            return dh, dl, e1 + e2
+
+        dh, dl, e12 = offset(n)
+        # ah lost w's bits: on an exact half, the side of w decides the nearest n.
+        beyond = (np.abs(dh) > 0.5) | ((np.abs(dh) == 0.5) & (dh * dl > 0))
+        if beyond.any():
+            n = np.where(beyond, n + np.sign(dh), n)
+            dh, dl, e12 = offset(n)
+        # ldexp is exact unless it underflows (<= 2**-1074 each, four calls)
+        tau = np.ldexp(err * MARGIN, shift) * (1 + 2.0**-50) + e12 + 2.0**-1069
+        # The rounding interval of n is (n - below, n + above) in units: 1/2,
+        # or 1/4 on the side toward zero of a normal power of two.
+        power = (np.abs(n) == 2.0 ** (p - 1)) & (q > emin - p + 1)
+        above = np.where(power & (n < 0), 0.25, 0.5)
+        below = np.where(power & (n > 0), 0.25, 0.5)
+        # The margins are exact or within 2**-53 of themselves; the final
+        # subtraction rounds by 2**-53: the 2**-51 term covers both.
+        up_margin = above - dh
+        low_margin = below + dh
+        up = up_margin - dl > tau + 2.0**-51 * (abs(up_margin) + abs(dl))
+        low = low_margin + dl > tau + 2.0**-51 * (abs(low_margin) + abs(dl))
+        # With a signed w and an exact v: v itself bounds the value strictly.
+        vt = np.ldexp(vl, shift)
+        vs = np.ldexp(vh, shift)
+        exact_v = (np.ldexp(vt, -shift) == vl) & (np.ldexp(vs, -shift) == vh) & (shift == scale - q)
+        a, b = _two_sum(vs, -n)
+        s, e = _two_sum(b, vt)  # offset of v = a + s + e exactly
+        up |= (w_sign < 0) & exact_v & ((above - a) - s >= e)
+        low |= (w_sign > 0) & exact_v & ((below + a) + s >= -e)
+        inside = up & low
+        value = np.ldexp(n, q)
+        finite = np.abs(value) <= fmt.max
+        # Overflow: the whole interval at or above 2**(emax+1) rounds to inf.
+        big = (binade >= emax + 1) & ((np.abs(n) - np.abs(dh) - np.abs(dl) - tau) * (1 - 2.0**-40) >= 2.0 ** (p - 1))
+        inf = (math.inf if fmt.has_inf else math.nan) * np.sign(ah)
+        # Zero: |v| below half the smallest subnormal, with a known sign.
+        proved = np.where(np.abs(dh) * (1 - 2.0**-50) - np.abs(dl) * 1.01 > tau, np.sign(dh), 0.0)
+        zsign = np.where(zero_sign != 0, zero_sign, proved)
+    value = np.where(big, inf, np.where(n == 0, np.copysign(0.0, zsign), value))
+    ok = np.where(big, True, np.where(n == 0, inside & (zsign != 0), inside & finite))
+    ok &= np.isfinite(ah) & np.isfinite(err) & np.isfinite(dh)
+    return value, ok
+
+
+# --- rows of (value, count) pairs ------------------------------------------
+
+
+def _core(u, counts, fmt):
+    """Decide (softmax, lse, log_softmax, lse - max) for rows of finite
+    float64 values u (R x K) with counts (R x K, positive integers).
+
+    Returns softmax (R x K), lse (R), log_softmax (R x K), max_err (R) as
+    float64, and ok (R): False where some value was not decided.
+    """
+    f64 = FORMATS["float64"]
+    rows, width = u.shape
+    m = u.max(axis=1)
+    dh, dl = _two_sum(u, -m[:, None])  # exact
+    top = (dh == 0) & (dl == 0)
+    ok = np.isfinite(dh).all(axis=1)
+    dh = np.where(np.isfinite(dh), dh, 0.0)
+    dl = np.where(np.isfinite(dl), dl, 0.0)
+    clamped = dh < CLAMP
+    a, mh, ml = _exp_dd(np.where(clamped, CLAMP, dh), np.where(clamped, 0.0, dl))
+    # s = 2**A sigma over the non-maximal entries.
+    a_rest = np.where(top, np.iinfo(np.int64).min // 2, a)
+    big_a = a_rest.max(axis=1)
+    has_rest = ~top.all(axis=1)
+    big_a = np.where(has_rest, big_a, 0)
+    shift = np.clip(a - big_a[:, None], -3000, 0)
+    th, tl = _mul_d(mh, ml, counts)  # count * M: EPS
+    th, tl = np.ldexp(th, shift), np.ldexp(tl, shift)  # underflow: <= 2**-1073 each
+    th, tl = np.where(top, 0.0, th), np.where(top, 0.0, tl)
+    sh, sl, levels = _pairwise_sum(th, tl)
+    clamped_part = np.where(clamped & ~top, th, 0.0).sum(axis=1) * (1 + 2.0**-40)
+    err_sigma = sh * (EXP_REL + (levels + 1) * EPS) * 1.01 + width * 2.0**-1072 + clamped_part
+    top_count = np.where(top, counts, 0.0).sum(axis=1)
+
+    # S = top_count + 2**A sigma
+    s_h, s_l = np.ldexp(sh, big_a), np.ldexp(sl, big_a)
+    big_sh, big_sl = _add(top_count, 0.0 * top_count, s_h, s_l)
+    err_s = np.ldexp(err_sigma, big_a) + (big_sh * EPS + 2.0**-1070)
+
+    # L = log S, as 2**LA (Lh + Ll) within 2**LA err_l.
+    _, sig_exp = np.frexp(sh)
+    log2_s = big_a + sig_exp.astype(np.int64)  # s < 2**log2_s
+    single = top_count == 1
+    tiny = single & (log2_s < -60)
+    small = single & ~tiny & (log2_s <= -8)
+    general = ~tiny & ~small
+    l_scale = np.where(tiny, big_a, 0)
+
+    lh, ll, err_l = np.zeros(rows), np.zeros(rows), np.zeros(rows)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        # tiny: L = sigma (1 - s/2), |log1p(s) - s(1 - s/2)| <= s**3/3 < 2**-120 s,
+        # and s/2 from float64 s: <= 2**-53 s**2.
+        if tiny.any():
+            half_s = np.ldexp(sh, big_a) / 2
+            th_, tl_ = _mul(sh, sl, 1.0 - 0.0 * half_s, -half_s)
+            lh = np.where(tiny, th_, lh)
+            ll = np.where(tiny, tl_, ll)
+            err_l = np.where(tiny, err_sigma + abs(th_) * 2.0**-99, err_l)
+
+        # small: L0 = log1p(s) in float64, L = L0 + w - w**2/2 with
+        # w = (s - expm1(L0)) / (1 + expm1(L0)), |w| <= 2**-40 checked.
+        small_ok = True
+        if small.any():
+            x0 = np.where(small, np.log1p(np.where(small, s_h, 0.0)), 0.0)
+            eh, el = _expm1_small(x0)
+            nh, nl = _add(s_h, s_l, -eh, -el)
+            dh1, dl1 = _add(1.0 + 0.0 * eh, 0.0 * eh, eh, el)
+            wh, wl = _div(nh, nl, dh1, dl1)
+            ch, cl = _mul(wh, wl, 1.0 - wh / 2, 0.0 * wh)
+            rh_, rl_ = _add(x0, 0.0 * x0, ch, cl)
+            err_small = (
+                (np.ldexp(err_sigma, big_a) + 2.0**-96 * abs(eh) + EPS * abs(nh)) * 1.01
+                + abs(wh) ** 3
+                + abs(rh_) * 2 * EPS
+            )
+            small_ok = abs(wh) <= 2.0**-40
+            lh = np.where(small, rh_, lh)
+            ll = np.where(small, rl_, ll)
+            err_l = np.where(small, err_small, err_l)
+
+        # general: L0 = log(S), w = S exp(-L0) - 1, L = L0 + w - w**2/2.
+        x0 = np.where(general, np.log(big_sh), 0.0)
+        ea, emh, eml = _exp_dd(-x0, 0.0 * x0)
+        emh, eml = np.ldexp(emh, ea), np.ldexp(eml, ea)
+        ph, pl = _mul(big_sh, big_sl, emh, eml)
+        wh, wl = _add(ph, pl, -1.0 + 0.0 * ph, 0.0 * ph)
+        ch, cl = _mul(wh, wl, 1.0 - wh / 2, 0.0 * wh)
+        rh_, rl_ = _add(x0, 0.0 * x0, ch, cl)
+        err_general = (err_s / big_sh + EXP_REL + 3 * EPS) * abs(ph) * 1.01 + abs(wh) ** 3 + abs(rh_) * 2 * EPS
+        general_ok = abs(wh) <= 2.0**-40
+        lh = np.where(general, rh_, lh)
+        ll = np.where(general, rl_, ll)
+        err_l = np.where(general, err_general, err_l)
+    ok &= np.where(small, small_ok, True) & np.where(general, general_ok, True)
+    # Underflow slack where L was computed unscaled (the tiny branch works on
+    # sigma, of moderate size, and needs none).
+    err_l = np.where(tiny, err_l, err_l + UNDERFLOW)
+    one_entry = (top_count == 1) & ~has_rest  # L == 0 exactly
+    lh, ll, err_l = (np.where(one_entry, 0.0, v) for v in (lh, ll, err_l))
+    # max_approx_error = L in float64
+    max_err, ok_e = _decide(lh, ll, l_scale, err_l, f64, 1.0)
+    ok &= ok_e
+
+    # L unscaled, for max + L and d - L.
+    luh, lul = np.ldexp(lh, l_scale), np.ldexp(ll, l_scale)
+    err_lu = np.where(one_entry, 0.0, np.ldexp(err_l, l_scale) + UNDERFLOW)
+
+    # logsumexp = m + L
+    positive = np.where(one_entry, 0.0, 1.0)  # the sign of L: 0 or > 0
+    lse, ok_l = _decide(m, 0.0 * m, 0, err_lu, fmt, np.where(m == 0, 1.0, 0.0), luh, lul, positive)
+    # A zero maximum: logsumexp = L, decided from L's scaled form.
+    ok &= ok_l | (m == 0)
+    if (m == 0).any():
+        lse_zero, ok_z = _decide(lh, ll, l_scale, err_l, fmt, 1.0)
+        lse = np.where(m == 0, lse_zero, lse)
+        ok &= ok_z | (m != 0)
+
+    # log_softmax = d - L
+    lsm_sign = np.where(top & one_entry[:, None], 1.0, -1.0)
+    lsm, ok_m = _decide(dh, dl, 0, err_lu[:, None], fmt, lsm_sign, -luh[:, None], -lul[:, None], -positive[:, None])
+    # The maxima: log_softmax = -L, decided from L's scaled form.
+    lsm_top, ok_t = _decide(-lh, -ll, l_scale, err_l, fmt, np.where(one_entry, 1.0, -1.0))
+    lsm = np.where(top, lsm_top[:, None], lsm)
+    ok &= np.where(top, ok_t[:, None], ok_m).all(axis=1)
+
+    # softmax = 2**a M / S
+    qh, ql = _div(mh, ml, big_sh[:, None], big_sl[:, None])
+    err_q = abs(qh) * (EXP_REL + err_s[:, None] / big_sh[:, None] + 2 * EPS) * 1.01 + UNDERFLOW
+    # Clamped entries: the exact value lies between 0 and the clamped one.
+    err_q = np.where(clamped, abs(qh) * 2, err_q)
+    sm, ok_s = _decide(qh, ql, a, err_q, fmt, 1.0)
+    ok &= ok_s.all(axis=1)
+    return sm, lse, lsm, max_err, ok
+
+
+# --- whole arrays -----------------------------------------------------------
+
+
+def _compress(x):
+    """Rows as (values, counts, index): index maps each entry to its value.
+
+    Rows of the form (c, v, v, ..., v) -- the two_level family -- become two
+    values; other rows keep every entry."""
+    rows, n = x.shape
+    if n > 2 and (x[:, 2:] == x[:, 1:2]).all():
+        u = x[:, :2]
+        counts = np.broadcast_to(np.array([1.0, n - 1.0]), (rows, 2))
+        index = np.concatenate([[0], np.ones(n - 1, dtype=np.int64)])
+        return u, counts, index
+    return x, np.ones_like(x), None
+
+
+def _compute(flat, dtype_name):
+    """float64 (softmax, lse, log_softmax, max_err) for a 2-D array of rows."""
+    fmt = FORMATS[dtype_name]
+    rows, n = flat.shape
+    x = flat.astype(np.float64)
+    softmax = np.empty((rows, n))
+    log_softmax = np.empty((rows, n))
+    lse = np.empty(rows)
+    max_err = np.empty(rows)
+    finite = np.isfinite(x).all(axis=1)
+    done = np.zeros(rows, dtype=bool)
+    if finite.any():
+        xf = x if finite.all() else x[finite]
+        u, counts, index = _compress(xf)
+        # Equal rows once.
+        uniq, inverse = np.unique(u, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        with np.errstate(all="ignore"):  # overflow and NaN are caught by the decision
+            sm, ls, lsm, me, ok = _core(uniq, counts[: len(uniq)] if index is not None else np.ones_like(uniq), fmt)
+        sm, ls, lsm, me, ok = sm[inverse], ls[inverse], lsm[inverse], me[inverse], ok[inverse]
+        where = slice(None) if finite.all() else np.flatnonzero(finite)
+        lse[where], max_err[where], done[where] = ls, me, ok
+        if index is None:
+            softmax[where], log_softmax[where] = sm, lsm
+        elif finite.all():  # (c, v, ..., v): fill the columns by broadcasting
+            softmax[:, 0], log_softmax[:, 0] = sm[:, 0], lsm[:, 0]
+            softmax[:, 1:], log_softmax[:, 1:] = sm[:, 1:2], lsm[:, 1:2]
+        else:
+            softmax[where], log_softmax[where] = sm[:, index], lsm[:, index]
+    fallback = np.flatnonzero(~done)
+    for i in fallback:
+        sm_, ls_, lsm_, me_ = reference._row(flat[i].tobytes(), dtype_name)
+        softmax[i], lse[i], log_softmax[i], max_err[i] = sm_, ls_, lsm_, me_
+    _STATS["elements"] += rows * n
+    _STATS["rows"] += rows
+    _STATS["fallback_rows"] += len(fallback)
+    _STATS["fallback_elements"] += len(fallback) * n
+    return softmax, lse, log_softmax, max_err
+
+
+def _all(z, axis):
+    z = check_study_array(z, axis)
+    moved = np.moveaxis(z, axis, -1)
+    flat = np.ascontiguousarray(moved).reshape(-1, moved.shape[-1])
+    return z, moved.shape, _compute(flat, z.dtype.name)
+
+
+def truths(z, axis: int = -1):
+    """(softmax, logsumexp, log_softmax) of ``z``: bit-identical to
+    ``reference.truths(z, axis)``, proved as described in the module
+    docstring."""
+    z, shape, (sm, lse, lsm, _) = _all(z, axis)
+    return (
+        reference._assemble(z, shape, sm.reshape(-1), axis, vector=True),
+        reference._assemble(z, shape, lse, axis, vector=False),
+        reference._assemble(z, shape, lsm.reshape(-1), axis, vector=True),
+    )
+
+
+def max_approx_error(z, axis: int = -1):
+    """logsumexp(z) - max(z) correctly rounded to float64, as
+    ``reference.max_approx_error``."""
+    z, shape, (_, _, _, me) = _all(z, axis)
+    return reference._assemble(z, shape, me, axis, vector=False, dtype=np.float64)
+
+
+# --- the baseline of the benchmark ------------------------------------------
+
+
+def straightforward_truths(z, prec: int = 256):
+    """The straightforward mpmath loop the benchmark compares against: one
+    mpf exp per element at a fixed ``prec`` bits, fsum, divide, log, each
+    result rounded to the format once (``reference._round_raw``, the
+    primitive of ``round_mpf``).  Not proved (a fixed precision cannot
+    decide a value near a midpoint) and without special-value handling:
+    finite rows only, 2-D input, rows along the last axis."""
+    z = np.asarray(z)
+    fmt = FORMATS[z.dtype.name]
+    sm_out = np.empty(z.shape)
+    lsm_out = np.empty(z.shape)
+    lse_out = np.empty(z.shape[0])
+    with mpmath.workprec(prec):
+        for i, row in enumerate(z.astype(np.float64).tolist()):
+            values = [mpmath.mpf(v) for v in row]
+            m = max(values)
+            exps = [mpmath.exp(v - m) for v in values]
+            total = mpmath.fsum(exps)
+            log_total = mpmath.log(total)
+            lse_out[i] = reference._round_raw((m + log_total)._mpf_, fmt)
+            sm_out[i] = [reference._round_raw((e / total)._mpf_, fmt) for e in exps]
+            lsm_out[i] = [reference._round_raw((v - m - log_total)._mpf_, fmt) for v in values]
+    return sm_out.astype(z.dtype), lse_out.astype(z.dtype), lsm_out.astype(z.dtype)

@@ -1,0 +1,35 @@
+"""The ground-truth benchmark: its inputs are the sweep's, and it checks
+fastref against reference on every one of them."""
+
+import numpy as np
+
+from analysis import bench_truth, sweep
+from analysis.config import load
+
+
+def test_sweep_inputs_are_the_chunks_of_the_sweep():
+    cfg = load(None, quick=True)
+    inputs = list(bench_truth.sweep_inputs(cfg))
+    tasks = sweep.tasks(cfg)
+    assert [name for name, _ in inputs] == [t["dtype"] for t in tasks]
+    for (name, z), task in zip(inputs, tasks):
+        assert z.dtype.name == name and z.shape[1] == task["n"]
+        assert np.isfinite(z.astype(np.float64)).all()
+
+
+def test_benchmark_counts_and_agrees():
+    rng = np.random.default_rng(1)
+    inputs = [("float32", rng.normal(0, 10, (6, 50)).astype(np.float32)), ("float16", np.ones((3, 4), np.float16))]
+    result = bench_truth.ground_truth_benchmark(inputs, subset_elements=100)
+    assert result["disagreements"] == 0
+    assert result["elements"] == 6 * 50 + 3 * 4
+    assert result["straightforward_extrapolated"] is True  # 100 < 312 elements timed
+    assert 0 <= result["fallback_rate"] <= 1
+    assert set(result["elements_per_second"]) == {"fast", "reference", "straightforward"}
+
+
+def test_disagreements_count_signed_zeros_and_nans():
+    a = (np.array([0.0, np.nan, 1.0]),)
+    assert bench_truth.disagreements(a, (np.array([-0.0, np.nan, 1.0]),)) == 1
+    assert bench_truth.disagreements(a, (np.array([0.0, 1.0, 1.0]),)) == 1
+    assert bench_truth.disagreements(a, a) == 0
