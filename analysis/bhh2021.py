@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import bounds, reference, special
+from . import bounds, fastref, special
 from .formats import FORMATS
 from .metrics import ulp_distance
 
@@ -93,7 +93,7 @@ def run_format(logits: np.ndarray, name: str) -> dict:
     u = fmt.unit_roundoff
     x = logits.astype(fmt.dtype)
     x64 = x.astype(np.float64)
-    sm_true, lse_true, _ = reference.truths(x64)  # correctly rounded to float64
+    sm_true, lse_true, _ = fastref.truths(x64)  # correctly rounded to float64
     naive, shifted = lse_chop(x), lse_chopshift(x)
     lse_out = {"naive": naive[0], "alg41": shifted[0]}
     sm_out = {"naive": naive[1], "exp_lse_naive": naive[2], "alg41": shifted[1], "exp_lse_alg41": shifted[2]}
@@ -166,7 +166,7 @@ def reference_effect(result: dict, name: str, reference_dtypes=("float32", "floa
     """
     fmt = FORMATS[name]
     x, kept = result["x"], result["kept"]
-    sm_fmt, lse_fmt, _ = reference.truths(x)  # correctly rounded to the format
+    sm_fmt, lse_fmt, _ = fastref.truths(x)  # correctly rounded to the format
     out = {}
     for ref_name in reference_dtypes:
         if FORMATS[ref_name].precision <= fmt.precision:
@@ -210,7 +210,7 @@ def registry_errors(logits: np.ndarray, name: str) -> dict:
     number of vectors with a non-finite output."""
     fmt = FORMATS[name]
     x = logits.astype(fmt.dtype)
-    truths = dict(zip(("softmax", "logsumexp", "log_softmax"), reference.truths(x)))
+    truths = dict(zip(("softmax", "logsumexp", "log_softmax"), fastref.truths(x)))
     out = {}
     for (function, method), f in sorted(special.implementations().items()):
         with _quiet():

@@ -541,9 +541,9 @@ def truths(z, axis: int = -1):
     docstring."""
     z, shape, (sm, lse, lsm, _) = _all(z, axis)
     return (
-        reference._assemble(z, shape, sm.reshape(-1), axis, vector=True),
-        reference._assemble(z, shape, lse, axis, vector=False),
-        reference._assemble(z, shape, lsm.reshape(-1), axis, vector=True),
+        reference._assemble(sm.reshape(-1), shape, z.dtype, axis),
+        reference._assemble(lse, shape, z.dtype),
+        reference._assemble(lsm.reshape(-1), shape, z.dtype, axis),
     )
 
 
@@ -551,7 +551,7 @@ def max_approx_error(z, axis: int = -1):
     """logsumexp(z) - max(z) correctly rounded to float64, as
     ``reference.max_approx_error``."""
     z, shape, (_, _, _, me) = _all(z, axis)
-    return reference._assemble(z, shape, me, axis, vector=False, dtype=np.float64)
+    return reference._assemble(me, shape, np.float64)
 
 
 # --- the baseline of the benchmark ------------------------------------------

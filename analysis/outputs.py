@@ -32,7 +32,7 @@ from .sweep import CACHE_DIR, DATA_DIR, atomic_write, load_cached, store_cached,
 HERE = Path(__file__).parent
 MANIFEST = "extras_manifest.json"
 WORST_BASELINE = HERE.parent / "tests" / "baselines" / "worst_cases.json"
-_NUMERICS = ("formats.py", "softmax.py", "reference.py", "metrics.py")
+_NUMERICS = ("formats.py", "softmax.py", "reference.py", "fastref.py", "metrics.py")
 CODE = {
     "bhh2021": (*_NUMERICS, "bounds.py", "bhh2021.py", "datasets.py", "special.py", "peers.py",
                 "data/bhh2021/mnist_presoftmax.csv"),
