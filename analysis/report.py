@@ -981,7 +981,7 @@ def build(
     return out
 
 
-def _run_sweep(config: Path | None, quick: bool, data_dir: Path) -> Path:
+def _run_sweep(config: Path | None, quick: bool, data_dir: Path, scheduler: str | None = None) -> Path:
     try:
         from . import sweep
     except ImportError:
@@ -990,7 +990,13 @@ def _run_sweep(config: Path | None, quick: bool, data_dir: Path) -> Path:
     if run is None:
         return data_dir
     parameters = inspect.signature(run).parameters
-    out = Path(run(config, quick, data_dir=data_dir)) if "data_dir" in parameters else Path(run(config, quick))
+    if scheduler is not None:
+        from .cluster import executor
+
+        with executor(scheduler) as pool:
+            out = Path(run(config, quick, data_dir=data_dir, executor=pool))
+    else:
+        out = Path(run(config, quick, data_dir=data_dir)) if "data_dir" in parameters else Path(run(config, quick))
     logsoftmax_outputs = getattr(sweep, "logsoftmax_outputs", None)
     if logsoftmax_outputs is not None:  # cached: milliseconds when nothing changed
         logsoftmax_outputs(out, quick=quick)
@@ -1019,10 +1025,19 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=REPORT_PATH, help="report file (default reports/softmax_study.html)"
     )
     parser.add_argument("--no-sweep", action="store_true", help="use the data as they are; do not run the sweep")
+    parser.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS", help="run the sweep on this dask.distributed scheduler"
+    )
     args = parser.parse_args(argv)
+    from .cluster import ClusterError
+
     try:
-        data_dir = args.data_dir if args.no_sweep else _run_sweep(args.config, args.quick, args.data_dir)
+        data_dir = args.data_dir if args.no_sweep else _run_sweep(args.config, args.quick, args.data_dir, args.scheduler)
         out = build(data_dir, args.out, command=_command(args))
+    except ClusterError as err:
+        print(f"error: {err}; the previous report (if any) is unchanged", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(2)  # not sys.exit: a failed Client's finaliser would wait seconds to close
     except ReportError as err:
         print(f"error: {err}; the previous report (if any) is unchanged", file=sys.stderr)
         return 1
