@@ -182,7 +182,7 @@ def targets(records: list[dict]) -> list[dict]:
         ):  # fmt: skip
             continue
         out.append({
-            "summation": r["summation"], "vs_naive": r["vs_naive"], "vs_scipy": r["vs_scipy"],
+            "function": r["function"], "n": r["n"], "dtype": r["dtype"], "summation": r["summation"], "vs_naive": r["vs_naive"], "vs_scipy": r["vs_scipy"],
             "vs_naive_target": TARGET["vs_naive"], "vs_scipy_target": TARGET["vs_scipy"],
             "met_vs_naive": r["vs_naive"] is not None and r["vs_naive"] <= TARGET["vs_naive"],
             "met_vs_scipy": r["vs_scipy"] is not None and r["vs_scipy"] <= TARGET["vs_scipy"],
@@ -323,7 +323,7 @@ def table(document: dict) -> str:
         )
     for t in document["targets"]:
         lines.append(
-            f"target, shifted softmax n=10^6 float32, summation={t['summation']}: {_ratio(t['vs_naive'])}x naive "
+            f"target, shifted {t['function']} n={t['n']} {t['dtype']}, summation={t['summation']}: {_ratio(t['vs_naive'])}x naive "
             f"(target <= {t['vs_naive_target']}: {'met' if t['met_vs_naive'] else 'MISSED'}), "
             f"{_ratio(t['vs_scipy'])}x scipy (target <= {t['vs_scipy_target']}: "
             f"{'met' if t['met_vs_scipy'] else 'MISSED'})"
@@ -338,7 +338,8 @@ def table(document: dict) -> str:
         lines.append(f"ground truth: not measured ({document['ground_truth_missing']})")
     else:
         lines.append(f"ground truth: {g.get('speedup')}x faster than the mpmath loop, fallback rate "
-                     f"{g.get('fallback_rate')}, {g.get('disagreements')} disagreements on {g.get('elements')} elements")  # fmt: skip
+                     f"{g.get('fallback_rate')}, {g.get('disagreements')} disagreements "
+                     f"on {g.get('elements')} elements")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -39,7 +39,8 @@ def executor(address: str | None, timeout: float = CONNECT_TIMEOUT):
         client = Client(address, timeout=timeout, set_as_default=False)
     except Exception as err:  # noqa: BLE001 -- bad address, refused, timed out, not a scheduler
         first_line = (str(err).splitlines() or [""])[0][:200]
-        raise ClusterError(f"cannot use the dask scheduler at {address!r}: {type(err).__name__}: {first_line}") from None
+        message = f"cannot use the dask scheduler at {address!r}: {type(err).__name__}: {first_line}"
+        raise ClusterError(message) from None
     try:
         yield client.get_executor()
     finally:
