@@ -210,3 +210,28 @@ def test_the_figure_cache_key_follows_the_data(tmp_path, monkeypatch):
     key = report.figure_cache_key(loaded, dtypes)
     (data / "bench.json").write_text(json.dumps(synthetic_bench()), encoding="utf-8")
     assert report.figure_cache_key(report.load_data(data), dtypes) != key
+
+
+# --- the in-place shifted softmax (a bench finding) is bit-identical to the formula ---------------
+
+
+@pytest.mark.parametrize("summation", ["recursive", "pairwise", "numpy"])
+def test_shifted_softmax_in_place_is_bit_identical_to_the_formula(dtype, summation):
+    """softmax_shifted reuses one temporary (np.exp(..., out=), np.divide(..., out=)); every
+    operation and its rounding are those of exp(z - m) / sum(exp(z - m)), so the bits must be equal."""
+    import numpy as np
+
+    from analysis import softmax as sm
+
+    rng = np.random.default_rng(7)
+    z = (rng.standard_normal((40, 33)) * 30).astype(dtype)
+    z[0, :] = -np.inf  # a fully masked row: shift 0
+    z[1, 3] = np.inf
+    with np.errstate(all="ignore"):
+        m = np.max(z, axis=-1, keepdims=True)
+        m = np.where(np.isfinite(m), m, np.zeros_like(m))
+        e = np.exp(z - m)
+        expected = e / sm._sum(e, summation)
+        computed = sm.softmax_shifted(z, summation=summation)
+    assert computed.dtype == z.dtype
+    np.testing.assert_array_equal(computed.view(np.uint8), expected.view(np.uint8))
