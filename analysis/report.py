@@ -289,6 +289,40 @@ def load_sweep(path: Path) -> dict[str, np.ndarray]:
     return table
 
 
+def _cache_folder(name: str) -> Path:
+    """``<cache>/<name>``: the sweep's cache folder (SOFTMAX_STUDY_CACHE, read
+    now rather than at import, so that a test or a bench run can move it)."""
+    return Path(os.environ.get("SOFTMAX_STUDY_CACHE", _sweep.CACHE_DIR)) / name
+
+
+def cached_sweep(path: Path, sha256: str) -> dict[str, np.ndarray]:
+    """load_sweep through a cache keyed by the file's SHA-256 (already checked
+    against the manifest), this module's code and numpy's version.  Parsing
+    half a million rows is most of a warm build; the cached table holds the
+    text columns as codes into their distinct values (compact, exact)."""
+    from importlib import metadata
+
+    blob = {"csv": sha256, "code": _sha256(Path(__file__)), "numpy": metadata.version("numpy")}
+    key = hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
+    folder = _cache_folder("tables")
+    stored = _sweep.load_cached(key, folder)
+    if stored is not None:
+        return {name: (v[0][v[1]] if isinstance(v, tuple) else v) for name, v in stored.items()}
+    table = load_sweep(path)
+    compact = {}
+    for name, values in table.items():
+        if name in TEXT_COLUMNS:
+            uniques, codes = np.unique(values, return_inverse=True)
+            compact[name] = (uniques, codes.astype(np.int32))
+        else:
+            compact[name] = values
+    try:
+        _sweep.store_cached(key, compact, folder)
+    except OSError:  # a read-only cache costs time, not correctness
+        pass
+    return table
+
+
 def load_data(data_dir: str | Path) -> StudyData:
     """Read and check the sweep's output; ReportError says what is wrong."""
     data_dir = Path(data_dir)
@@ -330,7 +364,7 @@ def load_data(data_dir: str | Path) -> StudyData:
             value = record[key]
             if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
                 raise ReportError(f"{paths['thresholds.json']}: {key} = {value!r} is not a finite number or null")
-    data = StudyData(load_sweep(paths["sweep.csv"]), thresholds, manifest, data_dir, files)
+    data = StudyData(cached_sweep(paths["sweep.csv"], files["sweep.csv"]), thresholds, manifest, data_dir, files)
     data.logsoftmax = load_logsoftmax(data_dir)
     files.update({name: _sha256(data_dir / name) for name in ("gstar.csv", "logsoftmax.json")})
     data.bench, data.bench_sha256 = load_bench(data_dir)
@@ -1052,9 +1086,7 @@ def cached_figures(data: StudyData, dtypes, cache_dir: Path | None = None) -> di
     :func:`figure_cache_key`, written atomically and checked against their
     SHA-256 before use (analysis.sweep.load_cached); a warm build with
     unchanged data and code draws nothing and renders byte-identical HTML."""
-    if cache_dir is None:  # read now, not at import: a test or a bench run may point it elsewhere
-        cache_dir = os.environ.get("SOFTMAX_STUDY_CACHE", _sweep.CACHE_DIR)
-    folder = Path(cache_dir) / "figures"
+    folder = _cache_folder("figures") if cache_dir is None else Path(cache_dir) / "figures"
     key = figure_cache_key(data, dtypes)
     drawn = _sweep.load_cached(key, folder)
     if drawn is None:

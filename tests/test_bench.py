@@ -184,6 +184,7 @@ def test_warm_build_is_byte_identical_and_draws_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(figures, "to_svg", no_drawing)
     monkeypatch.setattr(report, "draw_figures", no_drawing)
+    monkeypatch.setattr(report, "load_sweep", no_drawing)  # the parsed sweep.csv comes from the cache too
     warm = _build(data, tmp_path / "warm.html", monkeypatch, cache)
     assert warm == cold
 
@@ -193,6 +194,7 @@ def test_a_damaged_figure_cache_entry_is_redrawn(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     cold = _build(data, tmp_path / "cold.html", monkeypatch, cache)
     (entry,) = (cache / "figures").glob("*.pickle")
+    assert len(list((cache / "tables").glob("*.pickle"))) == 1
     blob = bytearray(entry.read_bytes())
     blob[-1] ^= 1
     entry.write_bytes(bytes(blob))
