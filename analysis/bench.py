@@ -173,6 +173,13 @@ def add_ratios(records: list[dict]) -> list[dict]:
     return records
 
 
+def _overlap(a: dict, b: dict | None) -> bool | None:
+    """Whether the quartile ranges of two timings overlap (then their order is not resolved)."""
+    if b is None:
+        return None
+    return not (a["seconds"]["q3"] < b["seconds"]["q1"] or b["seconds"]["q3"] < a["seconds"]["q1"])
+
+
 def targets(records: list[dict]) -> list[dict]:
     """The issue's targets for shifted softmax, per summation, as measured."""
     out = []
@@ -181,12 +188,15 @@ def targets(records: list[dict]) -> list[dict]:
             TARGET["function"], "shifted", TARGET["dtype"], TARGET["n"]
         ):  # fmt: skip
             continue
+        peer = next((q for q in records if (q["function"], q["method"], q["dtype"], q["n"]) ==
+                     (r["function"], "scipy", r["dtype"], r["n"])), None)  # fmt: skip
         out.append({
             "function": r["function"], "n": r["n"], "dtype": r["dtype"], "summation": r["summation"],
             "vs_naive": r["vs_naive"], "vs_scipy": r["vs_scipy"],
             "vs_naive_target": TARGET["vs_naive"], "vs_scipy_target": TARGET["vs_scipy"],
             "met_vs_naive": r["vs_naive"] is not None and r["vs_naive"] <= TARGET["vs_naive"],
             "met_vs_scipy": r["vs_scipy"] is not None and r["vs_scipy"] <= TARGET["vs_scipy"],
+            "quartiles_overlap_scipy": _overlap(r, peer),
         })  # fmt: skip
     return out
 
@@ -295,6 +305,8 @@ def machine() -> dict:
         "python": sys.version.split()[0],
         "versions": {name: metadata.version(name) for name in ("numpy", "scipy", "mpmath", "gmpy2")},
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # Other work on the machine slows every timing; the ratios suffer less.
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }
 
 
@@ -368,6 +380,7 @@ def run(quick: bool = False, log=print) -> dict:
         settings["lengths"], settings["elements"], settings["repeats"], settings["min_seconds"], log
     )
     document["targets"] = targets(document["implementations"])
+    document["machine"]["load_average_after_timings"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     with tempfile.TemporaryDirectory(prefix="softmax-bench-") as workdir:
         workdir = Path(workdir)
         log("sweep at two grid sizes ...")

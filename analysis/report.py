@@ -703,6 +703,12 @@ def load_bench(data_dir: Path) -> tuple[dict | None, str | None]:
     return document, _sha256(path)
 
 
+def _load(before, after) -> str:
+    """The one-minute load averages around the timings, as text."""
+    words = [format_number(float(v[0]), 3) if v else "not recorded" for v in (before, after)]
+    return f"{words[0]} before, {words[1]} after the timings"
+
+
 def _ratio(x) -> Value:
     return text("—") if x is None else number(x, digits=3)
 
@@ -734,6 +740,7 @@ def cost_section(bench: dict | None, manifest: dict) -> dict:
             "vs_scipy": number(t["vs_scipy"], f"cost/target/{t['summation']}/vs_scipy", digits=3),
             "vs_scipy_target": number(t["vs_scipy_target"]),
             "met_vs_scipy": text("met" if t["met_vs_scipy"] else "missed", "" if t["met_vs_scipy"] else "failed"),
+            "unresolved": bool(t.get("quartiles_overlap_scipy")),
         }
         for t in bench["targets"]
     ]
@@ -747,6 +754,7 @@ def cost_section(bench: dict | None, manifest: dict) -> dict:
         "cores": text(f"{m.get('logical_cores')} logical, {m.get('physical_cores')} physical"),
         "date": text(str(m.get("date"))),
         "platform": text(str(m.get("platform"))),
+        "load": text(_load(m.get("load_average"), m.get("load_average_after_timings"))),
         "numpy": text(str(bench_numpy)),
         "numpy_differs": bench_numpy != sweep_numpy,
         "sweep_numpy": text(str(sweep_numpy)),
