@@ -7,12 +7,13 @@ STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
 .PHONY: help test data baseline worstcases mutation lint clean
-.PHONY: report
+.PHONY: report bench
 
 help:  ## list the targets
 	@echo "make test    build $(VENV) from requirements.lock if needed, run the whole test suite"
 	@echo "make data    run the sweep (cached) into reports/data/: sweep.csv, thresholds.json, manifest.json, gstar.csv, logsoftmax.json"
 	@echo "make report  run the sweep (cached), then build reports/softmax_study.html (one offline file)"
+	@echo "make bench   measure the cost of stability (implementations vs naive/SciPy/copy floor, report cold/warm, sweep points/s) into reports/data/bench.json (minutes; not part of make test)"
 	@echo "make baseline  rewrite tests/baselines/error_budgets.json (accept improved error budgets) and show the diff"
 	@echo "make worstcases  rerun the worst-case search and rewrite tests/baselines/worst_cases.json (then make baseline)"
 	@echo "make mutation  mutation testing of softmax.py, reference.py, metrics.py with mutmut (slow)"
@@ -44,6 +45,9 @@ data: $(STAMP)  ## the sweep; reruns only what changed
 
 report: $(STAMP)  ## the sweep (cached), figures and reports/softmax_study.html
 	$(PY) -m analysis report
+
+bench: $(STAMP)  ## timings on this machine -> reports/data/bench.json (never part of make test)
+	$(PY) -m analysis bench
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check analysis tests

@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis sweep|report [--config PATH] [--quick]``."""
+"""Command line: ``python -m analysis sweep|report|bench [--config PATH] [--quick]``."""
 
 from __future__ import annotations
 
@@ -19,7 +19,12 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--config", type=Path, default=None, help="study file (default analysis/study.toml)")
     sweep.add_argument("--quick", action="store_true", help="apply the [quick] overrides: a small grid")
     sweep.add_argument("--data-dir", type=Path, default=None, help="output folder (default reports/data)")
+    sweep.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS",
+        help="run the chunks on a dask.distributed scheduler (e.g. tcp://host:8786; needs the [dask] extra)",
+    )
     sub.add_parser("report", help="build reports/softmax_study.html", add_help=False)
+    sub.add_parser("bench", help="measure the cost of stability: reports/data/bench.json", add_help=False)
     return parser
 
 
@@ -34,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         from . import report
 
         return report.main(argv[1:])
+    if argv[:1] == ["bench"]:
+        from . import bench
+
+        return bench.main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         cfg = load(args.config, quick=args.quick)
@@ -50,13 +59,20 @@ def main(argv: list[str] | None = None) -> int:
         def progress(total):
             return tqdm(total=total, desc="sweep chunks", unit="chunk")
 
+    from .cluster import ClusterError, executor
+
     start = time.perf_counter()
     try:
-        out = sweep.run(cfg, data_dir=args.data_dir or sweep.DATA_DIR, progress=progress)
+        with executor(args.scheduler) as pool:
+            out = sweep.run(cfg, data_dir=args.data_dir or sweep.DATA_DIR, progress=progress, executor=pool)
         sweep.logsoftmax_outputs(out, quick=args.quick)
         from . import outputs
 
         outputs.produce_all(out, cfg=cfg, config_path=args.config, quick=args.quick)
+    except ClusterError as err:
+        print(f"error: {err}; nothing was written", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(2)  # not sys.exit: a failed Client's finaliser would wait seconds to close
     except OSError as err:
         print(f"error: cannot write results: {err}", file=sys.stderr)
         return 1

@@ -872,3 +872,64 @@ def bounds_vs_sweep(summary: Mapping, dtypes: Sequence[str]) -> SvgFigure:
         f"{above} points lie above the line error = bound."
     )
     return to_svg(fig, "bounds-sweep", alt)
+# --- the cost of stability (make bench) --------------------------------------------------
+
+_COST_PALETTE = ("#D55E00", "#0072B2", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
+_SUMMATION_DASH = {"numpy": "-", "recursive": ":", "-": "-"}
+
+
+def cost_per_element(implementations: Sequence[Mapping], dtypes: Sequence[str] = ("float32", "float64")) -> SvgFigure:
+    """Median time per element against n (log-log), from the records of
+    ``bench.json``: one panel per function and format, a line per method and
+    summation (solid: summation="numpy", dotted: the sequential "recursive"),
+    SciPy's function, and the memory-bandwidth floor (np.copyto of the same
+    array) as a grey band at the bottom.  Error bars span the quartiles of
+    the repeats."""
+    functions = [f for f in ("softmax", "logsumexp") if any(r["function"] == f for r in implementations)]
+    methods = []
+    for r in implementations:
+        if r["function"] in functions and r["method"] != "scipy" and r["method"] not in methods:
+            methods.append(r["method"])
+    colour = {m: _COST_PALETTE[k % len(_COST_PALETTE)] for k, m in enumerate(methods)}
+    colour["scipy"], colour["floor"] = "#009E73", "#555555"
+    fig = _new_figure(8.0, 2.2 * len(functions) + 1.5)
+    axes = fig.subplots(len(functions), len(dtypes), sharex=True, sharey=True, squeeze=False)
+    _margins(fig, left=0.8, right=0.15, top=0.3, bottom=1.35, hspace=0.2, wspace=0.06)
+    handles, summary = {}, []
+    for row, function in enumerate(functions):
+        for col, dtype in enumerate(dtypes):
+            ax = axes[row, col]
+            mine = [r for r in implementations if r["dtype"] == dtype and r["function"] in (function, "copy")]
+            series = []
+            for r in mine:
+                key = (r["method"], r["summation"])
+                if key not in series:
+                    series.append(key)
+            for method, summation in series:
+                points = sorted((r for r in mine if (r["method"], r["summation"]) == (method, summation)),
+                                key=lambda r: r["n"])  # fmt: skip
+                n = np.array([r["n"] for r in points], dtype=float)
+                per = np.array([r["seconds"]["median"] / r["elements"] * 1e9 for r in points])
+                low = np.array([r["seconds"]["q1"] / r["elements"] * 1e9 for r in points])
+                high = np.array([r["seconds"]["q3"] / r["elements"] * 1e9 for r in points])
+                names = {"floor": "floor: np.copyto (one read, one write)",
+                         "scipy": "SciPy: scipy.special.softmax / logsumexp"}  # fmt: skip
+                label = names.get(method, f"{method}, summation={summation}")
+                dash = "--" if method == "floor" else _SUMMATION_DASH[summation]
+                style = {"color": colour[method], "marker": "s" if method in names else "o", "markersize": 3.5,
+                         "linestyle": dash, "linewidth": 1.3}  # fmt: skip
+                ax.errorbar(n, per, yerr=[per - low, high - per], capsize=2, elinewidth=0.8, **style)
+                handles.setdefault(label, Line2D([], [], **style, label=label))
+                summary.append(f"{function} {dtype} {label}: {per[-1]:.3g} ns per element at n = {int(n[-1])}")
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_title(f"{function}, {dtype}", loc="left", fontweight="bold")
+            ax.grid(True, which="major", color="#DDDDDD", linewidth=0.6)
+            if col == 0:
+                ax.set_ylabel("ns per element")
+            if row == len(functions) - 1:
+                ax.set_xlabel("length n of each row (log scale)")
+    fig.legend(handles=list(handles.values()), loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False)
+    alt = ("Median time per element against the row length n, log-log, one panel per function and format: "
+           + "; ".join(summary) + ".")  # fmt: skip
+    return to_svg(fig, "cost", alt)

@@ -40,6 +40,7 @@ from latex2mathml.converter import convert as latex_to_mathml
 from markupsafe import Markup
 
 from . import figures
+from . import sweep as _sweep  # its cache (load_cached, store_cached) also holds the figures
 from .formats import FORMATS, STUDY_DTYPES
 from .logsoftmax import GRID_STEP
 
@@ -223,6 +224,9 @@ class StudyData:
     data_dir: Path
     files: dict[str, str] = field(default_factory=dict)  # name -> sha256
     logsoftmax: dict = field(default_factory=dict)  # logsoftmax.json, with gstar.csv's rows under "gstar_csv"
+    bench: dict | None = None  # bench.json when `make bench` wrote one (optional)
+    bench_sha256: str | None = None
+    extras: dict = field(default_factory=dict)  # the files of analysis.outputs (load_extras)
 
 
 def _sha256(path: Path) -> str:
@@ -286,6 +290,40 @@ def load_sweep(path: Path) -> dict[str, np.ndarray]:
     return table
 
 
+def _cache_folder(name: str) -> Path:
+    """``<cache>/<name>``: the sweep's cache folder (SOFTMAX_STUDY_CACHE, read
+    now rather than at import, so that a test or a bench run can move it)."""
+    return Path(os.environ.get("SOFTMAX_STUDY_CACHE", _sweep.CACHE_DIR)) / name
+
+
+def cached_sweep(path: Path, sha256: str) -> dict[str, np.ndarray]:
+    """load_sweep through a cache keyed by the file's SHA-256 (already checked
+    against the manifest), this module's code and numpy's version.  Parsing
+    half a million rows is most of a warm build; the cached table holds the
+    text columns as codes into their distinct values (compact, exact)."""
+    from importlib import metadata
+
+    blob = {"csv": sha256, "code": _sha256(Path(__file__)), "numpy": metadata.version("numpy")}
+    key = hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
+    folder = _cache_folder("tables")
+    stored = _sweep.load_cached(key, folder)
+    if stored is not None:
+        return {name: (v[0][v[1]] if isinstance(v, tuple) else v) for name, v in stored.items()}
+    table = load_sweep(path)
+    compact = {}
+    for name, values in table.items():
+        if name in TEXT_COLUMNS:
+            uniques, codes = np.unique(values, return_inverse=True)
+            compact[name] = (uniques, codes.astype(np.int32))
+        else:
+            compact[name] = values
+    try:
+        _sweep.store_cached(key, compact, folder)
+    except OSError:  # a read-only cache costs time, not correctness
+        pass
+    return table
+
+
 def load_data(data_dir: str | Path) -> StudyData:
     """Read and check the sweep's output; ReportError says what is wrong."""
     data_dir = Path(data_dir)
@@ -327,9 +365,10 @@ def load_data(data_dir: str | Path) -> StudyData:
             value = record[key]
             if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
                 raise ReportError(f"{paths['thresholds.json']}: {key} = {value!r} is not a finite number or null")
-    data = StudyData(load_sweep(paths["sweep.csv"]), thresholds, manifest, data_dir, files)
+    data = StudyData(cached_sweep(paths["sweep.csv"], files["sweep.csv"]), thresholds, manifest, data_dir, files)
     data.logsoftmax = load_logsoftmax(data_dir)
     files.update({name: _sha256(data_dir / name) for name in ("gstar.csv", "logsoftmax.json")})
+    data.bench, data.bench_sha256 = load_bench(data_dir)
     return data
 
 
@@ -635,6 +674,114 @@ def grid_summary(sweep) -> dict:
     }
 
 
+# --- the cost of stability (bench.json, written by `make bench`) ------------------------------
+
+BENCH_KEYS = ("machine", "implementations", "report", "sweep", "ground_truth", "targets")
+
+
+def load_bench(data_dir: Path) -> tuple[dict | None, str | None]:
+    """bench.json (``python -m analysis bench``) and its SHA-256, or (None,
+    None) when it does not exist: the report never needs it.  A file that
+    exists but is damaged is an error, not silently left out."""
+    path = Path(data_dir) / "bench.json"
+    if not path.is_file():
+        return None, None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ReportError(f"{path}: invalid JSON: {err}") from None
+    missing = [key for key in BENCH_KEYS if not isinstance(document, dict) or key not in document]
+    if missing:
+        raise ReportError(f"{path}: no {missing[0]!r}; rerun `make bench`")
+    for r in document["implementations"]:
+        need = {"function", "method", "summation", "dtype", "n", "shape", "elements", "seconds", "vs_naive",
+                "vs_scipy", "vs_floor"}  # fmt: skip
+        if need - set(r) or not all(
+            isinstance(r["seconds"].get(k), int | float) and math.isfinite(r["seconds"][k]) and r["seconds"][k] > 0
+            for k in ("median", "q1", "q3")
+        ):
+            raise ReportError(f"{path}: an implementation record is incomplete or has a non-positive time")
+    return document, _sha256(path)
+
+
+def _load(before, after) -> str:
+    """The one-minute load averages around the timings, as text."""
+    words = [format_number(float(v[0]), 3) if v else "not recorded" for v in (before, after)]
+    return f"{words[0]} before, {words[1]} after the timings"
+
+
+def _ratio(x) -> Value:
+    return text("—") if x is None else number(x, digits=3)
+
+
+def cost_section(bench: dict | None, manifest: dict) -> dict:
+    """What the Cost of stability section shows: None when `make bench` has not run."""
+    if bench is None:
+        return {"present": False}
+    m = bench["machine"]
+    rows = []
+    for r in bench["implementations"]:
+        s = r["seconds"]
+        rows.append([
+            text(r["dtype"]), _length(r["n"]), text(" × ".join(str(v) for v in r["shape"])), text(r["function"]),
+            text(r["method"]), text(r["summation"]), number(s["median"] * 1e3, digits=3),
+            text(f"{format_number(s['q1'] * 1e3, 3)} – {format_number(s['q3'] * 1e3, 3)}"),
+            number(s["median"] / r["elements"] * 1e9, digits=3),
+            _ratio(r["vs_naive"]), _ratio(r["vs_scipy"]), _ratio(r["vs_floor"]),
+        ])  # fmt: skip
+    targets = [
+        {
+            "function": text(t["function"]),
+            "n": number(t["n"]),
+            "dtype": text(t["dtype"]),
+            "summation": text(t["summation"]),
+            "vs_naive": number(t["vs_naive"], f"cost/target/{t['summation']}/vs_naive", digits=3),
+            "vs_naive_target": number(t["vs_naive_target"]),
+            "met_vs_naive": text("met" if t["met_vs_naive"] else "missed", "" if t["met_vs_naive"] else "failed"),
+            "vs_scipy": number(t["vs_scipy"], f"cost/target/{t['summation']}/vs_scipy", digits=3),
+            "vs_scipy_target": number(t["vs_scipy_target"]),
+            "met_vs_scipy": text("met" if t["met_vs_scipy"] else "missed", "" if t["met_vs_scipy"] else "failed"),
+            "unresolved": bool(t.get("quartiles_overlap_scipy")),
+        }
+        for t in bench["targets"]
+    ]
+    truth = bench["ground_truth"]
+    sweep_numpy = manifest.get("versions", {}).get("numpy")
+    bench_numpy = m.get("versions", {}).get("numpy")
+    rep = bench["report"]
+    return {
+        "present": True,
+        "cpu": text(str(m.get("cpu_model"))),
+        "cores": text(f"{m.get('logical_cores')} logical, {m.get('physical_cores')} physical"),
+        "date": text(str(m.get("date"))),
+        "platform": text(str(m.get("platform"))),
+        "load": text(_load(m.get("load_average"), m.get("load_average_after_timings"))),
+        "numpy": text(str(bench_numpy)),
+        "numpy_differs": bench_numpy != sweep_numpy,
+        "sweep_numpy": text(str(sweep_numpy)),
+        "quick": bool(bench.get("quick")),
+        "threads": text(", ".join(f"{k}={'unset' if v is None else v}" for k, v in sorted(m["threads"].items()))),
+        "rows": rows,
+        "targets": targets,
+        "report_grid": text(str(rep["grid"])),
+        "report_cold": number(rep["cold_seconds"], "cost/report/cold", digits=3),
+        "report_warm": number(rep["warm_seconds"], "cost/report/warm", digits=3),
+        "sweep": [
+            [text(s["grid"]), number(int(s["points"])), number(int(s["chunks"])), number(s["seconds"], digits=3),
+             number(s["points_per_second"], digits=3)]
+            for s in bench["sweep"]
+        ],  # fmt: skip
+        "truth": None if truth is None else {
+            "speedup": number(truth.get("speedup"), "cost/truth/speedup", digits=3),
+            "fallback_rate": percent(truth["fallback_rate"], "cost/truth/fallback_rate")
+            if truth.get("fallback_rate") is not None else text("—"),
+            "disagreements": number(truth.get("disagreements"), "cost/truth/disagreements"),
+            "elements": number(truth.get("elements"), "cost/truth/elements"),
+        },  # fmt: skip
+        "truth_missing": text(str(bench.get("ground_truth_missing") or "")),
+    }
+
+
 # --- provenance -----------------------------------------------------------------------------
 
 
@@ -682,6 +829,7 @@ def provenance(data: StudyData) -> dict:
         "config_json": json.dumps(config, indent=1, sort_keys=True),
         "summation": text(str(config.get("summation", "recursive"))),
         "commit": text(commit or "unknown (not a git checkout)"),
+        "bench_checksum": text(data.bench_sha256) if data.bench_sha256 else None,
     }
 
 
@@ -1093,11 +1241,18 @@ def worstcase_section(doc: dict | None) -> dict | None:
     }
 
 
-def extra_sections(data: StudyData, dtypes) -> dict:
-    extras = load_extras(data.data_dir)
+def attach_extras(data: StudyData) -> None:
+    """Load the files of analysis.outputs into ``data`` and add their
+    checksums to ``data.files`` (so that they key the figure cache and are
+    listed under Reproducibility)."""
+    data.extras = load_extras(data.data_dir)
     for name in EXTRA_FILES:
-        if name in extras:
+        if name in data.extras:
             data.files[name] = _sha256(data.data_dir / name)
+
+
+def extra_sections(data: StudyData, dtypes) -> dict:
+    extras = data.extras
     return {
         # Names of the paper's algorithm and theorem (labels, not results).
         "names": {"alg41": "Algorithm 4.1", "alg41_number": "4.1", "thm42": "Theorem 4.2"},
@@ -1106,10 +1261,53 @@ def extra_sections(data: StudyData, dtypes) -> dict:
         "special": special_section(extras.get("special_values.json")),
         "worstcase": worstcase_section(extras.get("worst_cases.json")),
     }
+def draw_figures(data: StudyData, dtypes) -> dict:
+    """Every figure of the report (matplotlib: most of a warm build's time)."""
+    return {
+        "main": make_figures(data, dtypes),
+        "logsoftmax": make_logsoftmax_figures(data.logsoftmax, dtypes),
+        "cost": figures.cost_per_element(data.bench["implementations"]) if data.bench else None,
+        "extra": extra_sections(data, dtypes),
+    }
+
+
+# The code whose change redraws the figures.
+_FIGURE_CODE = ("figures.py", "report.py", "formats.py", "logsoftmax.py")
+
+
+def figure_cache_key(data: StudyData, dtypes) -> str:
+    """SHA-256 of everything the figures depend on: the data files (their
+    checksums), bench.json's, the figures' code and matplotlib's version."""
+    from importlib import metadata
+
+    code = {name: _sha256(Path(__file__).with_name(name)) for name in _FIGURE_CODE}
+    blob = {"files": data.files, "bench": data.bench_sha256, "dtypes": list(dtypes), "code": code,
+            "matplotlib": metadata.version("matplotlib"), "numpy": metadata.version("numpy")}  # fmt: skip
+    return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
+
+
+def cached_figures(data: StudyData, dtypes, cache_dir: Path | None = None) -> dict:
+    """draw_figures, through a cache under ``<cache>/figures/`` (the sweep's
+    cache folder, SOFTMAX_STUDY_CACHE): entries are keyed by
+    :func:`figure_cache_key`, written atomically and checked against their
+    SHA-256 before use (analysis.sweep.load_cached); a warm build with
+    unchanged data and code draws nothing and renders byte-identical HTML."""
+    folder = _cache_folder("figures") if cache_dir is None else Path(cache_dir) / "figures"
+    key = figure_cache_key(data, dtypes)
+    drawn = _sweep.load_cached(key, folder)
+    if drawn is None:
+        drawn = draw_figures(data, dtypes)
+        try:
+            _sweep.store_cached(key, drawn, folder)
+        except OSError:  # a read-only cache costs time, not correctness
+            pass
+    return drawn
 
 
 def context(data: StudyData, environ=os.environ, command: str = "python -m analysis report") -> dict:
     dtypes = dtypes_of(data.sweep)
+    attach_extras(data)
+    drawn = cached_figures(data, dtypes)
     date, date_source = build_date(environ)
     return {
         "title": "Where softmax breaks in floating point",
@@ -1122,14 +1320,16 @@ def context(data: StudyData, environ=os.environ, command: str = "python -m analy
         "grid": grid_summary(data.sweep),
         "formats": format_table(dtypes),
         "dtypes": text(", ".join(dtypes)),
-        "figures": make_figures(data, dtypes),
+        "figures": drawn["main"],
         "threshold_tables": threshold_tables(data.thresholds),
         "threshold_summary": threshold_summary(data.thresholds),
         "examples": examples(dtypes),
         "logsoftmax": logsoftmax_section(data.logsoftmax, dtypes),
         "log_domain": log_domain_rows(data.sweep, dtypes),
-        "logsoftmax_figures": make_logsoftmax_figures(data.logsoftmax, dtypes),
-        "extra": extra_sections(data, dtypes),
+        "logsoftmax_figures": drawn["logsoftmax"],
+        "extra": drawn["extra"],
+        "cost": cost_section(data.bench, data.manifest),
+        "cost_figure": drawn["cost"],
         "provenance": provenance(data),
         "report_command": text(command),
     }
@@ -1173,7 +1373,7 @@ def build(
     return out
 
 
-def _run_sweep(config: Path | None, quick: bool, data_dir: Path) -> Path:
+def _run_sweep(config: Path | None, quick: bool, data_dir: Path, scheduler: str | None = None) -> Path:
     try:
         from . import sweep
     except ImportError:
@@ -1182,7 +1382,13 @@ def _run_sweep(config: Path | None, quick: bool, data_dir: Path) -> Path:
     if run is None:
         return data_dir
     parameters = inspect.signature(run).parameters
-    out = Path(run(config, quick, data_dir=data_dir)) if "data_dir" in parameters else Path(run(config, quick))
+    if scheduler is not None:
+        from .cluster import executor
+
+        with executor(scheduler) as pool:
+            out = Path(run(config, quick, data_dir=data_dir, executor=pool))
+    else:
+        out = Path(run(config, quick, data_dir=data_dir)) if "data_dir" in parameters else Path(run(config, quick))
     logsoftmax_outputs = getattr(sweep, "logsoftmax_outputs", None)
     if logsoftmax_outputs is not None:  # cached: milliseconds when nothing changed
         logsoftmax_outputs(out, quick=quick)
@@ -1214,10 +1420,21 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=REPORT_PATH, help="report file (default reports/softmax_study.html)"
     )
     parser.add_argument("--no-sweep", action="store_true", help="use the data as they are; do not run the sweep")
+    parser.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS", help="run the sweep on this dask.distributed scheduler"
+    )
     args = parser.parse_args(argv)
+    from .cluster import ClusterError
+
     try:
-        data_dir = args.data_dir if args.no_sweep else _run_sweep(args.config, args.quick, args.data_dir)
+        data_dir = (
+            args.data_dir if args.no_sweep else _run_sweep(args.config, args.quick, args.data_dir, args.scheduler)
+        )
         out = build(data_dir, args.out, command=_command(args))
+    except ClusterError as err:
+        print(f"error: {err}; the previous report (if any) is unchanged", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(2)  # not sys.exit: a failed Client's finaliser would wait seconds to close
     except ReportError as err:
         print(f"error: {err}; the previous report (if any) is unchanged", file=sys.stderr)
         return 1

@@ -129,8 +129,11 @@ def softmax_shifted(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
     """
     z, axis = _last_axis(z, axis)
     with _quiet():
-        e = np.exp(z - _max_shift(z))
-        return _back(e / _sum(e, summation), axis, keep_axis=True)
+        # One temporary, reused: the same roundings as exp(z - m) / sum, with
+        # two fewer array allocations (a measured cost at n = 10^6: make bench).
+        e = np.subtract(z, _max_shift(z))
+        np.exp(e, out=e)
+        return _back(np.divide(e, _sum(e, summation), out=e), axis, keep_axis=True)
 
 
 def logsumexp_naive(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):

@@ -32,7 +32,7 @@ from analysis.formats import FORMATS
 
 ROOT = Path(__file__).resolve().parent.parent
 EPOCH = "1764000000"  # 2025-11-24 UTC
-SECTIONS = ("key-findings", "background", "method", "results", "logsoftmax", "limitations", "reproducibility")
+SECTIONS = ("key-findings", "background", "method", "results", "logsoftmax", "cost", "limitations", "reproducibility")
 DTYPES = ("float64", "float32", "float16", "bfloat16")
 LENGTHS = (2, 10)
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}

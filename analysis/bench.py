@@ -1,0 +1,420 @@
+"""``make bench``: what stability costs in time, on this machine, in one run.
+
+``python -m analysis bench [--quick] [--out PATH]`` measures
+
+- the softmax family (every ``(function, method)`` of
+  :data:`analysis.softmax.IMPLEMENTATIONS` for softmax and logsumexp, with
+  ``summation="numpy"`` and with the study's default ``"recursive"``, a
+  sequential ``np.add.accumulate``), ``scipy.special.softmax`` /
+  ``logsumexp`` and the memory-bandwidth floor ``np.copyto(out, x)`` (one
+  read and one write of the same array) at n in {10, 1000, 10^6} in float32
+  and float64, on ``rows x n`` arrays of the same number of elements;
+  times are medians of repeated runs (timeit style: a warm-up call, then at
+  least 7 repeats of a loop long enough to last a few milliseconds) with the
+  quartiles and the extremes, and ratios to naive, to SciPy and to the floor;
+- the correctly rounded ground truth, fast path against the straightforward
+  mpmath loop (:mod:`analysis.bench_truth`, when it is importable);
+- ``python -m analysis report`` cold (fresh, empty cache and data folder) and
+  warm (again, nothing changed), in a subprocess, in a temporary folder: the
+  user's ``reports/`` is never touched;
+- the sweep's points per second at two grid sizes (the [quick] grid and the
+  default grid), each from an empty cache;
+- the machine: CPU model, cores, numpy's SIMD features, BLAS, thread
+  settings, versions and the date.
+
+It writes ``reports/data/bench.json`` atomically and prints a table.  Speed
+is measured, never asserted; ``--quick`` runs tiny sizes for the test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import hashlib
+import inspect
+import io
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from . import softmax as sm
+from .config import load as load_config
+from .sweep import DATA_DIR, ROOT, atomic_write, simd_features
+
+try:
+    from .bench_truth import ground_truth_benchmark, sweep_inputs
+except ImportError as err:  # written in another branch; the bench runs without it
+    ground_truth_benchmark = sweep_inputs = None
+    _TRUTH_MISSING = f"analysis.bench_truth is not importable ({err})"
+else:
+    _TRUTH_MISSING = ""
+
+BENCH_PATH = DATA_DIR / "bench.json"
+FUNCTIONS = ("softmax", "logsumexp")
+SUMMATIONS = ("numpy", "recursive")
+DTYPES = ("float32", "float64")
+LENGTHS = (10, 1000, 10**6)
+ELEMENTS = 10**6  # every array has rows * n = ELEMENTS
+REPEATS = 9
+MIN_SECONDS = 0.02  # each timed loop lasts at least this long (a few ms: timer and scheduler noise)
+QUICK = {"lengths": (10, 100), "elements": 10**4, "repeats": 7, "min_seconds": 0.0005}
+# The issue's targets (issue 7): shifted softmax at n = 10^6 in float32.
+TARGET = {"function": "softmax", "dtype": "float32", "n": 10**6, "vs_naive": 1.6, "vs_scipy": 1.0}
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+# --- timing ----------------------------------------------------------------------------
+
+
+def time_call(call, repeats: int = REPEATS, min_seconds: float = MIN_SECONDS) -> dict:
+    """Seconds per call: one warm-up call, then a loop count doubled until a
+    loop lasts ``min_seconds``, then ``repeats`` timed loops.  The median and
+    the spread (quartiles, min, max) of the per-call times."""
+    call()
+    loops = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(loops):
+            call()
+        if time.perf_counter() - start >= min_seconds:
+            break
+        loops *= 2
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(loops):
+            call()
+        samples.append((time.perf_counter() - start) / loops)
+    q1, median, q3 = np.percentile(samples, [25, 50, 75]).tolist()
+    return {"median": median, "q1": q1, "q3": q3, "min": min(samples), "max": max(samples),
+            "loops": loops, "repeats": repeats}  # fmt: skip
+
+
+def _takes_summation(implementation) -> bool:
+    return "summation" in inspect.signature(implementation).parameters
+
+
+def candidates(function: str, z: np.ndarray) -> list[tuple[str, str, object]]:
+    """(method, summation, call) for every implementation of ``function`` in
+    the registry and SciPy's; ``summation`` is "-" where it does not apply."""
+    import scipy.special
+
+    out = []
+    for (name, method), implementation in sm.IMPLEMENTATIONS.items():
+        if name != function:
+            continue
+        if _takes_summation(implementation):
+            for summation in SUMMATIONS:
+                out.append((method, summation, lambda f=implementation, s=summation: f(z, summation=s)))
+        else:
+            out.append((method, "-", lambda f=implementation: f(z)))
+    peer = scipy.special.softmax if function == "softmax" else scipy.special.logsumexp
+    out.append(("scipy", "-", lambda: peer(z, axis=-1)))
+    return out
+
+
+def implementation_records(lengths, elements: int, repeats: int, min_seconds: float, log=print) -> list[dict]:
+    """One record per (function, method, summation, dtype, n), plus the floor."""
+    rng = np.random.default_rng(20261125)
+    records = []
+    for dtype in DTYPES:
+        for n in lengths:
+            rows = max(elements // n, 1)
+            z = rng.standard_normal((rows, n)).astype(dtype)
+            out = np.empty_like(z)
+            base = {"dtype": dtype, "n": n, "shape": [rows, n], "elements": rows * n}
+            floor = time_call(lambda z=z, out=out: np.copyto(out, z), repeats, min_seconds)
+            records.append({"function": "copy", "method": "floor", "summation": "-", **base, "seconds": floor})
+            for function in FUNCTIONS:
+                for method, summation, call in candidates(function, z):
+                    with np.errstate(all="ignore"):
+                        seconds = time_call(call, repeats, min_seconds)
+                    records.append(
+                        {"function": function, "method": method, "summation": summation, **base, "seconds": seconds}
+                    )
+                    log(f"  {dtype} n={n} {function} {method} {summation}: {seconds['median'] * 1e3:.3f} ms")
+    return add_ratios(records)
+
+
+def add_ratios(records: list[dict]) -> list[dict]:
+    """Ratios of medians: to the naive method of the same function and
+    summation (SciPy: to naive with summation="numpy", the same np.sum), to
+    SciPy's function and to the floor, all at the same dtype and n."""
+
+    def median(function, method, summation, dtype, n):
+        for r in records:
+            if (r["function"], r["method"], r["summation"], r["dtype"], r["n"]) == (function, method, summation,
+                                                                                     dtype, n):  # fmt: skip
+                return r["seconds"]["median"]
+        return None
+
+    for r in records:
+        t, dtype, n = r["seconds"]["median"], r["dtype"], r["n"]
+        floor = median("copy", "floor", "-", dtype, n)
+        r["per_element_ns"] = t / r["elements"] * 1e9
+        r["vs_floor"] = t / floor if floor else None
+        if r["function"] == "copy":
+            r["vs_naive"] = r["vs_scipy"] = None
+            continue
+        naive = median(r["function"], "naive", "numpy" if r["method"] == "scipy" else r["summation"], dtype, n)
+        scipy_t = median(r["function"], "scipy", "-", dtype, n)
+        r["vs_naive"] = t / naive if naive else None
+        r["vs_scipy"] = t / scipy_t if scipy_t else None
+    return records
+
+
+def _overlap(a: dict, b: dict | None) -> bool | None:
+    """Whether the quartile ranges of two timings overlap (then their order is not resolved)."""
+    if b is None:
+        return None
+    return not (a["seconds"]["q3"] < b["seconds"]["q1"] or b["seconds"]["q3"] < a["seconds"]["q1"])
+
+
+def targets(records: list[dict]) -> list[dict]:
+    """The issue's targets for shifted softmax, per summation, as measured."""
+    out = []
+    for r in records:
+        if (r["function"], r["method"], r["dtype"], r["n"]) != (
+            TARGET["function"], "shifted", TARGET["dtype"], TARGET["n"]
+        ):  # fmt: skip
+            continue
+        peer = next((q for q in records if (q["function"], q["method"], q["dtype"], q["n"]) ==
+                     (r["function"], "scipy", r["dtype"], r["n"])), None)  # fmt: skip
+        out.append({
+            "function": r["function"], "n": r["n"], "dtype": r["dtype"], "summation": r["summation"],
+            "vs_naive": r["vs_naive"], "vs_scipy": r["vs_scipy"],
+            "vs_naive_target": TARGET["vs_naive"], "vs_scipy_target": TARGET["vs_scipy"],
+            "met_vs_naive": r["vs_naive"] is not None and r["vs_naive"] <= TARGET["vs_naive"],
+            "met_vs_scipy": r["vs_scipy"] is not None and r["vs_scipy"] <= TARGET["vs_scipy"],
+            "quartiles_overlap_scipy": _overlap(r, peer),
+        })  # fmt: skip
+    return out
+
+
+# --- the report and the sweep -----------------------------------------------------------
+
+
+def report_times(quick: bool, workdir: Path) -> dict:
+    """``python -m analysis report`` twice in a subprocess, with a fresh,
+    empty cache and data folder under ``workdir``: cold, then warm."""
+    cache, data, html = workdir / "cache", workdir / "data", workdir / "report.html"
+    command = [sys.executable, "-m", "analysis", "report", "--data-dir", str(data), "--out", str(html)]
+    if quick:
+        command.append("--quick")
+    env = {**os.environ, "SOFTMAX_STUDY_CACHE": str(cache), "PYTHONPATH": str(ROOT)}
+    seconds = {}
+    for run in ("cold", "warm"):
+        start = time.perf_counter()
+        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        seconds[run] = time.perf_counter() - start
+        if result.returncode != 0:
+            raise RuntimeError(f"`{' '.join(command[1:])}` failed ({run}): {result.stderr.strip()[-300:]}")
+    digest = hashlib.sha256(html.read_bytes()).hexdigest()
+    return {
+        "cold_seconds": seconds["cold"],
+        "warm_seconds": seconds["warm"],
+        "command": "python -m analysis report" + (" --quick" if quick else ""),
+        "grid": "quick" if quick else "default",
+        "html_sha256": digest,
+        "targets": {"cold_seconds": 120, "warm_seconds": 10},
+    }
+
+
+def sweep_rates(configs: dict, workdir: Path) -> list[dict]:
+    """Points per second of ``analysis.sweep.run`` (in this process, with its
+    worker pool) for each named config, each from an empty cache."""
+    from . import sweep
+
+    out = []
+    for name, cfg in configs.items():
+        folder = workdir / f"sweep-{name}"
+        start = time.perf_counter()
+        sweep.run(cfg, data_dir=folder / "data", cache_dir=folder / "cache")
+        seconds = time.perf_counter() - start
+        manifest = json.loads((folder / "data" / "manifest.json").read_text())
+        chunks = len(sweep.tasks(cfg))
+        out.append({"grid": name, "points": manifest["points"], "chunks": chunks, "seconds": seconds,
+                    "points_per_second": manifest["points"] / seconds, "workers": cfg.workers,
+                    "lengths": list(cfg.lengths), "dtypes": list(cfg.dtypes)})  # fmt: skip
+    return out
+
+
+def ground_truth(cfg) -> dict | None:
+    """The fast ground truth against the straightforward mpmath loop, or None
+    (with the reason in ``ground_truth_missing``) when it is not available."""
+    if ground_truth_benchmark is None:
+        return None
+    return ground_truth_benchmark(sweep_inputs(cfg))
+
+
+# --- the machine -------------------------------------------------------------------------
+
+
+def _cpuinfo() -> dict:
+    model, physical = None, set()
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        text = ""
+    package = core = None
+    for line in text.splitlines() + [""]:
+        key, _, value = (part.strip() for part in line.partition(":"))
+        if key == "model name" and model is None:
+            model = value
+        elif key == "physical id":
+            package = value
+        elif key == "core id":
+            core = value
+        elif not line.strip():
+            if core is not None:
+                physical.add((package, core))
+            package = core = None
+    return {"model": model or platform.processor() or None, "physical_cores": len(physical) or None}
+
+
+def _blas() -> dict:
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        config = np.show_config(mode="dicts")
+    deps = (config or {}).get("Build Dependencies", {})
+    return {name: deps[name] for name in ("blas", "lapack") if name in deps}
+
+
+def machine() -> dict:
+    from importlib import metadata
+
+    return {
+        "cpu_model": _cpuinfo()["model"],
+        "logical_cores": os.cpu_count(),
+        "physical_cores": _cpuinfo()["physical_cores"],
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "platform": platform.platform(),
+        "numpy_simd": simd_features(),
+        "blas": _blas(),
+        "threads": {name: os.environ.get(name) for name in THREAD_VARIABLES},
+        "python": sys.version.split()[0],
+        "versions": {name: metadata.version(name) for name in ("numpy", "scipy", "mpmath", "gmpy2")},
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # Other work on the machine slows every timing; the ratios suffer less.
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
+
+
+# --- output --------------------------------------------------------------------------------
+
+
+def _ratio(x) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
+def table(document: dict) -> str:
+    """The readable summary printed at the end of a run."""
+    lines = []
+    m = document["machine"]
+    lines.append(f"machine: {m['cpu_model']}, {m['logical_cores']} logical / {m['physical_cores']} physical cores, "
+                 f"numpy {m['versions']['numpy']}, {m['date']}")  # fmt: skip
+    head = f"{'dtype':8} {'n':>8} {'shape':>14} {'function':10} {'method':10} {'summation':10} "
+    head += f"{'median ms':>10} {'IQR ms':>15} {'ns/elem':>8} {'/naive':>7} {'/scipy':>7} {'/floor':>7}"
+    lines.append(head)
+    for r in document["implementations"]:
+        s = r["seconds"]
+        lines.append(
+            f"{r['dtype']:8} {r['n']:>8} {'x'.join(map(str, r['shape'])):>14} {r['function']:10} {r['method']:10} "
+            f"{r['summation']:10} {s['median'] * 1e3:>10.3f} {s['q1'] * 1e3:>7.3f}-{s['q3'] * 1e3:<7.3f} "
+            f"{r['per_element_ns']:>8.2f} {_ratio(r['vs_naive']):>7} {_ratio(r['vs_scipy']):>7} "
+            f"{_ratio(r['vs_floor']):>7}"
+        )
+    for t in document["targets"]:
+        lines.append(
+            f"target, shifted {t['function']} n={t['n']} {t['dtype']}, summation={t['summation']}: "
+            f"{_ratio(t['vs_naive'])}x naive "
+            f"(target <= {t['vs_naive_target']}: {'met' if t['met_vs_naive'] else 'MISSED'}), "
+            f"{_ratio(t['vs_scipy'])}x scipy (target <= {t['vs_scipy_target']}: "
+            f"{'met' if t['met_vs_scipy'] else 'MISSED'})"
+        )
+    rep = document["report"]
+    lines.append(f"report ({rep['grid']} grid): cold {rep['cold_seconds']:.1f} s, warm {rep['warm_seconds']:.1f} s")
+    for s in document["sweep"]:
+        lines.append(f"sweep {s['grid']} grid: {s['points']} points in {s['seconds']:.1f} s = "
+                     f"{s['points_per_second']:.0f} points/s")  # fmt: skip
+    g = document["ground_truth"]
+    if g is None:
+        lines.append(f"ground truth: not measured ({document['ground_truth_missing']})")
+    else:
+        lines.append(f"ground truth: {g.get('speedup')}x faster than the mpmath loop, fallback rate "
+                     f"{g.get('fallback_rate')}, {g.get('disagreements')} disagreements "
+                     f"on {g.get('elements')} elements")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.generic):
+        return _jsonable(x.item())
+    if isinstance(x, float) and not math.isfinite(x):
+        return repr(x)
+    return x
+
+
+def run(quick: bool = False, log=print) -> dict:
+    settings = QUICK if quick else {"lengths": LENGTHS, "elements": ELEMENTS, "repeats": REPEATS,
+                                     "min_seconds": MIN_SECONDS}  # fmt: skip
+    default = load_config(None)
+    small = load_config(None, quick=True)
+    document = {"schema": 1, "quick": quick, "machine": machine()}
+    log("implementations ...")
+    document["implementations"] = implementation_records(
+        settings["lengths"], settings["elements"], settings["repeats"], settings["min_seconds"], log
+    )
+    document["targets"] = targets(document["implementations"])
+    document["machine"]["load_average_after_timings"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    with tempfile.TemporaryDirectory(prefix="softmax-bench-") as workdir:
+        workdir = Path(workdir)
+        log("sweep at two grid sizes ...")
+        grids = {"quick-n2": replace(small, lengths=small.lengths[:1]), "quick": small} if quick else {
+            "quick": small, "default": default}  # fmt: skip
+        document["sweep"] = sweep_rates(grids, workdir)
+        log("make report, cold and warm ...")
+        document["report"] = report_times(quick, workdir / "report")
+    log("ground truth ...")
+    truth = ground_truth(small if quick else default)
+    document["ground_truth"] = truth
+    document["ground_truth_missing"] = _TRUTH_MISSING if truth is None else None
+    document["settings"] = {"repeats": settings["repeats"], "min_seconds": settings["min_seconds"],
+                            "elements": settings["elements"], "lengths": list(settings["lengths"])}  # fmt: skip
+    return _jsonable(document)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analysis bench", description="Measure the cost of stability.")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (a schema check, not a measurement)")
+    parser.add_argument("--out", type=Path, default=BENCH_PATH, help="output file (default reports/data/bench.json)")
+    args = parser.parse_args(argv)
+    if args.out.exists() and args.out.is_dir():
+        parser.error(f"--out {args.out} is a folder")
+    try:
+        document = run(args.quick, log=lambda s: print(s, file=sys.stderr))
+    except (RuntimeError, OSError) as err:
+        print(f"error: {err}; {args.out} is unchanged", file=sys.stderr)
+        return 1
+    atomic_write(args.out, (json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n").encode())
+    print(table(document))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

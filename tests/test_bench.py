@@ -1,0 +1,241 @@
+"""make bench and the Cost of stability section.
+
+The bench test is a schema test: ``--quick`` runs tiny sizes and the test
+checks the file's structure, never a speed.  The report tests use a
+synthetic bench.json, so they do not depend on this machine's timings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+import pytest
+
+from analysis import bench, figures, report
+from tests.test_report import EPOCH, write_fixture
+
+REQUIRED = ("machine", "implementations", "report", "sweep", "ground_truth", "targets")
+
+
+@pytest.fixture(scope="module")
+def quick_bench(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    assert bench.main(["--quick", "--out", str(out)]) == 0
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_quick_bench_writes_every_required_key(quick_bench):
+    doc = quick_bench
+    assert set(REQUIRED) <= set(doc)
+    assert doc["quick"] is True
+    machine = doc["machine"]
+    for key in ("cpu_model", "logical_cores", "physical_cores", "numpy_simd", "blas", "threads", "python",
+                "versions", "date", "load_average"):  # fmt: skip
+        assert key in machine
+    assert set(machine["threads"]) == set(bench.THREAD_VARIABLES)
+    # Every registered softmax/logsumexp implementation, both summations where they apply, SciPy and the floor.
+    seen = {(r["function"], r["method"], r["summation"], r["dtype"], r["n"]) for r in doc["implementations"]}
+    for dtype in bench.DTYPES:
+        for n in bench.QUICK["lengths"]:
+            assert ("copy", "floor", "-", dtype, n) in seen
+            for (function, method), implementation in report_implementations():
+                summations = bench.SUMMATIONS if bench._takes_summation(implementation) else ("-",)
+                for summation in summations:
+                    assert (function, method, summation, dtype, n) in seen
+            for function in bench.FUNCTIONS:
+                assert (function, "scipy", "-", dtype, n) in seen
+    for r in doc["implementations"]:
+        s = r["seconds"]
+        assert 0 < s["min"] <= s["q1"] <= s["median"] <= s["q3"] <= s["max"]
+        assert s["repeats"] >= 7
+        assert r["shape"][0] * r["shape"][1] == r["elements"] and r["shape"][1] == r["n"]
+        assert r["vs_floor"] > 0
+        if r["method"] == "naive":
+            assert r["vs_naive"] == 1.0
+    assert doc["report"]["cold_seconds"] > 0 and doc["report"]["warm_seconds"] > 0
+    assert [s["grid"] for s in doc["sweep"]] == ["quick-n2", "quick"]
+    assert doc["sweep"][0]["points"] < doc["sweep"][1]["points"]
+    if doc["ground_truth"] is None:
+        assert doc["ground_truth_missing"]
+    else:
+        assert {"speedup", "fallback_rate", "disagreements", "elements"} <= set(doc["ground_truth"])
+
+
+def report_implementations():
+    from analysis.softmax import IMPLEMENTATIONS
+
+    return [(k, f) for k, f in IMPLEMENTATIONS.items() if k[0] in bench.FUNCTIONS]
+
+
+@pytest.mark.parametrize("argv", [["--nonsense"], ["--quick", "extra"], ["--out"]])
+def test_bad_arguments_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(argv)
+    assert exit_info.value.code == 2
+    assert "error" in capsys.readouterr().err
+
+
+# --- the report's Cost of stability section -------------------------------------------------------
+
+
+def synthetic_bench() -> dict:
+    """A bench.json as `make bench` writes it, with made-up times."""
+    records = []
+    for dtype in ("float32", "float64"):
+        for k, n in enumerate((10, 1000, 10**6)):
+            base = {"dtype": dtype, "n": n, "shape": [10**6 // n, n], "elements": 10**6}
+            for function, method, summation, ms in (
+                ("copy", "floor", "-", 0.25), ("softmax", "naive", "numpy", 3.0), ("softmax", "shifted", "numpy", 3.5),
+                ("softmax", "scipy", "-", 3.75), ("logsumexp", "naive", "numpy", 2.0),
+                ("logsumexp", "shifted", "numpy", 2.5), ("logsumexp", "scipy", "-", 5.0),
+            ):  # fmt: skip
+                t = ms * (1 + k) / 1000
+                seconds = {"median": t, "q1": t * 0.96875, "q3": t * 1.0625, "min": t * 0.9375, "max": t * 1.25,
+                           "loops": 1, "repeats": 9}  # fmt: skip
+                records.append({"function": function, "method": method, "summation": summation, **base,
+                                "seconds": seconds})  # fmt: skip
+    records = bench.add_ratios(records)
+    return {
+        "schema": 1,
+        "quick": False,
+        "machine": {"cpu_model": "Test CPU 9000", "logical_cores": 2, "physical_cores": 2, "platform": "Linux-test",
+                    "numpy_simd": {}, "blas": {}, "threads": {"OMP_NUM_THREADS": "1"}, "python": "3.11.0",
+                    "versions": {"numpy": "0.0-test"}, "date": "2026-11-25T19:00:00Z"},  # fmt: skip
+        "implementations": records,
+        "targets": bench.targets(records),
+        "report": {"cold_seconds": 75.5, "warm_seconds": 3.25, "grid": "default"},
+        "sweep": [{"grid": "quick", "points": 30036, "chunks": 16, "seconds": 1.5, "points_per_second": 20024.0},
+                  {"grid": "default", "points": 600000, "chunks": 32, "seconds": 60.0,
+                   "points_per_second": 10000.0}],  # fmt: skip
+        "ground_truth": {"speedup": 64.5, "fallback_rate": 0.001953125, "disagreements": 0, "elements": 123456},
+        "ground_truth_missing": None,
+    }
+
+
+def _build(data_dir, out, monkeypatch, cache):
+    monkeypatch.setenv("SOFTMAX_STUDY_CACHE", str(cache))
+    report.build(data_dir, out, environ={"SOURCE_DATE_EPOCH": EPOCH})
+    return out.read_text(encoding="utf-8")
+
+
+def _section(html: str) -> str:
+    start = html.index('<section id="cost">')
+    return html[start : html.index("</section>", start)]
+
+
+def test_cost_section_says_bench_has_not_run_without_bench_json(tmp_path, monkeypatch):
+    data = write_fixture(tmp_path / "data")
+    html = _build(data, tmp_path / "r.html", monkeypatch, tmp_path / "cache")
+    section = _section(html)
+    assert "<code>make bench</code> has not been run" in section
+    assert "<svg" not in section and "<data" not in section
+    assert 'href="#cost"' in html
+
+
+def test_cost_section_from_bench_json(tmp_path, monkeypatch):
+    data = write_fixture(tmp_path / "data")
+    doc = synthetic_bench()
+    payload = json.dumps(doc).encode()
+    (data / "bench.json").write_bytes(payload)
+    html = _build(data, tmp_path / "r.html", monkeypatch, tmp_path / "cache")
+    section = _section(html)
+    assert "not from this report's build" in section
+    assert "Test CPU 9000" in section and "2026-11-25T19:00:00Z" in section
+    assert "numpy 0.0-test" in section  # differs from the sweep's numpy: said so
+    assert 'id="fig-cost"' in section and "<svg" in section
+
+    def value(key):
+        return float(re.search(rf'<data value="([^"]+)" data-key="{re.escape(key)}"', section).group(1))
+
+    target = next(t for t in doc["targets"] if t["summation"] == "numpy")
+    assert value("cost/target/numpy/vs_naive") == target["vs_naive"]
+    assert value("cost/target/numpy/vs_scipy") == target["vs_scipy"]
+    # The made-up quartiles of shifted (3.39-3.72 ms) and SciPy (3.63-3.98 ms) overlap: said so.
+    assert "does not resolve which is faster" in section
+    assert value("cost/report/cold") == 75.5 and value("cost/report/warm") == 3.25
+    assert value("cost/truth/speedup") == 64.5 and value("cost/truth/disagreements") == 0
+    assert value("cost/truth/fallback_rate") == 0.001953125
+    # The checksum of bench.json is recorded under Reproducibility.
+    assert hashlib.sha256(payload).hexdigest() in html[html.index('<section id="reproducibility">') :]
+
+
+def test_damaged_bench_json_fails_the_build_and_keeps_the_old_report(tmp_path, monkeypatch, capsys):
+    data = write_fixture(tmp_path / "data")
+    doc = synthetic_bench()
+    del doc["machine"]
+    (data / "bench.json").write_text(json.dumps(doc), encoding="utf-8")
+    out = tmp_path / "r.html"
+    out.write_text("previous", encoding="utf-8")
+    monkeypatch.setenv("SOFTMAX_STUDY_CACHE", str(tmp_path / "cache"))
+    assert report.main(["--no-sweep", "--data-dir", str(data), "--out", str(out)]) == 1
+    assert "bench.json" in capsys.readouterr().err
+    assert out.read_text(encoding="utf-8") == "previous"
+
+
+def test_warm_build_is_byte_identical_and_draws_nothing(tmp_path, monkeypatch):
+    data = write_fixture(tmp_path / "data")
+    (data / "bench.json").write_text(json.dumps(synthetic_bench()), encoding="utf-8")
+    cache = tmp_path / "cache"
+    cold = _build(data, tmp_path / "cold.html", monkeypatch, cache)
+    assert list((cache / "figures").glob("*.pickle"))
+
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("a warm build with unchanged data must not draw")
+
+    monkeypatch.setattr(figures, "to_svg", no_drawing)
+    monkeypatch.setattr(report, "draw_figures", no_drawing)
+    monkeypatch.setattr(report, "load_sweep", no_drawing)  # the parsed sweep.csv comes from the cache too
+    warm = _build(data, tmp_path / "warm.html", monkeypatch, cache)
+    assert warm == cold
+
+
+def test_a_damaged_figure_cache_entry_is_redrawn(tmp_path, monkeypatch):
+    data = write_fixture(tmp_path / "data")
+    cache = tmp_path / "cache"
+    cold = _build(data, tmp_path / "cold.html", monkeypatch, cache)
+    (entry,) = (cache / "figures").glob("*.pickle")
+    assert len(list((cache / "tables").glob("*.pickle"))) == 1
+    blob = bytearray(entry.read_bytes())
+    blob[-1] ^= 1
+    entry.write_bytes(bytes(blob))
+    calls = []
+    draw = report.draw_figures
+    monkeypatch.setattr(report, "draw_figures", lambda *a: calls.append(1) or draw(*a))
+    assert _build(data, tmp_path / "again.html", monkeypatch, cache) == cold
+    assert calls == [1]
+
+
+def test_the_figure_cache_key_follows_the_data(tmp_path, monkeypatch):
+    data = write_fixture(tmp_path / "data")
+    loaded = report.load_data(data)
+    dtypes = report.dtypes_of(loaded.sweep)
+    key = report.figure_cache_key(loaded, dtypes)
+    (data / "bench.json").write_text(json.dumps(synthetic_bench()), encoding="utf-8")
+    assert report.figure_cache_key(report.load_data(data), dtypes) != key
+
+
+# --- the in-place shifted softmax (a bench finding) is bit-identical to the formula ---------------
+
+
+@pytest.mark.parametrize("summation", ["recursive", "pairwise", "numpy"])
+def test_shifted_softmax_in_place_is_bit_identical_to_the_formula(dtype, summation):
+    """softmax_shifted reuses one temporary (np.exp(..., out=), np.divide(..., out=)); every
+    operation and its rounding are those of exp(z - m) / sum(exp(z - m)), so the bits must be equal."""
+    import numpy as np
+
+    from analysis import softmax as sm
+
+    rng = np.random.default_rng(7)
+    z = (rng.standard_normal((40, 33)) * 30).astype(dtype)
+    z[0, :] = -np.inf  # a fully masked row: shift 0
+    z[1, 3] = np.inf
+    with np.errstate(all="ignore"):
+        m = np.max(z, axis=-1, keepdims=True)
+        m = np.where(np.isfinite(m), m, np.zeros_like(m))
+        e = np.exp(z - m)
+        expected = e / sm._sum(e, summation)
+        computed = sm.softmax_shifted(z, summation=summation)
+    assert computed.dtype == z.dtype
+    np.testing.assert_array_equal(computed.view(np.uint8), expected.view(np.uint8))
