@@ -249,12 +249,16 @@ def sweep_rates(configs: dict, workdir: Path) -> list[dict]:
     return out
 
 
-def ground_truth(cfg) -> dict | None:
+def ground_truth(cfg, subset_elements: int | None = 50_000) -> dict | None:
     """The fast ground truth against the straightforward mpmath loop, or None
-    (with the reason in ``ground_truth_missing``) when it is not available."""
+    (with the reason in ``ground_truth_missing``) when it is not available.
+
+    ``subset_elements``: elements per sweep chunk on which the (slow)
+    straightforward loop is timed and then extrapolated to the chunk; None
+    times it on every input (about 20 minutes on the default sweep)."""
     if ground_truth_benchmark is None:
         return None
-    return ground_truth_benchmark(sweep_inputs(cfg))
+    return ground_truth_benchmark(sweep_inputs(cfg), subset_elements=subset_elements)
 
 
 # --- the machine -------------------------------------------------------------------------
@@ -369,7 +373,7 @@ def _jsonable(x):
     return x
 
 
-def run(quick: bool = False, log=print) -> dict:
+def run(quick: bool = False, log=print, truth_subset: int | None = 50_000) -> dict:
     settings = QUICK if quick else {"lengths": LENGTHS, "elements": ELEMENTS, "repeats": REPEATS,
                                      "min_seconds": MIN_SECONDS}  # fmt: skip
     default = load_config(None)
@@ -390,7 +394,7 @@ def run(quick: bool = False, log=print) -> dict:
         log("make report, cold and warm ...")
         document["report"] = report_times(quick, workdir / "report")
     log("ground truth ...")
-    truth = ground_truth(small if quick else default)
+    truth = ground_truth(small if quick else default, truth_subset)
     document["ground_truth"] = truth
     document["ground_truth_missing"] = _TRUTH_MISSING if truth is None else None
     document["settings"] = {"repeats": settings["repeats"], "min_seconds": settings["min_seconds"],
@@ -402,11 +406,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis bench", description="Measure the cost of stability.")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a schema check, not a measurement)")
     parser.add_argument("--out", type=Path, default=BENCH_PATH, help="output file (default reports/data/bench.json)")
+    parser.add_argument(
+        "--truth-subset", type=int, default=50_000, metavar="N",
+        help="elements per sweep chunk on which the straightforward mpmath loop is timed (0: all; ~20 min)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.truth_subset < 0:
+        parser.error(f"--truth-subset {args.truth_subset} is negative")
     if args.out.exists() and args.out.is_dir():
         parser.error(f"--out {args.out} is a folder")
     try:
-        document = run(args.quick, log=lambda s: print(s, file=sys.stderr))
+        document = run(args.quick, log=lambda s: print(s, file=sys.stderr), truth_subset=args.truth_subset or None)
     except (RuntimeError, OSError) as err:
         print(f"error: {err}; {args.out} is unchanged", file=sys.stderr)
         return 1
