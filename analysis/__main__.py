@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         out = sweep.run(cfg, data_dir=args.data_dir or sweep.DATA_DIR, progress=progress)
         sweep.logsoftmax_outputs(out, quick=args.quick)
+        sweep.methods_real_outputs(out, quick=args.quick)
     except OSError as err:
         print(f"error: cannot write results: {err}", file=sys.stderr)
         return 1
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         # the exit handlers of concurrent.futures could wait on a pool that
         # was interrupted mid-operation.
         os._exit(130)
-    files = "sweep.csv, thresholds.json, manifest.json, gstar.csv, logsoftmax.json"
+    files = "sweep.csv, thresholds.json, manifest.json, gstar.csv, logsoftmax.json, methods_real.json"
     print(f"wrote {files} under {out} in {time.perf_counter() - start:.1f} s")
     return 0
 

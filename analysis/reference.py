@@ -275,8 +275,13 @@ def _finite_row(values: np.ndarray, fmt: Format):
             intervals.append((*_plus_small(d, ln_lo, ln_hi, -1), fmt))
         rounded = []
         for lo, hi, f in intervals:
-            a = _round_raw(lo, f)
-            if a != _round_raw(hi, f) or math.copysign(1, a) != math.copysign(1, _round_raw(hi, f)):
+            a, b = _round_raw(lo, f), _round_raw(hi, f)
+            # Both ends NaN: beyond max + ulp(max)/2 in a format without
+            # infinities (float8_e4m3fn), decided.
+            if math.isnan(a) and math.isnan(b):
+                rounded.append(a)
+                continue
+            if a != b or math.copysign(1, a) != math.copysign(1, b):
                 break
             rounded.append(a)
         else:

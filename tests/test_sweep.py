@@ -183,10 +183,12 @@ BAD_CONFIGS = {
     "empty grid": ('lengths = [2, 10, 100, 1000]', "lengths = []", "study.lengths"),
     "non-monotone grid": ('lengths = [2, 10, 100, 1000]', "lengths = [2, 100, 10]", "study.lengths"),
     "unsupported dtype": (
-        'dtypes = ["float64", "float32", "float16", "bfloat16"]',
+        'dtypes = ["float64", "float32", "float16", "bfloat16", "float8_e4m3fn", "float8_e5m2"]',
         'dtypes = ["float64", "int8"]',
         "study.dtypes",
     ),
+    "unknown method": ('"shifted_fp32", "scipy"]', '"shifted_fp32", "scipy", "kahan"]', "comparison.extra_methods"),
+    "method twice": ('methods = ["naive", "shifted"]', 'methods = ["naive", "shifted", "log1p"]', "comparison.extra_methods"),
     "bad decades": ("gap_decades = [-2.0, 3.0]", "gap_decades = [3.0, -2.0]", "two_level.gap_decades"),
     "unknown section": ("\n[quick]\n", "\n[quik]\n", "quik"),
     "not toml": ("\n[study]\n", "\n[study\n", "not valid TOML"),
