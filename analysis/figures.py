@@ -838,8 +838,9 @@ def method_ranking(ranking: Mapping[str, Sequence[Mapping]], function: str = "so
                handletextpad=0.4, columnspacing=1.2)  # fmt: skip
     best = {d: ranking[d][0]["method"] for d in formats if ranking[d]}
     alt = (
-        f"{function}: methods ranked per format by the median bits of error of their worst component over the "
-        f"sweep's ok vectors, with the worst case and the MNIST logits beside; best per format: "
+        f"{function}: methods ranked per format by the share of vectors not ok, then by the median bits of error "
+        f"of their worst component over the sweep's ok vectors, with the worst case and the MNIST logits beside; "
+        f"best per format: "
         + "; ".join(f"{d}: {m}" for d, m in best.items())
         + "."
     )

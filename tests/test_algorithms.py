@@ -31,6 +31,11 @@ from analysis.metrics import ulp_distance
 from tests.test_softmax import EXP_ERROR_U, assert_max_ulp
 
 ALL = [FORMATS[name].dtype for name in ALL_DTYPES]
+# The bounds of the theorems say nothing in float8: at n = 2 and spread 0,
+# B u = 4 u is 1/2 in float8_e5m2 (u = 1/8) and 1/4 in e4m3fn (u = 1/16), and
+# the spread term alone reaches 1/2 at a spread of 2.  The bound tests run on
+# the four formats with p >= 8; float8 is covered by the exact cases below.
+BOUNDED = [FORMATS[name].dtype for name in ("float16", "bfloat16", "float32", "float64")]
 # float8 ufuncs compute in float32 and round once (checked in
 # test_float8_ufuncs_round_once): exp's error is u + float32's 4 u_32 at most.
 EXP_U = {**EXP_ERROR_U, "float8_e4m3fn": 1.0 + 2.0**-18, "float8_e5m2": 1.0 + 2.0**-18}
@@ -65,7 +70,7 @@ def normal_part(truth, dtype):
     return np.abs(truth.astype(np.float64)) >= FORMATS[dtype.name].smallest_normal
 
 
-@pytest.mark.parametrize("dtype", ALL, ids=lambda d: d.name)
+@pytest.mark.parametrize("dtype", BOUNDED, ids=lambda d: d.name)
 @given(data=st.data())
 def test_log1p_softmax_obeys_theorem_4_3(dtype, data):
     """BHH 2021, Algorithm 4.1 lines 5-7 and Theorem 4.3: softmax_i =
@@ -80,7 +85,7 @@ def test_log1p_softmax_obeys_theorem_4_3(dtype, data):
     assert_max_ulp(sm.softmax_log1p(z)[keep], truth[keep], max_ulp(B, dtype), f"B={B:.1f}")
 
 
-@pytest.mark.parametrize("dtype", ALL, ids=lambda d: d.name)
+@pytest.mark.parametrize("dtype", BOUNDED, ids=lambda d: d.name)
 @given(data=st.data())
 def test_online_softmax_obeys_the_shifted_bound_with_two_more_roundings_per_step(dtype, data):
     """Milakov & Gimelshein 2018, Algorithm 3: d_j = d_{j-1} exp(m_{j-1} - m_j)
@@ -96,7 +101,7 @@ def test_online_softmax_obeys_the_shifted_bound_with_two_more_roundings_per_step
     assert_max_ulp(sm.softmax_online(z)[keep], truth[keep], max_ulp(B, dtype), f"B={B:.1f}")
 
 
-@pytest.mark.parametrize("dtype", ALL, ids=lambda d: d.name)
+@pytest.mark.parametrize("dtype", BOUNDED, ids=lambda d: d.name)
 @given(data=st.data())
 def test_log1p_logsumexp_obeys_theorem_4_2(dtype, data):
     """BHH 2021, Theorem 4.2 for Algorithm 4.1: relative error to first order
@@ -112,7 +117,7 @@ def test_log1p_logsumexp_obeys_theorem_4_2(dtype, data):
     assert_max_ulp(sm.logsumexp_log1p(z), truth, max_ulp(B, dtype), f"B={B:.1f}")
 
 
-@pytest.mark.parametrize("dtype", ALL, ids=lambda d: d.name)
+@pytest.mark.parametrize("dtype", BOUNDED, ids=lambda d: d.name)
 @given(data=st.data())
 def test_exp_lse_softmax_obeys_theorem_4_4(dtype, data):
     """BHH 2021, Theorem 4.4 (the division-free softmax exp(z_i - lse) with lse
@@ -169,8 +174,9 @@ def test_kahan_beats_recursive_on_an_adversarial_sum():
 
 @pytest.mark.parametrize("dtype", ALL, ids=lambda d: d.name)
 def test_kahan_sum_is_exact_where_every_partial_sum_is(dtype):
-    z = np.array([[0.5, 0.25, 0.125, 1.0, 2.0]], dtype)
-    assert sm._sum(z, "kahan")[0, 0] == 3.875
+    # Partial sums 0.5, 1.5, 3.5, 4: at most 3 significant bits, exact in every format.
+    z = np.array([[0.5, 1.0, 2.0, 0.5]], dtype)
+    assert sm._sum(z, "kahan")[0, 0] == 4.0
 
 
 @pytest.mark.parametrize("n", [2, 10, 100])
@@ -231,10 +237,15 @@ def test_float8_ufuncs_round_once(name):
 @pytest.mark.parametrize("dtype", ALL, ids=lambda d: d.name)
 def test_every_method_accepts_every_format(dtype):
     z = np.array([[0.5, -1.0, 2.0], [0.0, 0.0, 0.0]], dtype)
-    for (function, _), f in peers.IMPLEMENTATIONS.items():
+    for (function, method), f in peers.IMPLEMENTATIONS.items():
         out = f(z)
         assert out.dtype == dtype
         assert out.shape == ((2,) if function == "logsumexp" else (2, 3))
+        if method == "scipy" and dtype == np.float16:
+            # np.sum of float16 keeps float32 partial sums on a contiguous
+            # axis only (analysis.softmax, "numpy"): SciPy's results depend
+            # on the memory layout there, ours do not.
+            continue
         out_axis0 = f(z.T.copy(), axis=0)
         np.testing.assert_array_equal(np.asarray(out_axis0).T if out.ndim == 2 else out_axis0, out)
 
@@ -269,9 +280,12 @@ def test_scipy_dtypes():
 def test_scipy_logsumexp_leaves_out_every_tied_max():
     """SciPy >= 1.15 takes all maxima out of the sum (lse = m + log c +
     log1p(s / c)); Algorithm 4.1 takes out one.  With 3 tied maxima and
-    nothing else the two agree with the truth log 3 exactly."""
+    nothing else SciPy computes log(3) + log1p(0), the correctly rounded
+    log 3; Algorithm 4.1 computes log1p(2), 1 ulp below it in float64
+    (measured; libm's log1p is not correctly rounded)."""
     z = np.array([0.0, 0.0, 0.0])
-    assert peers.scipy_logsumexp(z) == sm.logsumexp_log1p(z) == reference.logsumexp(z)
+    assert peers.scipy_logsumexp(z) == reference.logsumexp(z)
+    assert ulp_distance(sm.logsumexp_log1p(z), reference.logsumexp(z)) <= 1
 
 
 def test_config_methods_are_the_registry():
