@@ -1,9 +1,10 @@
 """The computations under study, in the arithmetic of the input format.
 
 Every function takes an array ``z`` of float64, float32, float16, bfloat16,
-float8_e4m3fn or float8_e5m2 (the last three from ``ml_dtypes``), reduces along ``axis`` (default -1) and returns the dtype of
-``z``.  Every operation -- subtraction, exp, log, division and each partial
-sum -- is rounded to that format, as in the model of Blanchard, Higham &
+float8_e4m3fn or float8_e5m2 (the last three from ``ml_dtypes``), reduces
+along ``axis`` (default -1) and returns the dtype of ``z``.  Every
+operation -- subtraction, exp, log, division and each partial sum -- is
+rounded to that format, as in the model of Blanchard, Higham &
 Higham (2021): numpy's float16 and ml_dtypes' bfloat16 ufuncs compute each
 elementary operation in float32 and round the result once to the format (for
 +, -, / that is the correctly rounded result, since float32's 24 bits are at
@@ -260,11 +261,12 @@ def logsumexp_log1p(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
     BHH 2021, Algorithm 4.1 (lines 1-4): the largest term, exactly 1, is
     taken out of the sum and added back inside log1p, so no rounding error
     of 1 + s is made.  Theorem 4.2: relative error at most, to first order,
-    (|lse| + n - min z) u / |lse| (ignoring underflow; the leading term as
+    |lse + n - min z| u / |lse| (ignoring underflow; the leading term as
     the paper's own test code evaluates it, ``lseshiftbd1`` in
-    ``chop_test_softmax.m``), plus one rounding of m + log1p(s).  Ties: only one maximum (the first) is left out.  Rows whose
-    max is not finite: log sum_j exp(z_j) (-inf for a fully masked row,
-    +inf with a +inf entry, NaN with a NaN).
+    ``chop_test_softmax.m``), plus one rounding of m + log1p(s).  Ties: only
+    one maximum (the first) is left out.  Rows whose max is not finite:
+    log sum_j exp(z_j) (-inf for a fully masked row, +inf with a +inf entry,
+    NaN with a NaN).
     """
     z, axis = _last_axis(z, axis)
     with _quiet():

@@ -352,3 +352,18 @@ def test_float8_e4m3fn_has_no_inf_so_overflow_is_nan():
     z = np.array([400.0, 400.0], ml_dtypes.float8_e4m3fn)
     assert np.all(np.isnan(sm.softmax_naive(z).astype(np.float64)))
     np.testing.assert_array_equal(sm.softmax_log1p(z).astype(np.float64), [0.5, 0.5])
+
+
+def test_finite_output_where_the_e4m3fn_truth_overflows_is_not_ok():
+    """z = (16, -448): log_softmax_2 = -464 - tiny lies beyond max + ulp(max)/2
+    = 464 of float8_e4m3fn, so the correctly rounded truth is NaN (no
+    infinity); the shifted method returns a finite number there, which
+    classify counts as an overflow ("inf"), not as ok."""
+    from analysis.metrics import classify
+
+    z = np.array([16.0, -448.0], ml_dtypes.float8_e4m3fn)
+    truth = reference.log_softmax(z)
+    assert np.isnan(float(truth[1]))
+    computed = sm.log_softmax_shifted(z)
+    assert np.isfinite(float(computed[1]))
+    assert classify(computed, truth) == "inf"

@@ -188,7 +188,9 @@ BAD_CONFIGS = {
         "study.dtypes",
     ),
     "unknown method": ('"shifted_fp32", "scipy"]', '"shifted_fp32", "scipy", "kahan"]', "comparison.extra_methods"),
-    "method twice": ('methods = ["naive", "shifted"]', 'methods = ["naive", "shifted", "log1p"]', "comparison.extra_methods"),
+    "method twice": (
+        'methods = ["naive", "shifted"]', 'methods = ["naive", "shifted", "log1p"]', "comparison.extra_methods"
+    ),
     "bad decades": ("gap_decades = [-2.0, 3.0]", "gap_decades = [3.0, -2.0]", "two_level.gap_decades"),
     "unknown section": ("\n[quick]\n", "\n[quik]\n", "quik"),
     "not toml": ("\n[study]\n", "\n[study\n", "not valid TOML"),
