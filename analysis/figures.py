@@ -793,7 +793,7 @@ def method_ranking(ranking: Mapping[str, Sequence[Mapping]], function: str = "so
     panel_height = 0.26 * most + 0.55
     fig = _new_figure(8.0, panel_height * rows + 1.1)
     axes = fig.subplots(rows, columns, squeeze=False)
-    _margins(fig, left=1.35, right=0.75, top=0.25, bottom=0.95, hspace=0.55 / panel_height, wspace=0.95)
+    _margins(fig, left=1.35, right=0.95, top=0.25, bottom=0.95, hspace=0.55 / panel_height, wspace=1.3)
     sweep_color, real_color = "#0072B2", "#D55E00"
     for index, ax in enumerate(axes.flat):
         if index >= len(formats):
