@@ -1062,7 +1062,11 @@ def methods_section(data: StudyData) -> dict:
             "function", "rank", "method", "sweep: median bits", "sweep: worst bits", "sweep: not ok",
             "MNIST: median bits", "MNIST: worst bits", "MNIST: not ok", "time / naive",
         ],  # fmt: skip
-        "real_rows": text(str(real.get("rows", "—"))),
+        # How many MNIST vectors were used (those that overflow a format are skipped there).
+        "real_rows": number(
+            max((f["skipped"] + max((v["vectors"] for v in f["methods"].values()), default=0)
+                 for f in real.get("formats", {}).values()), default=0)
+        ),  # fmt: skip
         "real_present": bool(data.methods_real),
         "bench_present": bool(data.bench),
         "names": [{"method": text(k), "name": text(v)} for k, v in METHOD_NAMES.items()],
