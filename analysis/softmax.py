@@ -49,7 +49,9 @@ Summation (keyword ``summation=``):
   c = (t - s) - y, s = t -- every operation rounded to the format (numpy
   evaluates float16/bfloat16/float8 operations in float32 and rounds each
   result once, so the compensation is not lost to a wider accumulator).
-  Error bound 2u + O(n u^2) times sum |x_j| (Higham 2002, eq. (4.8)).
+  Error bound 2u + O(n u^2) times sum |x_j| (Higham 2002, eq. (4.8)).  A
+  partial sum that overflows to inf drops the compensation (inf - inf would
+  be NaN), so an overflowed sum is inf as in the other orders.
 
 Methods beyond naive/shifted (the keys of ``IMPLEMENTATIONS``): "log1p"
 (BHH 2021, Algorithm 4.1), "exp_lse" (the division-free softmax, BHH 2021
@@ -103,8 +105,10 @@ def _sum(x: np.ndarray, summation: str) -> np.ndarray:
         for j in range(1, x.shape[-1]):
             y = x[..., j] - compensation
             t = total + y
-            # (t - s) - y recovers the low-order part of y that t lost.
-            compensation = (t - total) - y
+            # (t - s) - y recovers the low-order part of y that t lost; once
+            # t overflows it would be inf - inf = NaN, so the sum stays inf as
+            # in the other orders.
+            compensation = np.where(np.isinf(t), np.zeros_like(t), (t - total) - y)
             total = t
         return total[..., None]
     raise ValueError(f"unknown summation {summation!r}: expected one of {', '.join(SUMMATIONS)}")
