@@ -6,6 +6,11 @@ the code of the numerics and the package versions; a rerun with nothing
 changed recomputes nothing, and a config change recomputes only the chunks
 whose parameters changed.  Cache entries carry a SHA-256 of their content and
 are recomputed, never used, when it does not match.
+
+Besides sweep.csv, thresholds.json and manifest.json, the command line writes
+gstar.csv and logsoftmax.json (:func:`logsoftmax_outputs`) and
+methods_real.json (:func:`methods_real_outputs`: every method on the MNIST
+logits), each cached by a hash of its code.
 """
 
 from __future__ import annotations
