@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         from . import outputs
 
         outputs.produce_all(out, cfg=cfg, config_path=args.config, quick=args.quick)
+        sweep.methods_real_outputs(out, quick=args.quick)
     except ClusterError as err:
         print(f"error: {err}; nothing was written", file=sys.stderr)
         sys.stderr.flush()
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         # was interrupted mid-operation.
         os._exit(130)
     files = (
-        "sweep.csv, thresholds.json, manifest.json, gstar.csv, logsoftmax.json, "
+        "sweep.csv, thresholds.json, manifest.json, gstar.csv, logsoftmax.json, methods_real.json, "
         "bhh2021.json, bounds.json, special_values.json, worst_cases.json"
     )
     print(f"wrote {files} under {out} in {time.perf_counter() - start:.1f} s")

@@ -12,13 +12,18 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .formats import STUDY_DTYPES
+from .formats import ALL_DTYPES
 
 DEFAULT_CONFIG = Path(__file__).with_name("study.toml")
 
 FUNCTIONS = ("softmax", "logsumexp", "log_softmax")
-METHODS = ("naive", "shifted")
-SUMMATIONS = ("recursive", "pairwise", "numpy")
+# The method names of analysis.peers.IMPLEMENTATIONS (a test checks the two
+# agree; not imported here, so that reading the config does not load SciPy).
+METHODS = (
+    "naive", "shifted", "log1p", "exp_lse", "online",
+    "shifted_kahan", "shifted_pairwise", "shifted_fp32", "scipy",
+)  # fmt: skip
+SUMMATIONS = ("recursive", "pairwise", "numpy", "kahan")
 
 # section -> key -> (type, check); the check returns an error text or None.
 _SCHEMA = {
@@ -39,6 +44,7 @@ _SCHEMA = {
         "threshold_factors": list,
     },
     "scaled_normal": {"scale_decades": list, "scale_points": int, "draws": int},
+    "comparison": {"extra_methods": list, "extra_lengths": list},
 }
 # [quick] may override any key of the other sections by its bare name.
 _QUICK_KEYS = {key: section for section, keys in _SCHEMA.items() for key in keys}
@@ -67,6 +73,8 @@ class Config:
     scale_decades: tuple[float, float]
     scale_points: int
     draws: int
+    extra_methods: tuple[str, ...]
+    extra_lengths: tuple[int, ...]
 
     def as_dict(self) -> dict:
         """The settings that determine the results (not the file's path)."""
@@ -174,7 +182,7 @@ def load(path: str | Path | None = None, quick: bool = False) -> Config:
         path=str(path),
         quick=quick,
         seed=_nonnegative(path, *get("seed")),
-        dtypes=_choices(path, *get("dtypes"), STUDY_DTYPES),
+        dtypes=_choices(path, *get("dtypes"), ALL_DTYPES),
         lengths=_numbers(path, *get("lengths"), integers=True, positive=True),
         functions=_choices(path, *get("functions"), FUNCTIONS),
         methods=_choices(path, *get("methods"), METHODS),
@@ -188,7 +196,17 @@ def load(path: str | Path | None = None, quick: bool = False) -> Config:
         scale_decades=decades("scale_decades"),
         scale_points=count("scale_points", 2),
         draws=count("draws"),
+        extra_methods=_extra_methods(path, get("methods")[1], *get("extra_methods")),
+        extra_lengths=_numbers(path, *get("extra_lengths"), integers=True, positive=True),
     )
+
+
+def _extra_methods(path, methods, name, v):
+    extra = _choices(path, name, v, METHODS)
+    both = [m for m in extra if m in methods]
+    if both:
+        raise _fail(path, name, f"{both[0]!r} is already in study.methods")
+    return extra
 
 
 def _fail_len(path, name, v):

@@ -933,3 +933,76 @@ def cost_per_element(implementations: Sequence[Mapping], dtypes: Sequence[str] =
     alt = ("Median time per element against the row length n, log-log, one panel per function and format: "
            + "; ".join(summary) + ".")  # fmt: skip
     return to_svg(fig, "cost", alt)
+# --- the methods compared: ranking per format ----------------------------------------------
+
+
+def method_ranking(ranking: Mapping[str, Sequence[Mapping]], function: str = "softmax") -> SvgFigure:
+    """Every method of one function, per format, ranked by robustness and bits of error.
+
+    ``ranking`` maps a format to its rows, best first, each with "method",
+    "sweep_median", "sweep_max", "sweep_not_ok" (fraction), "real_median",
+    "real_max", "real_not_ok" (None where not measured), as prepared by
+    :func:`analysis.report.method_ranking`.  One panel per format: a line
+    from the median to the worst bits of error over the ok vectors, filled
+    markers for the sweep, hollow ones for the MNIST logits, and the share
+    of vectors that are not ok at the right.
+    """
+    formats = list(ranking)
+    columns = 2
+    rows = math.ceil(len(formats) / columns)
+    most = max((len(r) for r in ranking.values()), default=1)
+    panel_height = 0.26 * most + 0.55
+    fig = _new_figure(8.0, panel_height * rows + 1.1)
+    axes = fig.subplots(rows, columns, squeeze=False)
+    _margins(fig, left=1.35, right=0.95, top=0.25, bottom=0.95, hspace=0.55 / panel_height, wspace=1.3)
+    sweep_color, real_color = "#0072B2", "#D55E00"
+    for index, ax in enumerate(axes.flat):
+        if index >= len(formats):
+            ax.set_visible(False)
+            continue
+        dtype = formats[index]
+        entries = list(ranking[dtype])
+        y = np.arange(len(entries))[::-1].astype(float)  # best at the top
+        precision = FORMATS[dtype].precision
+        for yi, e in zip(y, entries):
+            if e["sweep_median"] is not None:
+                ax.plot([e["sweep_median"], e["sweep_max"]], [yi + 0.14] * 2, color=sweep_color, linewidth=1.2)
+                ax.plot(e["sweep_median"], yi + 0.14, "o", color=sweep_color, markersize=4)
+                ax.plot(e["sweep_max"], yi + 0.14, "|", color=sweep_color, markersize=7, markeredgewidth=1.4)
+            if e["real_median"] is not None:
+                ax.plot([e["real_median"], e["real_max"]], [yi - 0.14] * 2, color=real_color, linewidth=1.0,
+                        linestyle=(0, (2, 1)))  # fmt: skip
+                ax.plot(e["real_median"], yi - 0.14, "D", color=real_color, markerfacecolor="white", markersize=4)
+                ax.plot(e["real_max"], yi - 0.14, "|", color=real_color, markersize=7, markeredgewidth=1.4)
+            shares = [s for s in (e["sweep_not_ok"], e["real_not_ok"]) if s is not None]
+            if shares and max(shares) > 0:
+                label = "/".join("–" if s is None else f"{100 * s:.2g}%" for s in (e["sweep_not_ok"], e["real_not_ok"]))
+                ax.annotate(label, (1.0, yi), xycoords=("axes fraction", "data"), xytext=(3, 0),
+                            textcoords="offset points", va="center", fontsize=7, color="#555555")  # fmt: skip
+        ax.set_yticks(y)
+        ax.set_yticklabels([e["method"] for e in entries])
+        ax.set_ylim(-0.6, len(entries) - 0.4)
+        # Up to p bits (an error of a whole binade) or the worst error, if larger.
+        worst = max([precision] + [e[k] for e in entries for k in ("sweep_max", "real_max") if e[k] is not None])
+        ax.set_xlim(-0.02 * worst, worst * 1.02)
+        ax.set_title(f"{dtype} (p = {precision})", loc="left")
+        ax.grid(True, axis="x", color="#DDDDDD", linewidth=0.6)
+        if index >= len(formats) - columns:
+            ax.set_xlabel("bits of error, worst component")
+    handles = [
+        Line2D([], [], color=sweep_color, marker="o", markersize=4, label="sweep: median (dot) to worst (bar)"),
+        Line2D([], [], color=real_color, marker="D", markerfacecolor="white", markersize=4, linestyle=(0, (2, 1)),
+               label="MNIST logits: median to worst"),  # fmt: skip
+    ]
+    handles.append(Line2D([], [], linestyle="none", label="right margin: % not ok (sweep/MNIST), where not 0"))
+    fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False, bbox_to_anchor=(0.5, 0.0),
+               handletextpad=0.4, columnspacing=1.2)  # fmt: skip
+    best = {d: ranking[d][0]["method"] for d in formats if ranking[d]}
+    alt = (
+        f"{function}: methods ranked per format by the share of vectors not ok, then by the median bits of error "
+        f"of their worst component over the sweep's ok vectors, with the worst case and the MNIST logits beside; "
+        f"best per format: "
+        + "; ".join(f"{d}: {m}" for d, m in best.items())
+        + "."
+    )
+    return to_svg(fig, f"ranking-{function}", alt)

@@ -17,9 +17,13 @@ from dataclasses import dataclass
 import ml_dtypes
 import numpy as np
 
-# The formats of the study, smallest to largest precision; float8 formats are
-# supported by the metrics and the rounding primitive for later comparisons.
+# The formats of the study, smallest to largest precision (the sections on
+# thresholds and log-softmax cover these four) ...
 STUDY_DTYPES = ("float16", "bfloat16", "float32", "float64")
+# ... and the 8-bit formats, which the implementations, the ground truth and
+# the sweep accept as well (smallest precision first).
+FLOAT8_DTYPES = ("float8_e5m2", "float8_e4m3fn")
+ALL_DTYPES = FLOAT8_DTYPES + STUDY_DTYPES
 
 _NUMPY_DTYPES = {
     "float64": np.dtype(np.float64),
@@ -31,7 +35,7 @@ _NUMPY_DTYPES = {
 }
 
 # Dtypes the softmax implementations and the ground truth accept.
-SUPPORTED = tuple(_NUMPY_DTYPES[name] for name in STUDY_DTYPES)
+SUPPORTED = tuple(_NUMPY_DTYPES[name] for name in ALL_DTYPES)
 
 
 @dataclass(frozen=True)
@@ -106,14 +110,14 @@ def format_of(dtype) -> Format:
 def check_study_array(z, axis: int = -1) -> np.ndarray:
     """Return ``z`` as an array of a study dtype with a non-empty ``axis``.
 
-    TypeError names a dtype outside float64/float32/float16/bfloat16;
+    TypeError names a dtype outside float64/float32/float16/bfloat16/float8;
     ValueError names an empty or missing axis.
     """
     z = np.asarray(z)
     if z.dtype not in SUPPORTED:
         raise TypeError(
             f"unsupported dtype {z.dtype.name}: expected one of "
-            f"{', '.join(STUDY_DTYPES)}"
+            f"{', '.join(ALL_DTYPES)}"
         )
     if z.ndim == 0:
         raise ValueError("expected an array with at least one axis, got a scalar")

@@ -120,7 +120,9 @@ def classify(computed, truth, axis: int = -1):
     """Status of each vector along ``axis``: "ok", "nan", "inf" or "zero".
 
     - "nan": some component is NaN where the truth is not;
-    - "inf": some component is infinite where the truth is not that infinity;
+    - "inf": some component is infinite where the truth is not that infinity
+      (or, in a format without infinities, finite where the correctly
+      rounded truth is NaN because the exact value overflows the format);
     - "zero": some component is 0 where the truth is nonzero (underflow);
     - "ok": none of these.
 
@@ -131,6 +133,10 @@ def classify(computed, truth, axis: int = -1):
     with np.errstate(invalid="ignore"):  # ml_dtypes warns on signalling NaNs
         nan = np.isnan(computed) & ~np.isnan(truth)
         inf = np.isinf(computed) & ~(computed == truth)
+        if not format_of(truth.dtype).has_inf:
+            # float8_e4m3fn has no infinity: an exact value beyond the format's
+            # range rounds to NaN, so a finite output there is an overflow too.
+            inf |= np.isnan(truth) & ~np.isnan(computed)
         zero = (computed == 0) & (truth != 0) & ~np.isnan(truth)
     status = np.where(
         nan.any(axis=axis),

@@ -289,6 +289,11 @@ def _finite_row(values: np.ndarray, fmt: Format):
         rounded = []
         for lo, hi, f in _enclosures(m, shifted, counts, fmt, prec):
             a, b = _round_raw(lo, f), _round_raw(hi, f)
+            # Both ends NaN: beyond max + ulp(max)/2 in a format without
+            # infinities (float8_e4m3fn), decided.
+            if math.isnan(a) and math.isnan(b):
+                rounded.append(a)
+                continue
             if a != b or math.copysign(1, a) != math.copysign(1, b):
                 break
             rounded.append(a)

@@ -41,7 +41,7 @@ from markupsafe import Markup
 
 from . import figures
 from . import sweep as _sweep  # its cache (load_cached, store_cached) also holds the figures
-from .formats import FORMATS, STUDY_DTYPES
+from .formats import ALL_DTYPES, FORMATS, STUDY_DTYPES
 from .logsoftmax import GRID_STEP
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,6 +227,7 @@ class StudyData:
     bench: dict | None = None  # bench.json when `make bench` wrote one (optional)
     bench_sha256: str | None = None
     extras: dict = field(default_factory=dict)  # the files of analysis.outputs (load_extras)
+    methods_real: dict | None = None  # methods_real.json, when the sweep wrote it
 
 
 def _sha256(path: Path) -> str:
@@ -369,7 +370,24 @@ def load_data(data_dir: str | Path) -> StudyData:
     data.logsoftmax = load_logsoftmax(data_dir)
     files.update({name: _sha256(data_dir / name) for name in ("gstar.csv", "logsoftmax.json")})
     data.bench, data.bench_sha256 = load_bench(data_dir)
+    data.methods_real = _optional_json(data_dir / "methods_real.json", "formats")
+    if data.methods_real is not None:
+        files["methods_real.json"] = _sha256(data_dir / "methods_real.json")
     return data
+
+
+def _optional_json(path: Path, required: str) -> dict | None:
+    """A JSON file that the report uses when present (None when absent);
+    ReportError when present but unreadable or without ``required``."""
+    if not path.is_file():
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise ReportError(f"{path}: invalid JSON: {err}") from None
+    if not isinstance(document, dict) or required not in document:
+        raise ReportError(f"{path}: no {required!r}")
+    return document
 
 
 GSTAR_COLUMNS = ("n", "dtype", "entry", "g_star_observed", "g_star_predicted")
@@ -1268,6 +1286,7 @@ def draw_figures(data: StudyData, dtypes) -> dict:
         "logsoftmax": make_logsoftmax_figures(data.logsoftmax, dtypes),
         "cost": figures.cost_per_element(data.bench["implementations"]) if data.bench else None,
         "extra": extra_sections(data, dtypes),
+        "methods": methods_section(data),
     }
 
 
@@ -1302,6 +1321,139 @@ def cached_figures(data: StudyData, dtypes, cache_dir: Path | None = None) -> di
         except OSError:  # a read-only cache costs time, not correctness
             pass
     return drawn
+# --- the methods compared (issue 6: algorithms of the literature, peers) -------------------------
+
+# Method -> how the report names it, in the order the legend lists them.
+METHOD_NAMES = {
+    "naive": "naive",
+    "shifted": "shifted (max subtracted)",
+    "log1p": "BHH Algorithm 4.1 (log1p)",
+    "exp_lse": "division-free exp(z − lse)",
+    "online": "online (Milakov & Gimelshein)",
+    "shifted_kahan": "shifted, Kahan sum",
+    "shifted_pairwise": "shifted, pairwise sum",
+    "shifted_fp32": "shifted in float32",
+    "scipy": "SciPy",
+}
+
+
+def _ranking_lengths(sweep, function: str, dtype: str) -> list[int]:
+    """The lengths at which every method of the sweep ran for this function
+    and format: the rows the methods are compared on (the same vectors)."""
+    mask = _select(sweep, function=function, dtype=dtype)
+    methods = set(np.unique(sweep["method"][mask]).tolist())
+    return sorted(
+        n for n in set(sweep["n"][mask].tolist())
+        if set(np.unique(sweep["method"][mask & (sweep["n"] == n)]).tolist()) == methods
+    )  # fmt: skip
+
+
+def _bench_cost(bench: dict | None, function: str, method: str, dtype: str) -> float | None:
+    """Median time of the method over that of naive, same function and
+    format, at the largest n measured for both; None when not measured."""
+    if not bench:
+        return None
+    times = {}
+    for r in bench.get("implementations", []):
+        if r.get("function") == function and r.get("dtype") == dtype and r.get("method") in (method, "naive"):
+            times[r["method"], r.get("n")] = r.get("median_s")
+    common = [n for (m, n) in times if m == method and ("naive", n) in times and times["naive", n]]
+    if not common:
+        return None
+    n = max(common)
+    return times[method, n] / times["naive", n]
+
+
+def method_ranking(sweep, real: dict | None, bench: dict | None, function: str) -> dict:
+    """{dtype: [row, ...]} with the methods of ``function`` ranked (best
+    first) by the median, then the worst, bits of error of the worst
+    component over the sweep's ok vectors, on the lengths at which every
+    method ran; with the same numbers on the MNIST logits and the cost."""
+    out = {}
+    formats = [d for d in ALL_DTYPES if d in set(np.unique(sweep["dtype"]).tolist())]
+    for dtype in formats:
+        lengths = _ranking_lengths(sweep, function, dtype)
+        base = _select(sweep, function=function, dtype=dtype) & np.isin(sweep["n"], lengths)
+        rows = []
+        for method in sorted(set(np.unique(sweep["method"][base]).tolist())):
+            mask = base & (sweep["method"] == method)
+            ok = mask & (sweep["status"] == "ok")
+            bits = sweep["max_bits"][ok]
+            summary = (real or {}).get("formats", {}).get(dtype, {}).get("methods", {}).get(f"{function}/{method}")
+            rows.append(
+                {
+                    "method": method,
+                    "vectors": int(mask.sum()),
+                    "sweep_median": float(np.median(bits)) if bits.size else None,
+                    "sweep_max": float(bits.max()) if bits.size else None,
+                    "sweep_not_ok": float(1 - ok.sum() / mask.sum()),
+                    "real_median": summary["median_bits"] if summary else None,
+                    "real_max": summary["max_bits"] if summary else None,
+                    "real_not_ok": summary["not_ok"] / summary["vectors"] if summary and summary["vectors"] else None,
+                    "cost": _bench_cost(bench, function, method, dtype),
+                    "lengths": lengths,
+                }
+            )
+        # Best first: fewest vectors not ok (a method is not better for being
+        # measured only where it did not fail), then the median and the worst
+        # bits over the ok vectors; a method with no ok vector last.
+        rows.sort(
+            key=lambda r: (
+                r["sweep_median"] is None, r["sweep_not_ok"],
+                r["sweep_median"] or 0, r["sweep_max"] or 0, r["method"],
+            )
+        )  # fmt: skip
+        out[dtype] = rows
+    return out
+
+
+def methods_section(data: StudyData) -> dict:
+    """The values and the figure of the methods subsection."""
+    sweep = data.sweep
+    present = set(np.unique(sweep["method"]).tolist())
+    tables = []
+    figure = None
+    if len(present) > 2:  # naive and shifted alone: the Results section covers them
+        rankings = {f: method_ranking(sweep, data.methods_real, data.bench, f) for f in FUNCTIONS}
+        figure = figures.method_ranking(rankings["softmax"], "softmax")
+        for dtype in rankings["softmax"]:
+            rows = []
+            for function in FUNCTIONS:
+                for rank, r in enumerate(rankings[function].get(dtype, []), start=1):
+                    rows.append(
+                        [
+                            text(function),
+                            number(rank),
+                            text(METHOD_NAMES.get(r["method"], r["method"])),
+                            number(r["sweep_median"], digits=3),
+                            number(r["sweep_max"], digits=3),
+                            percent(r["sweep_not_ok"]),
+                            number(r["real_median"], digits=3) if data.methods_real else text("not computed"),
+                            number(r["real_max"], digits=3) if data.methods_real else text("not computed"),
+                            percent(r["real_not_ok"]) if r["real_not_ok"] is not None else text("—"),
+                            number(r["cost"], digits=3) if r["cost"] is not None else text("not measured"),
+                        ]
+                    )
+            lengths = rankings["softmax"][dtype][0]["lengths"] if rankings["softmax"][dtype] else []
+            tables.append({"dtype": dtype, "rows": rows, "lengths": text(", ".join(str(n) for n in lengths))})
+    real = data.methods_real or {}
+    return {
+        "present": figure is not None,
+        "figure": figure,
+        "tables": tables,
+        "header": [
+            "function", "rank", "method", "sweep: median bits", "sweep: worst bits", "sweep: not ok",
+            "MNIST: median bits", "MNIST: worst bits", "MNIST: not ok", "time / naive",
+        ],  # fmt: skip
+        # How many MNIST vectors were used (those that overflow a format are skipped there).
+        "real_rows": number(
+            max((f["skipped"] + max((v["vectors"] for v in f["methods"].values()), default=0)
+                 for f in real.get("formats", {}).values()), default=0)
+        ),  # fmt: skip
+        "real_present": bool(data.methods_real),
+        "bench_present": bool(data.bench),
+        "names": [{"method": text(k), "name": text(v)} for k, v in METHOD_NAMES.items()],
+    }
 
 
 def context(data: StudyData, environ=os.environ, command: str = "python -m analysis report") -> dict:
@@ -1330,6 +1482,7 @@ def context(data: StudyData, environ=os.environ, command: str = "python -m analy
         "extra": drawn["extra"],
         "cost": cost_section(data.bench, data.manifest),
         "cost_figure": drawn["cost"],
+        "methods": drawn["methods"],
         "provenance": provenance(data),
         "report_command": text(command),
     }
@@ -1395,6 +1548,7 @@ def _run_sweep(config: Path | None, quick: bool, data_dir: Path, scheduler: str 
         from . import outputs
 
         outputs.produce_all(out, config_path=config, quick=quick)
+    sweep.methods_real_outputs(out, quick=quick)
     return out
 
 

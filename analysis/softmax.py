@@ -1,14 +1,17 @@
 """The computations under study, in the arithmetic of the input format.
 
-Every function takes an array ``z`` of float64, float32, float16 or bfloat16
-(``ml_dtypes``), reduces along ``axis`` (default -1) and returns the dtype of
-``z``.  Every operation -- subtraction, exp, log, division and each partial
-sum -- is rounded to that format, as in the model of Blanchard, Higham &
+Every function takes an array ``z`` of float64, float32, float16, bfloat16,
+float8_e4m3fn or float8_e5m2 (the last three from ``ml_dtypes``), reduces
+along ``axis`` (default -1) and returns the dtype of ``z``.  Every
+operation -- subtraction, exp, log, division and each partial sum -- is
+rounded to that format, as in the model of Blanchard, Higham &
 Higham (2021): numpy's float16 and ml_dtypes' bfloat16 ufuncs compute each
 elementary operation in float32 and round the result once to the format (for
 +, -, / that is the correctly rounded result, since float32's 24 bits are at
 least 2p + 2 for p = 11 and p = 8; for exp and log it is float32's result
-rounded once more).
+rounded once more).  ml_dtypes' float8 ufuncs do the same (verified over all
+256 x 256 operand pairs of +, -, / and all 256 values of exp and log1p:
+bit-identical to the float32 operation rounded once to the format).
 
 Summation (keyword ``summation=``):
 
@@ -17,7 +20,7 @@ Summation (keyword ``summation=``):
   which the published error bounds hold (BHH 2021, §2, with the recursive
   summation bound of Higham 2002, §4.2), it does not depend on the numpy
   version, the CPU's SIMD width or the array's memory layout, and it is the
-  least accurate of the three orders here, so the study does not flatter
+  least accurate of the orders here, so the study does not flatter
   low precision.  Implemented with ``np.add.accumulate``, which adds
   sequentially and rounds each partial sum to the output dtype.
 - ``"pairwise"``: sum neighbours, then neighbours of the partial sums, ...;
@@ -41,21 +44,43 @@ Summation (keyword ``summation=``):
 
   So "numpy" depends on memory layout; the functions here move ``axis`` last
   without copying, and a strided ``axis`` is summed as numpy sums it.
+- ``"kahan"``: compensated summation (Kahan 1965; Higham 2002, Algorithm
+  4.2): s = x_1, c = 0; for j = 2..n: y = x_j - c, t = s + y,
+  c = (t - s) - y, s = t -- every operation rounded to the format (numpy
+  evaluates float16/bfloat16/float8 operations in float32 and rounds each
+  result once, so the compensation is not lost to a wider accumulator).
+  Error bound 2u + O(n u^2) times sum |x_j| (Higham 2002, eq. (4.8)).  A
+  partial sum that overflows to inf drops the compensation (inf - inf would
+  be NaN), so an overflowed sum is inf as in the other orders.
+
+Methods beyond naive/shifted (the keys of ``IMPLEMENTATIONS``): "log1p"
+(BHH 2021, Algorithm 4.1), "exp_lse" (the division-free softmax, BHH 2021
+eq. (4.3)), "online" (Milakov & Gimelshein 2018), "shifted_kahan" and
+"shifted_pairwise" (the shifted formulas with a fixed summation order) and
+"shifted_fp32" (float32 arithmetic for narrower formats, one final
+rounding).  A method whose name fixes its summation ("online",
+"shifted_kahan", "shifted_pairwise") accepts the ``summation`` keyword for a
+uniform call signature and ignores it.
 
 References: P. Blanchard, D. J. Higham, N. J. Higham, "Accurately computing
 the log-sum-exp and softmax functions", IMA J. Numer. Anal. 41(4),
 2311-2330, 2021, https://doi.org/10.1093/imanum/draa038; N. J. Higham,
 *Accuracy and Stability of Numerical Algorithms*, 2nd ed., SIAM 2002, ch. 4;
-I. Goodfellow, Y. Bengio, A. Courville, *Deep Learning*, MIT Press 2016, §4.1.
+I. Goodfellow, Y. Bengio, A. Courville, *Deep Learning*, MIT Press 2016, §4.1;
+M. Milakov, N. Gimelshein, "Online normalizer calculation for softmax",
+arXiv:1805.02867, 2018; W. Kahan, "Further remarks on reducing truncation
+errors", Comm. ACM 8(1), 40, 1965.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
 from .formats import check_study_array
 
-SUMMATIONS = ("recursive", "pairwise", "numpy")
+SUMMATIONS = ("recursive", "pairwise", "numpy", "kahan")
 DEFAULT_SUMMATION = "recursive"
 
 
@@ -74,6 +99,18 @@ def _sum(x: np.ndarray, summation: str) -> np.ndarray:
         return x
     if summation == "numpy":
         return np.sum(x, axis=-1, keepdims=True, dtype=x.dtype)
+    if summation == "kahan":
+        total = x[..., 0].copy()
+        compensation = np.zeros_like(total)
+        for j in range(1, x.shape[-1]):
+            y = x[..., j] - compensation
+            t = total + y
+            # (t - s) - y recovers the low-order part of y that t lost; once
+            # t overflows it would be inf - inf = NaN, so the sum stays inf as
+            # in the other orders.
+            compensation = np.where(np.isinf(t), np.zeros_like(t), (t - total) - y)
+            total = t
+        return total[..., None]
     raise ValueError(f"unknown summation {summation!r}: expected one of {', '.join(SUMMATIONS)}")
 
 
@@ -203,6 +240,207 @@ def std_norm(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
         return _back(z / _sum(z, summation), axis, keep_axis=True)
 
 
+# --- the algorithms of the literature ---------------------------------------
+
+
+def _log1p_parts(z: np.ndarray, summation: str):
+    """The pieces of BHH 2021, Algorithm 4.1, along the last axis (kept).
+
+    Returns (m, e, s, finite): m the max (0 where it is not finite, see
+    _max_shift), e_j = fl(exp(z_j - m)), s the sum of the e_j with the term
+    of ONE maximum left out (the first, k = argmax, as MATLAB's ``max`` in
+    the paper's ``lse_chopshift.m``; further ties stay in the sum as
+    exp(0) = 1) and ``finite`` whether max z is finite.  Where it is not
+    (a fully masked row of -inf, a +inf entry, a NaN) no term is left out and
+    the callers fall back to the shifted formula with shift 0.
+    """
+    m = _max_shift(z)
+    finite = np.isfinite(np.max(z, axis=-1, keepdims=True))
+    e = np.exp(z - m)
+    left_out = (np.arange(z.shape[-1]) == np.argmax(z, axis=-1)[..., None]) & finite
+    s = _sum(np.where(left_out, np.zeros_like(e), e), summation)
+    return m, e, s, finite
+
+
+def logsumexp_log1p(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+    """logsumexp(z) = m + log1p(sum_{j != k} exp(z_j - m)), m = z_k = max z.
+
+    BHH 2021, Algorithm 4.1 (lines 1-4): the largest term, exactly 1, is
+    taken out of the sum and added back inside log1p, so no rounding error
+    of 1 + s is made.  Theorem 4.2: relative error at most, to first order,
+    |lse + n - min z| u / |lse| (ignoring underflow; the leading term as
+    the paper's own test code evaluates it, ``lseshiftbd1`` in
+    ``chop_test_softmax.m``), plus one rounding of m + log1p(s).  Ties: only
+    one maximum (the first) is left out.  Rows whose max is not finite:
+    log sum_j exp(z_j) (-inf for a fully masked row, +inf with a +inf entry,
+    NaN with a NaN).
+    """
+    z, axis = _last_axis(z, axis)
+    with _quiet():
+        m, _, s, finite = _log1p_parts(z, summation)
+        return _back(np.where(finite, m + np.log1p(s), np.log(s)), axis, keep_axis=False)
+
+
+def softmax_log1p(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+    """softmax(z)_i = exp(z_i - m) / (1 + s), s = sum_{j != k} exp(z_j - m).
+
+    BHH 2021, Algorithm 4.1 (lines 5-7) and Theorem 4.3: relative error at
+    most (n + 2 + 2 (max z - min z)) u + O(u^2) per component, as the
+    shifted formula (the denominator fl(1 + s) is the same sum computed in
+    a different order).  Rows whose max is not finite: e_i / sum_j e_j with
+    shift 0 (NaN for a fully masked row and for +inf entries, as "shifted").
+    """
+    z, axis = _last_axis(z, axis)
+    with _quiet():
+        _, e, s, finite = _log1p_parts(z, summation)
+        denominator = np.where(finite, np.ones_like(s) + s, s)
+        return _back(e / denominator, axis, keep_axis=True)
+
+
+def log_softmax_log1p(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+    """log softmax(z)_i = (z_i - m) - log1p(s), s = sum_{j != k} exp(z_j - m).
+
+    The log-softmax companion of BHH 2021, Algorithm 4.1 (the paper computes
+    no log-softmax; this is the choice of "shifted" with log(1 + s) replaced
+    by log1p(s), rather than z_i - lse, which would round lse = m + log1p(s)
+    before subtracting and lose the small log1p(s) against m).  Rows whose
+    max is not finite: z_i - log sum_j exp(z_j).
+    """
+    z, axis = _last_axis(z, axis)
+    with _quiet():
+        m, _, s, finite = _log1p_parts(z, summation)
+        return _back((z - m) - np.where(finite, np.log1p(s), np.log(s)), axis, keep_axis=True)
+
+
+def softmax_exp_lse(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+    """softmax(z)_i = exp(z_i - lse(z)), lse by BHH 2021, Algorithm 4.1.
+
+    The division-free softmax: BHH 2021 eq. (4.3) (the vector h of their
+    ``lse_chopshift.m``), Theorem 4.4: relative error at most
+    (1 + max_i |z_i - lse| + |lse + n - min z|) u + O(u^2) per component,
+    larger than Theorem 4.3's when |lse| or the spread of z is large, since
+    the rounding error of lse is amplified by exp.  The outputs need not sum
+    to 1 within n u.  A fully masked row gives -inf - (-inf) = NaN, a row
+    with +inf gives NaN for the +inf entries.
+    """
+    z, axis = _last_axis(z, axis)
+    with _quiet():
+        m, _, s, finite = _log1p_parts(z, summation)
+        lse = np.where(finite, m + np.log1p(s), np.log(s))
+        return _back(np.exp(z - lse), axis, keep_axis=True)
+
+
+def _online(z: np.ndarray):
+    """Running max m and rescaled sum d after the last column (both kept):
+    m_j = max(m_{j-1}, z_j), d_j = d_{j-1} exp(m_{j-1} - m_j) + exp(z_j - m_j)
+    (Milakov & Gimelshein 2018, Algorithm 3), every operation rounded to the
+    format; the rows advance together.  The paper starts from m_0 = -inf,
+    d_0 = 0, whose first step gives m_1 = z_1, d_1 = exp(z_1 - z_1); we start
+    there, because float8_e4m3fn has no -inf (it would be NaN)."""
+    m = z[..., 0]
+    d = np.exp(m - m)
+    for j in range(1, z.shape[-1]):
+        column = z[..., j]
+        new_max = np.maximum(m, column)
+        d = d * np.exp(m - new_max) + np.exp(column - new_max)
+        m = new_max
+    return m[..., None], d[..., None]
+
+
+def softmax_online(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+    """softmax(z)_i = exp(z_i - m_n) / d_n after one pass of the online
+    normalizer (Milakov & Gimelshein 2018, arXiv:1805.02867, Algorithm 3).
+
+    d_n is the shifted sum accumulated left to right, each partial sum
+    rescaled by exp(m_{j-1} - m_j) whenever the running max grows: at most
+    2 more roundings per step than the recursive shifted sum (the rescaling
+    exp and the product), so the bound of BHH 2021, Theorem 4.3 holds with
+    n replaced by about 3n.  When the max comes first, every rescaling is
+    by exp(0) = 1 exactly and the result equals "shifted" bit for bit.  The
+    summation order is the algorithm's own; ``summation`` is ignored.
+    Special values, as the algorithm is written: a -inf before the first
+    finite entry (a leading mask) or a fully masked row makes
+    -inf - (-inf) = NaN in d and every output NaN; +inf gives NaN.
+    """
+    z, axis = _last_axis(z, axis)
+    with _quiet():
+        m, d = _online(z)
+        return _back(np.exp(z - m) / d, axis, keep_axis=True)
+
+
+def logsumexp_online(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+    """logsumexp(z) = m_n + log d_n from the online normalizer (Milakov &
+    Gimelshein 2018, Algorithm 3; see softmax_online).  ``summation`` is
+    ignored."""
+    z, axis = _last_axis(z, axis)
+    with _quiet():
+        m, d = _online(z)
+        return _back(m + np.log(d), axis, keep_axis=False)
+
+
+def log_softmax_online(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+    """log softmax(z)_i = (z_i - m_n) - log d_n from the online normalizer
+    (Milakov & Gimelshein 2018, Algorithm 3; see softmax_online).
+    ``summation`` is ignored."""
+    z, axis = _last_axis(z, axis)
+    with _quiet():
+        m, d = _online(z)
+        return _back((z - m) - np.log(d), axis, keep_axis=True)
+
+
+def _in_float32(f):
+    """The method f evaluated in float32 for inputs narrower than float32
+    (float16, bfloat16, float8), its output rounded once to the input
+    format; for float32 and float64 input, f itself."""
+
+    @functools.wraps(f)
+    def wide(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+        z = check_study_array(z, axis)
+        if z.dtype.itemsize >= 4:
+            return f(z, axis=axis, summation=summation)
+        with _quiet():
+            return np.asarray(f(z.astype(np.float32), axis=axis, summation=summation)).astype(z.dtype)[()]
+
+    return wide
+
+
+softmax_shifted_fp32 = _in_float32(softmax_shifted)
+softmax_shifted_fp32.__doc__ = """The shifted softmax with float32 arithmetic.
+
+For float16, bfloat16 and float8 input: z is widened to float32 (exactly),
+every subtraction, exp, partial sum and division is rounded to float32, and
+the result is rounded once to the input format -- what mixed-precision
+frameworks do (e.g. autocast's float32 softmax).  The float32 result has
+relative error at most (n + 2 + 2 (max z - min z)) u_32 (BHH 2021,
+Theorem 4.3 with u_32 = 2^-24), far below half an ulp of float16 for
+moderate n and spread, so the final rounding dominates: about 1/2 ulp in the
+format (1 ulp when the float32 error pushes a value across a rounding
+boundary).  Identical to "shifted" for float32 and float64 input.
+"""
+logsumexp_shifted_fp32 = _in_float32(logsumexp_shifted)
+logsumexp_shifted_fp32.__doc__ = """The shifted logsumexp with float32 arithmetic,
+rounded once to the input format (see softmax_shifted_fp32; BHH 2021,
+Theorem 4.2 with u = 2^-24 for the float32 part).  Identical to "shifted"
+for float32 and float64 input."""
+log_softmax_shifted_fp32 = _in_float32(log_softmax_shifted)
+log_softmax_shifted_fp32.__doc__ = """The shifted log-softmax with float32
+arithmetic, rounded once to the input format (see softmax_shifted_fp32).
+Identical to "shifted" for float32 and float64 input."""
+
+
+def _fixed_summation(f, order: str):
+    """f with its summation order fixed to ``order``: the ``summation``
+    keyword is accepted for a uniform call signature and ignored (a
+    functools.partial would let the sweep's ``summation=`` override it)."""
+
+    @functools.wraps(f)
+    def fixed(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+        return f(z, axis=axis, summation=order)
+
+    fixed.__doc__ = f"{f.__name__} with summation={order!r} whatever ``summation`` is passed.\n\n{f.__doc__}"
+    return fixed
+
+
 # (function, method) -> implementation: the pairs the sweep compares.
 IMPLEMENTATIONS = {
     ("softmax", "naive"): softmax_naive,
@@ -211,4 +449,20 @@ IMPLEMENTATIONS = {
     ("logsumexp", "shifted"): logsumexp_shifted,
     ("log_softmax", "naive"): log_softmax_naive,
     ("log_softmax", "shifted"): log_softmax_shifted,
+    ("softmax", "log1p"): softmax_log1p,
+    ("logsumexp", "log1p"): logsumexp_log1p,
+    ("log_softmax", "log1p"): log_softmax_log1p,
+    ("softmax", "exp_lse"): softmax_exp_lse,
+    ("softmax", "online"): softmax_online,
+    ("logsumexp", "online"): logsumexp_online,
+    ("log_softmax", "online"): log_softmax_online,
+    ("softmax", "shifted_fp32"): softmax_shifted_fp32,
+    ("logsumexp", "shifted_fp32"): logsumexp_shifted_fp32,
+    ("log_softmax", "shifted_fp32"): log_softmax_shifted_fp32,
 }
+# The shifted formulas with a fixed summation order, as methods of their own.
+for _summation in ("kahan", "pairwise"):
+    for _function, _f in (("softmax", softmax_shifted), ("logsumexp", logsumexp_shifted),
+                          ("log_softmax", log_softmax_shifted)):  # fmt: skip
+        IMPLEMENTATIONS[_function, f"shifted_{_summation}"] = _fixed_summation(_f, _summation)
+del _summation, _function, _f

@@ -6,6 +6,11 @@ the code of the numerics and the package versions; a rerun with nothing
 changed recomputes nothing, and a config change recomputes only the chunks
 whose parameters changed.  Cache entries carry a SHA-256 of their content and
 are recomputed, never used, when it does not match.
+
+Besides sweep.csv, thresholds.json and manifest.json, the command line writes
+gstar.csv and logsoftmax.json (:func:`logsoftmax_outputs`) and
+methods_real.json (:func:`methods_real_outputs`: every method on the MNIST
+logits), each cached by a hash of its code.
 """
 
 from __future__ import annotations
@@ -29,8 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import families, fastref, findings
-from . import softmax as sm
+from . import families, fastref, findings, peers
 from .config import Config
 from .config import load as load_config
 from .formats import FORMATS
@@ -45,10 +49,10 @@ COLUMNS = (
     "status", "max_ulp", "median_ulp", "max_bits", "median_bits", "rel_error", "sums_to_one",
 )  # fmt: skip
 
-IMPLEMENTATIONS = sm.IMPLEMENTATIONS
+IMPLEMENTATIONS = peers.IMPLEMENTATIONS  # ours and SciPy's
 _TRUTH_INDEX = {"softmax": 0, "logsumexp": 1, "log_softmax": 2}
 # The code whose change invalidates cached rows.
-_CODE = ("formats.py", "softmax.py", "reference.py", "fastref.py", "metrics.py", "families.py", "sweep.py")
+_CODE = ("formats.py", "softmax.py", "peers.py", "reference.py", "fastref.py", "metrics.py", "families.py", "sweep.py")
 PACKAGES = ("numpy", "mpmath", "gmpy2", "ml_dtypes", "scipy", "matplotlib", "jinja2")
 
 
@@ -130,6 +134,8 @@ def compute_chunk(task: dict) -> list[tuple]:
     for function in task["functions"]:
         truth = truths[_TRUTH_INDEX[function]]
         for method in task["methods"]:
+            if (function, method) not in IMPLEMENTATIONS:  # e.g. exp_lse is a softmax only
+                continue
             computed = IMPLEMENTATIONS[function, method](z, summation=task["summation"])
             for p, m in zip(params, _metrics_rows(function, computed, truth, n)):
                 rows.append((family, function, method, dtype_name, n, *p, *m))
@@ -137,21 +143,21 @@ def compute_chunk(task: dict) -> list[tuple]:
 
 
 def tasks(cfg: Config) -> list[dict]:
-    common = {
-        "functions": list(cfg.functions),
-        "methods": list(cfg.methods),
-        "summation": cfg.summation,
-    }
+    common = {"functions": list(cfg.functions), "summation": cfg.summation}
     offsets = families.offsets(cfg.offset_decades, cfg.offset_points, cfg.threshold_factors).tolist()
     gaps = families.gaps(cfg.gap_decades, cfg.gap_points, cfg.threshold_factors).tolist()
     scales = families.scales(cfg.scale_decades, cfg.scale_points).tolist()
     out = []
     for dtype in cfg.dtypes:
         for n in cfg.lengths:
-            out.append({"family": "two_level", "dtype": dtype, "n": n, "offsets": offsets, "gaps": gaps, **common})
+            # The comparison's extra methods run on the same vectors at the
+            # extra_lengths only (their cost grows with n; see study.toml).
+            methods = list(cfg.methods) + (list(cfg.extra_methods) if n in cfg.extra_lengths else [])
+            task = {"methods": methods, **common}
+            out.append({"family": "two_level", "dtype": dtype, "n": n, "offsets": offsets, "gaps": gaps, **task})
             out.append(
                 {"family": "scaled_normal", "dtype": dtype, "n": n, "scales": scales,
-                 "draws": cfg.draws, "seed": cfg.seed, **common}
+                 "draws": cfg.draws, "seed": cfg.seed, **task}
             )  # fmt: skip
     return out
 
@@ -457,6 +463,52 @@ def logsoftmax_outputs(data_dir: Path = DATA_DIR, quick: bool = False) -> Path:
     # The JSON last: its checksum of gstar.csv vouches for the pair.
     atomic_write(
         data_dir / "logsoftmax.json",
+        (json.dumps(_jsonable(document), indent=1, sort_keys=True, allow_nan=False) + "\n").encode(),
+    )
+    return data_dir
+
+
+# --- every method on the real MNIST logits: reports/data/methods_real.json ------------------
+
+_METHODS_REAL_CODE = (
+    "formats.py", "softmax.py", "peers.py", "reference.py", "metrics.py", "datasets.py", "comparison.py",
+)  # fmt: skip
+QUICK_REAL_ROWS = 250  # --quick: the first 250 of the 2,500 vectors
+
+
+def methods_real_key(quick: bool, vers: dict | None = None) -> str:
+    h = hashlib.sha256()
+    for name in _METHODS_REAL_CODE:
+        h.update((Path(__file__).parent / name).read_bytes())
+    h.update(json.dumps({"quick": quick, "versions": vers or versions()}, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def methods_real_outputs(data_dir: Path = DATA_DIR, quick: bool = False) -> Path:
+    """Compute analysis.comparison.real_data_errors and write
+    methods_real.json atomically, unless the file there was made by the same
+    code, versions and ``quick`` (then this takes milliseconds)."""
+    from . import comparison
+
+    data_dir = Path(data_dir)
+    vers = versions()
+    key = methods_real_key(quick, vers)
+    try:
+        if json.loads((data_dir / "methods_real.json").read_text(encoding="utf-8")).get("key") == key:
+            return data_dir
+    except (OSError, ValueError, AttributeError):
+        pass
+    rows = QUICK_REAL_ROWS if quick else None
+    document = {
+        "key": key,
+        "quick": quick,
+        "rows": rows or "all",
+        "versions": vers,
+        "command": "python -m analysis sweep" + (" --quick" if quick else ""),
+        "formats": comparison.real_data_errors(rows),
+    }
+    atomic_write(
+        data_dir / "methods_real.json",
         (json.dumps(_jsonable(document), indent=1, sort_keys=True, allow_nan=False) + "\n").encode(),
     )
     return data_dir

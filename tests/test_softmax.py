@@ -125,15 +125,13 @@ def test_summations_agree_on_exact_sums(summation, dtype):
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="summation 'kahan'"):
-        sm.softmax_shifted(np.zeros(3), summation="kahan")
+    with pytest.raises(ValueError, match="summation 'bogus'"):
+        sm.softmax_shifted(np.zeros(3), summation="bogus")
     for f in ALL:
         with pytest.raises(TypeError, match="int64"):
             f(np.arange(3))
-        with pytest.raises(TypeError, match="float8_e4m3fn"):
-            import ml_dtypes
-
-            f(np.zeros(3, ml_dtypes.float8_e4m3fn))
+        with pytest.raises(TypeError, match="complex64"):
+            f(np.zeros(3, np.complex64))
         with pytest.raises(ValueError, match="empty"):
             f(np.zeros((2, 0)))
 
