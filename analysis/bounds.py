@@ -162,7 +162,10 @@ def measure_sweep(cfg, sample: int = SAMPLE) -> dict:
     from . import softmax as sm
 
     out = {}
-    for dtype_name in cfg.dtypes:
+    # The bounds use gamma_n = n u / (1 - n u): in float8 (u = 2**-4, 2**-3) n u >= 1
+    # from n = 16 (e4m3fn) or 8 (e5m2) on, and the bounds are vacuous sooner; they
+    # are measured in the four formats of the paper.
+    for dtype_name in [d for d in cfg.dtypes if d in STUDY_INDEX]:
         fmt = FORMATS[dtype_name]
         for n in cfg.lengths:
             for family in ("two_level", "scaled_normal"):
@@ -202,6 +205,11 @@ def measure_sweep(cfg, sample: int = SAMPLE) -> dict:
             "bound_at_max_error_u": float(value[worst]) if worst is not None else None,
             "tightness": float(np.min(value[positive] / error[positive])) if positive.any() else None,
             "exceeded": int(np.sum(error > value)),
+            # The plotted leading term of Theorem 4.2, |lse + n - min z| / |lse|, can be
+            # far below 1 when lse ~ min z - n (equal or nearly equal logits above n),
+            # while the final rounding of m + log1p(s) alone costs up to u: measured
+            # exceedances are all of that kind when error <= bound + 1 (one more u).
+            "exceeded_beyond_final_rounding": int(np.sum(error > value + 1)),
             "exact_algorithm": (function, method) in EXACT,
             "points": {"bound": value.tolist(), "error": error.tolist()},
         }

@@ -97,7 +97,7 @@ def test_shapes_and_axis(dtype):
 
 def test_same_errors_as_reference():
     for z, error in (
-        (np.zeros(3, ml_dtypes.float8_e4m3fn), TypeError),
+        (np.zeros(3, np.complex64), TypeError),
         (np.zeros((2, 0)), ValueError),
         (1.0, ValueError),
     ):
