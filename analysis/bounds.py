@@ -34,13 +34,15 @@ def _n(z) -> int:
 
 def lse_naive(z, lse):
     """Theorem 3.2 (unshifted logsumexp, eq. (1.1)): 1 + (n + 1) / |lse|."""
-    return 1.0 + (_n(z) + 1) / np.abs(lse)
+    with np.errstate(divide="ignore", over="ignore"):  # lse = 0 or tiny: no bound (inf)
+        return 1.0 + (_n(z) + 1) / np.abs(lse)
 
 
 def lse_shifted(z, lse):
     """Theorem 4.2 (Algorithm 4.1, max pulled out, log1p):
     |lse + n - min z| / |lse|."""
-    return np.abs(lse + _n(z) - np.min(z, axis=-1)) / np.abs(lse)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # lse = 0 or tiny: no bound
+        return np.abs(lse + _n(z) - np.min(z, axis=-1)) / np.abs(lse)
 
 
 def softmax_naive(z, lse=None):
