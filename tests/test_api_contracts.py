@@ -102,3 +102,11 @@ def test_metrics_are_silent_on_signalling_nans():
 
 def test_every_study_dtype_is_covered():
     assert {d.name for d in DTYPES} == {"float64", "float32", "float16", "bfloat16"}
+
+
+def test_round_mpf_keeps_the_sign_of_infinity():
+    for dtype in DTYPES:
+        assert reference.round_mpf(mpmath.inf, dtype) == np.inf
+        assert reference.round_mpf(-mpmath.inf, dtype) == -np.inf
+    # float8_e4m3fn has no infinity: NaN
+    assert np.isnan(reference.round_mpf(mpmath.inf, ml_dtypes.float8_e4m3fn))

@@ -43,9 +43,11 @@ def _mpf(raw):
 
 def _to_mpfr(x):
     sign, man, exp, bc = x
-    with gmpy2.context(gmpy2.get_context(), precision=max(int(bc), 1) + 2):  # exact
+    # Exact: enough bits for the significand; the negation too (outside this
+    # context it would round to the caller's precision).
+    with gmpy2.context(gmpy2.get_context(), precision=max(int(bc), 1) + 2):
         v = gmpy2.mul_2exp(gmpy2.mpfr(int(man)), int(exp))
-    return -v if sign else v
+        return -v if sign else v
 
 
 def _mpfr_directed(function):
@@ -59,6 +61,18 @@ def _mpfr_directed(function):
         return from_man_exp(int(man), int(exp))
 
     return directed
+
+
+def _mpfr_wrong_way(function):
+    """A merely faithful mpf_exp / mpf_ln, as wrong as faithful allows: each
+    endpoint is the neighbour on the wrong side of the exact value (floor
+    asked, ceiling given; ceiling asked, floor given)."""
+
+    def faithful(x, prec, rnd):
+        flipped = {round_floor: round_ceiling, round_ceiling: round_floor}[rnd]
+        return _mpfr_directed(function)(x, prec, flipped)
+
+    return faithful
 
 
 @pytest.fixture
@@ -89,7 +103,12 @@ def _rows():
         np.array([0.0, -60.0, -61.0]),
         np.array([7.5, -600.0]),  # L ~ e^-607: the exact sum m + L
         np.array([-3.0, -3.0 - 2.0**-30]),  # d with a long significand
+        np.array([0.0, -1.0, -1.0, -1.0]),  # a multiplicity: the products exp(d) * count round
+        np.array([1.0, 1.0, -0.25, -0.25, -0.25, -0.25, -0.25]),
     ]
+    for n in (5, 12, 40):
+        for _ in range(6):
+            rows.append(rng.integers(-12, 1, n) / 4)  # many repeated values
     for n in (2, 3, 5, 17):
         for scale in (0.01, 1.0, 30.0):
             for _ in range(6):
@@ -132,6 +151,18 @@ def test_the_margin_covers_mpmaths_elementary_functions(prec):
     _check_enclosures(prec)
 
 
+@pytest.mark.parametrize("prec", [8, 12, 24])
+def test_the_margin_covers_any_faithful_exp_and_log(monkeypatch, prec):
+    """The claim of the module docstring: with exp and log only faithful
+    (here the worst faithful answer, the neighbour on the wrong side), the
+    widened enclosures still contain every exact value.  The margin
+    2**(1-prec) is exactly one ulp relative at the bottom of a binade, so this
+    holds only if the widening products themselves round outward."""
+    monkeypatch.setattr(reference, "mpf_exp", _mpfr_wrong_way(gmpy2.exp))
+    monkeypatch.setattr(reference, "mpf_ln", _mpfr_wrong_way(gmpy2.log))
+    _check_enclosures(prec)
+
+
 def test_mpfr_directed_exp_is_directed():
     """The replacement used above, checked on the case where mpmath's is not."""
     d = from_float(-(2.0**-30))
@@ -139,6 +170,11 @@ def test_mpfr_directed_exp_is_directed():
     with mpmath.workprec(EXACT_BITS):
         exact = mpmath.exp(mpmath.mpf(d))
     assert _mpf(exp(d, 40, round_floor)) < exact < _mpf(exp(d, 40, round_ceiling))
+    # ... and the faithful adversary swaps them: one ulp (2**-40 here) on the wrong side.
+    wrong = _mpfr_wrong_way(gmpy2.exp)
+    with mpmath.workprec(EXACT_BITS):
+        assert exact < _mpf(wrong(d, 40, round_floor)) < exact + mpmath.mpf(2) ** -40
+        assert exact - mpmath.mpf(2) ** -40 < _mpf(wrong(d, 40, round_ceiling)) < exact
 
 
 @pytest.mark.parametrize("prec", [8, 24, 53, 113])
@@ -157,6 +193,24 @@ def test_the_margin_switch_leaves_the_endpoints(monkeypatch):
     monkeypatch.setattr(reference, "WIDEN", False)
     x = from_float(0.7)
     assert reference._widen(x, x, 30) == (x, x)
+
+
+@pytest.mark.parametrize("prec", [10, 30, 80])
+def test_log1p_of_a_negligible_sum(prec):
+    """s < 2**-prec: log1p(s) is enclosed by [s (1 - 2**-prec), s], rounded
+    outward (s - s**2/2 >= s (1 - 2**-prec) there).  The enclosure must
+    contain the exact value and be that tight: relative width at most
+    2**-prec plus one rounding of the lower end (< 3.5 * 2**-prec)."""
+    rng = np.random.default_rng(11)
+    for shift in (2, 5, 30):  # s < 2**-prec: the branch under test
+        for _ in range(40):
+            s = float(rng.uniform(1, 2)) * 2.0 ** (-prec - shift)
+            s_raw = from_float(s)
+            lo, hi = reference._log_of_sum(1, s_raw, s_raw, prec)
+            with mpmath.workprec(EXACT_BITS):
+                exact = mpmath.log1p(mpmath.mpf(s))
+                assert _mpf(lo) <= exact <= _mpf(hi), (s, prec)
+                assert (_mpf(hi) - _mpf(lo)) / exact < 3.5 * mpmath.mpf(2) ** -prec, (s, prec)
 
 
 @pytest.mark.parametrize("prec", [10, 30, 80])
