@@ -19,6 +19,7 @@ worst-case regression baseline ``tests/baselines/worst_cases.json`` (as
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import hashlib
 import json
@@ -108,10 +109,18 @@ def _produce(data_dir: Path, part: str, settings: dict, compute, command: str) -
 # --- the four parts ------------------------------------------------------------------
 
 
-def bhh2021_files() -> dict:
+# --quick (a small grid for tests): the first QUICK_VECTORS MNIST vectors and a
+# worst-case search of QUICK_BUDGET evaluations from one restart.
+QUICK_VECTORS = 250
+QUICK_BUDGET = 60
+
+
+def bhh2021_files(quick: bool = False) -> dict:
     from . import bhh2021, datasets
 
     _, logits = datasets.mnist_logits()
+    if quick:
+        logits = logits[:QUICK_VECTORS]
     document, points = bhh2021.study(logits)
     return {"bhh2021.json": document, "bhh2021_points.json": {k: points[k] for k in ("float16", "bfloat16")}}
 
@@ -181,10 +190,12 @@ def produce_all(data_dir: Path = DATA_DIR, cfg=None, config_path=None, quick: bo
     data_dir = Path(data_dir)
     cfg = cfg or load(config_path, quick)
     wcfg = load_worstcase(config_path)
+    if quick:
+        wcfg = dataclasses.replace(wcfg, budget=min(wcfg.budget, QUICK_BUDGET), restarts=1)
     command = "python -m analysis sweep" + (" --quick" if quick else "")
     done = []
     parts = (
-        ("bhh2021", {}, bhh2021_files),
+        ("bhh2021", {"quick": quick}, lambda: bhh2021_files(quick)),
         ("special", {}, special_files),
         ("bounds", cfg.as_dict(), lambda: bounds_files(cfg)),
         ("worstcase", wcfg.as_dict(), lambda: worstcase_files(wcfg)),
