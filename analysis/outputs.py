@@ -35,8 +35,15 @@ MANIFEST = "extras_manifest.json"
 WORST_BASELINE = HERE.parent / "tests" / "baselines" / "worst_cases.json"
 _NUMERICS = ("formats.py", "softmax.py", "reference.py", "fastref.py", "metrics.py")
 CODE = {
-    "bhh2021": (*_NUMERICS, "bounds.py", "bhh2021.py", "datasets.py", "special.py", "peers.py",
-                "data/bhh2021/mnist_presoftmax.csv"),
+    "bhh2021": (
+        *_NUMERICS,
+        "bounds.py",
+        "bhh2021.py",
+        "datasets.py",
+        "special.py",
+        "peers.py",
+        "data/bhh2021/mnist_presoftmax.csv",
+    ),
     "bounds": (*_NUMERICS, "bounds.py", "families.py", "sweep.py"),
     "special": (*_NUMERICS, "special.py", "peers.py"),
     "worstcase": (*_NUMERICS, "bounds.py", "families.py", "worstcase.py", "special.py", "peers.py"),
@@ -145,41 +152,92 @@ def special_files() -> dict:
     }
 
 
+def _case_key(function: str, method: str, dtype_name: str, wcfg) -> str:
+    task = {"function": function, "method": method, "dtype": dtype_name, **wcfg.as_dict()}
+    return sweep.task_key(task, code_hash("worstcase"), versions())
+
+
+def worst_case_record(function: str, method: str, dtype_name: str, wcfg) -> dict:
+    """The search for one (function, method, format), assessed."""
+    from . import special, worstcase
+
+    f = special.implementations(adapter=False)[function, method]
+    start = time.perf_counter()
+    found = worstcase.search(f, function, dtype_name, wcfg.seed, wcfg.budget, wcfg.restarts, wcfg.batch, wcfg.lengths)
+    return {
+        "function": function,
+        "method": method,
+        "dtype": dtype_name,
+        "n": int(found["input"].size),
+        "input_hex": worstcase.hex_list(found["input"]),
+        "evaluations": found["evaluations"],
+        **worstcase.assess(f, function, method, found["input"]),
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+
+
+def _cases(wcfg) -> list[tuple[str, str, str]]:
+    from . import special
+
+    return [(function, method, d) for function, method in sorted(special.implementations(adapter=False))
+            for d in wcfg.dtypes]  # fmt: skip
+
+
 def worst_cases(wcfg, cache_dir: Path = CACHE_DIR) -> list[dict]:
     """The search for every (function, method) of analysis.softmax (and of
     analysis.peers when it exists) and format of [worstcase], each cached by
     code, versions and settings."""
-    from . import special, worstcase
-
-    code, vers = code_hash("worstcase"), versions()
     records = []
-    for (function, method), f in sorted(special.implementations(adapter=False).items()):
-        for dtype_name in wcfg.dtypes:
-            task = {"function": function, "method": method, "dtype": dtype_name, **wcfg.as_dict()}
-            key = sweep.task_key(task, code, vers)
-            record = load_cached(key, cache_dir)
-            if record is None:
-                start = time.perf_counter()
-                found = worstcase.search(
-                    f, function, dtype_name, wcfg.seed, wcfg.budget, wcfg.restarts, wcfg.batch, wcfg.lengths
-                )
-                record = {
-                    "function": function,
-                    "method": method,
-                    "dtype": dtype_name,
-                    "n": int(found["input"].size),
-                    "input_hex": worstcase.hex_list(found["input"]),
-                    "evaluations": found["evaluations"],
-                    **worstcase.assess(f, function, method, found["input"]),
-                    "seconds": round(time.perf_counter() - start, 2),
-                }
-                store_cached(key, record, cache_dir)
-            records.append(record)
+    for function, method, dtype_name in _cases(wcfg):
+        key = _case_key(function, method, dtype_name, wcfg)
+        record = load_cached(key, cache_dir)
+        if record is None:
+            record = worst_case_record(function, method, dtype_name, wcfg)
+            store_cached(key, record, cache_dir)
+        records.append(record)
     return records
 
 
 def worstcase_files(wcfg) -> dict:
     return {"worst_cases.json": {"settings": wcfg.as_dict(), "cases": worst_cases(wcfg)}}
+
+
+def _compute_in_parallel(data_dir: Path, parts, cfg, wcfg) -> dict:
+    """The out-of-date parts, and every worst case missing from the cache,
+    computed on ``cfg.workers`` processes (the searches are ~90 independent
+    jobs); returns part -> a function giving its files.  Worst cases go to
+    the cache, where worst_cases() then finds them."""
+    vers = versions()
+    manifest = _read_manifest(data_dir)
+    todo = [(part, compute) for part, settings, compute in parts
+            if not _up_to_date(data_dir, manifest.get(part), part_key(part, settings, vers))]  # fmt: skip
+    cases = []
+    if any(part == "worstcase" for part, _ in todo):
+        cases = [c for c in _cases(wcfg) if load_cached(_case_key(*c, wcfg)) is None]
+    jobs = [part for part, _ in todo if part != "worstcase"]
+    if cfg.workers < 2 or len(jobs) + len(cases) < 2:
+        return {}
+    import concurrent.futures
+
+    results = {}
+    with concurrent.futures.ProcessPoolExecutor(cfg.workers, initializer=sweep._worker_init) as pool:
+        parts_by_future = {pool.submit(_part_files, part, cfg, wcfg): part for part in jobs}
+        cases_by_future = {pool.submit(worst_case_record, *case, wcfg): case for case in cases}
+        for future in concurrent.futures.as_completed([*parts_by_future, *cases_by_future]):
+            if future in parts_by_future:
+                files = future.result()
+                results[parts_by_future[future]] = lambda files=files: files
+            else:
+                store_cached(_case_key(*cases_by_future[future], wcfg), future.result())
+    return results
+
+
+def _part_files(part: str, cfg, wcfg) -> dict:
+    if part == "bhh2021":
+        return bhh2021_files(cfg.quick)
+    if part == "special":
+        return special_files()
+    return bounds_files(cfg)
 
 
 def produce_all(data_dir: Path = DATA_DIR, cfg=None, config_path=None, quick: bool = False) -> list[str]:
@@ -200,8 +258,9 @@ def produce_all(data_dir: Path = DATA_DIR, cfg=None, config_path=None, quick: bo
         ("bounds", cfg.as_dict(), lambda: bounds_files(cfg)),
         ("worstcase", wcfg.as_dict(), lambda: worstcase_files(wcfg)),
     )
+    computed = _compute_in_parallel(data_dir, parts, cfg, wcfg)
     for part, settings, compute in parts:
-        if _produce(data_dir, part, settings, compute, command):
+        if _produce(data_dir, part, settings, computed.get(part, compute), command):
             done.append(part)
     return done
 
