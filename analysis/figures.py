@@ -48,6 +48,7 @@ RC = {
     "ytick.labelsize": 8,
     "hatch.linewidth": 0.8,
     "path.simplify": False,
+    "savefig.dpi": 150,  # the rasterized scatter layers of the dense figures
 }
 
 # Status of a computed vector (analysis.metrics.classify) -> how it is drawn.
@@ -794,7 +795,7 @@ def _error_vs_bound_panel(ax, bound, error, title: str, colour: str = "#0072B2",
         drawn = drawn * [step_x, step_y]
         bound, error = drawn[:, 0], drawn[:, 1]
     ax.plot([0, high], [0, high], color="#D55E00", linewidth=1.2, label="error = bound (y = x)")
-    ax.plot(bound, error, linestyle="none", marker=marker, markersize=2.5, color=colour, alpha=0.5,
+    ax.plot(bound, error, linestyle="none", marker=marker, markersize=2.5, color=colour, alpha=0.5, rasterized=True,
             markeredgewidth=0, label="one vector")  # fmt: skip
     ax.set_xlim(0, float(bound.max()) * 1.05 if bound.size else 1.0)
     ax.set_ylim(0, max(float(error.max()) * 1.15, 1.0) if error.size else 1.0)
@@ -821,9 +822,7 @@ def bhh_error_vs_bound(points: Mapping, dtype: str) -> SvgFigure:
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False)
     count = len(points[order[0]]["error"])
-    above = sum(
-        int(np.sum(np.asarray(points[t]["error"]) > np.asarray(points[t]["bound"]))) for t in order
-    )
+    above = sum(int(np.sum(np.asarray(points[t]["error"]) > np.asarray(points[t]["bound"]))) for t in order)
     worst = max(max(np.asarray(points[t]["error"]) / np.asarray(points[t]["bound"])) for t in order)
     alt = (
         f"{dtype}: measured error against the bound, in units of u, for {count} MNIST vectors and six theorems; "
@@ -836,9 +835,14 @@ def bounds_vs_sweep(summary: Mapping, dtypes: Sequence[str]) -> SvgFigure:
     """Per theorem (columns) the measured error of the sweep's vectors against
     the bound, one colour and marker per format, log-log, with y = x."""
     theorems = sorted({v["theorem"] for v in summary.values()})
-    fig = _new_figure(8.0, 3.0)
-    axes = fig.subplots(1, max(len(theorems), 1), squeeze=False)[0]
-    _margins(fig, left=0.7, right=0.15, top=0.3, bottom=0.95, wspace=0.35)
+    columns = 3
+    rows = max(1, -(-len(theorems) // columns))
+    fig = _new_figure(8.0, 2.6 * rows + 0.9)
+    grid = fig.subplots(rows, columns, squeeze=False)
+    for ax in grid.flat[len(theorems):]:
+        ax.set_visible(False)
+    axes = list(grid.flat[: max(len(theorems), 1)])
+    _margins(fig, left=0.7, right=0.15, top=0.3, bottom=0.95, wspace=0.35, hspace=0.75)
     floor = 1e-3  # errors below 1/1000 u are drawn at 1/1000 u
     above = 0
     for ax, theorem in zip(axes, theorems):
@@ -851,7 +855,8 @@ def bounds_vs_sweep(summary: Mapping, dtypes: Sequence[str]) -> SvgFigure:
             bound, error = np.asarray(v["points"]["bound"]), np.asarray(v["points"]["error"])
             above += int(np.sum(error > bound))
             ax.plot(bound, np.maximum(error, floor), linestyle="none", marker=style["marker"], markersize=2.5,
-                    color=style["color"], markerfacecolor="none", markeredgewidth=0.6, alpha=0.6)  # fmt: skip
+                    color=style["color"], markerfacecolor="none", markeredgewidth=0.6, alpha=0.6,
+                    rasterized=True)  # fmt: skip
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlim(1.0, high)
@@ -860,7 +865,8 @@ def bounds_vs_sweep(summary: Mapping, dtypes: Sequence[str]) -> SvgFigure:
         ax.set_title(f"Thm {theorem} ({', '.join(methods)})")
         ax.set_xlabel("bound (u)")
         ax.grid(True, color="#DDDDDD", linewidth=0.6)
-    axes[0].set_ylabel("measured error (u)")
+    for ax in grid[:, 0]:
+        ax.set_ylabel("measured error (u)")
     handles = [Line2D([], [], color="#D55E00", label="error = bound")] + [
         Line2D([], [], linestyle="none", marker=FORMAT_STYLE[d]["marker"], color=FORMAT_STYLE[d]["color"],
                markerfacecolor="none", label=d)
@@ -872,6 +878,8 @@ def bounds_vs_sweep(summary: Mapping, dtypes: Sequence[str]) -> SvgFigure:
         f"{above} points lie above the line error = bound."
     )
     return to_svg(fig, "bounds-sweep", alt)
+
+
 # --- the cost of stability (make bench) --------------------------------------------------
 
 _COST_PALETTE = ("#D55E00", "#0072B2", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
@@ -933,6 +941,8 @@ def cost_per_element(implementations: Sequence[Mapping], dtypes: Sequence[str] =
     alt = ("Median time per element against the row length n, log-log, one panel per function and format: "
            + "; ".join(summary) + ".")  # fmt: skip
     return to_svg(fig, "cost", alt)
+
+
 # --- the methods compared: ranking per format ----------------------------------------------
 
 
@@ -991,8 +1001,16 @@ def method_ranking(ranking: Mapping[str, Sequence[Mapping]], function: str = "so
             ax.set_xlabel("bits of error, worst component")
     handles = [
         Line2D([], [], color=sweep_color, marker="o", markersize=4, label="sweep: median (dot) to worst (bar)"),
-        Line2D([], [], color=real_color, marker="D", markerfacecolor="white", markersize=4, linestyle=(0, (2, 1)),
-               label="MNIST logits: median to worst"),  # fmt: skip
+        Line2D(
+            [],
+            [],
+            color=real_color,
+            marker="D",
+            markerfacecolor="white",
+            markersize=4,
+            linestyle=(0, (2, 1)),
+            label="MNIST logits: median to worst",
+        ),  # fmt: skip
     ]
     handles.append(Line2D([], [], linestyle="none", label="right margin: % not ok (sweep/MNIST), where not 0"))
     fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False, bbox_to_anchor=(0.5, 0.0),
@@ -1001,8 +1019,6 @@ def method_ranking(ranking: Mapping[str, Sequence[Mapping]], function: str = "so
     alt = (
         f"{function}: methods ranked per format by the share of vectors not ok, then by the median bits of error "
         f"of their worst component over the sweep's ok vectors, with the worst case and the MNIST logits beside; "
-        f"best per format: "
-        + "; ".join(f"{d}: {m}" for d, m in best.items())
-        + "."
+        f"best per format: " + "; ".join(f"{d}: {m}" for d, m in best.items()) + "."
     )
     return to_svg(fig, f"ranking-{function}", alt)
