@@ -367,3 +367,10 @@ def test_finite_output_where_the_e4m3fn_truth_overflows_is_not_ok():
     computed = sm.log_softmax_shifted(z)
     assert np.isfinite(float(computed[1]))
     assert classify(computed, truth) == "inf"
+
+
+def test_fixed_summation_variants_say_which_order_they_use():
+    """help() on a variant names its fixed order before the formula."""
+    for method, order in (("shifted_kahan", "kahan"), ("shifted_pairwise", "pairwise")):
+        doc = sm.IMPLEMENTATIONS["softmax", method].__doc__
+        assert doc.startswith(f"softmax_shifted with summation={order!r}"), doc
