@@ -882,7 +882,8 @@ def bounds_vs_sweep(summary: Mapping, dtypes: Sequence[str]) -> SvgFigure:
 
 # --- the cost of stability (make bench) --------------------------------------------------
 
-_COST_PALETTE = ("#D55E00", "#0072B2", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442")
+_COST_PALETTE = ("#D55E00", "#0072B2", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000", "#882255",
+                 "#44AA99", "#999933")  # fmt: skip
 _SUMMATION_DASH = {"numpy": "-", "recursive": ":", "-": "-"}
 
 
@@ -900,9 +901,12 @@ def cost_per_element(implementations: Sequence[Mapping], dtypes: Sequence[str] =
             methods.append(r["method"])
     colour = {m: _COST_PALETTE[k % len(_COST_PALETTE)] for k, m in enumerate(methods)}
     colour["scipy"], colour["floor"] = "#009E73", "#555555"
-    fig = _new_figure(8.0, 2.2 * len(functions) + 1.5)
+    # The legend: a line per method and summation, SciPy and the floor, in three columns.
+    legend_rows = -(-(2 * len(methods) + 2) // 3)
+    legend_height = 0.75 + 0.19 * legend_rows
+    fig = _new_figure(8.0, 2.2 * len(functions) + 0.3 + legend_height)
     axes = fig.subplots(len(functions), len(dtypes), sharex=True, sharey=True, squeeze=False)
-    _margins(fig, left=0.8, right=0.15, top=0.3, bottom=1.35, hspace=0.2, wspace=0.06)
+    _margins(fig, left=0.8, right=0.15, top=0.3, bottom=legend_height, hspace=0.2, wspace=0.06)
     handles, summary = {}, []
     for row, function in enumerate(functions):
         for col, dtype in enumerate(dtypes):
@@ -937,7 +941,8 @@ def cost_per_element(implementations: Sequence[Mapping], dtypes: Sequence[str] =
                 ax.set_ylabel("ns per element")
             if row == len(functions) - 1:
                 ax.set_xlabel("length n of each row (log scale)")
-    fig.legend(handles=list(handles.values()), loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False)
+    fig.legend(handles=list(handles.values()), loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=3, frameon=False,
+               fontsize=7)  # fmt: skip
     alt = ("Median time per element against the row length n, log-log, one panel per function and format: "
            + "; ".join(summary) + ".")  # fmt: skip
     return to_svg(fig, "cost", alt)
