@@ -125,17 +125,22 @@ def _choices(path, key, values, allowed):
     return tuple(values)
 
 
-def load(path: str | Path | None = None, quick: bool = False) -> Config:
-    """Read and validate a study file; ConfigError on any problem."""
-    path = Path(path) if path is not None else DEFAULT_CONFIG
+def _read_toml(path: Path) -> dict:
+    """The parsed study file; ConfigError naming the file on any problem."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: cannot read: {err}") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from None
+
+
+def load(path: str | Path | None = None, quick: bool = False) -> Config:
+    """Read and validate a study file; ConfigError on any problem."""
+    path = Path(path) if path is not None else DEFAULT_CONFIG
+    raw = _read_toml(path)
 
     for section in raw:
         if section not in _SCHEMA and section not in ("quick", "worstcase"):
@@ -251,14 +256,7 @@ def load_worstcase(path: str | Path | None = None) -> WorstcaseConfig:
     from .formats import SUPPORTED
 
     path = Path(path) if path is not None else DEFAULT_CONFIG
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read: {err}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    raw = _read_toml(path)
     if "worstcase" not in raw and path.resolve() != DEFAULT_CONFIG.resolve():
         return load_worstcase(DEFAULT_CONFIG)
     table = raw.get("worstcase")
