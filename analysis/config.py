@@ -125,6 +125,18 @@ def _choices(path, key, values, allowed):
     return tuple(values)
 
 
+def _check_keys(path: Path, section: str, table: dict, keys: dict) -> None:
+    """Every key of ``table`` is known, every known key is there, with its
+    type (in the order: unknown keys first, then missing, then types)."""
+    for key in table:
+        if key not in keys:
+            raise _fail(path, f"{section}.{key}", "unknown key")
+    for key, expected in keys.items():
+        if key not in table:
+            raise _fail(path, f"{section}.{key}", "missing key")
+        _check_type(path, f"{section}.{key}", table[key], expected)
+
+
 def _read_toml(path: Path) -> dict:
     """The parsed study file; ConfigError naming the file on any problem."""
     try:
@@ -152,13 +164,8 @@ def load(path: str | Path | None = None, quick: bool = False) -> Config:
             raise _fail(path, section, "missing section")
         if not isinstance(table, dict):
             raise _fail(path, section, "expected a table")
-        for key in table:
-            if key not in keys:
-                raise _fail(path, f"{section}.{key}", "unknown key")
-        for key, expected in keys.items():
-            if key not in table:
-                raise _fail(path, f"{section}.{key}", "missing key")
-            _check_type(path, f"{section}.{key}", table[key], expected)
+        _check_keys(path, section, table, keys)
+        for key in keys:
             values[key] = (f"{section}.{key}", table[key])
     quick_table = raw.get("quick", {})
     if not isinstance(quick_table, dict):
@@ -262,13 +269,7 @@ def load_worstcase(path: str | Path | None = None) -> WorstcaseConfig:
     table = raw.get("worstcase")
     if not isinstance(table, dict):
         raise _fail(path, "worstcase", "missing section" if table is None else "expected a table")
-    for key in table:
-        if key not in _WORSTCASE_KEYS:
-            raise _fail(path, f"worstcase.{key}", "unknown key")
-    for key, expected in _WORSTCASE_KEYS.items():
-        if key not in table:
-            raise _fail(path, f"worstcase.{key}", "missing key")
-        _check_type(path, f"worstcase.{key}", table[key], expected)
+    _check_keys(path, "worstcase", table, _WORSTCASE_KEYS)
     names = tuple(d.name for d in SUPPORTED)
     lengths = _numbers(path, "worstcase.lengths", table["lengths"], integers=True, positive=True, min_len=2)
     if len(lengths) != 2 or lengths[0] < 2 or lengths[1] > 64:

@@ -424,12 +424,18 @@ def gstar_csv(records) -> bytes:
     return out.getvalue().encode()
 
 
-def logsoftmax_key(quick: bool, vers: dict | None = None) -> str:
+def _outputs_key(code: tuple[str, ...], quick: bool, vers: dict | None) -> str:
+    """SHA-256 of the code files an extra output depends on, ``quick`` and
+    the package versions: the output is recomputed when it changes."""
     h = hashlib.sha256()
-    for name in _LOGSOFTMAX_CODE:
+    for name in code:
         h.update((Path(__file__).parent / name).read_bytes())
     h.update(json.dumps({"quick": quick, "versions": vers or versions()}, sort_keys=True).encode())
     return h.hexdigest()
+
+
+def logsoftmax_key(quick: bool, vers: dict | None = None) -> str:
+    return _outputs_key(_LOGSOFTMAX_CODE, quick, vers)
 
 
 def logsoftmax_outputs(data_dir: Path = DATA_DIR, quick: bool = False) -> Path:
@@ -477,11 +483,7 @@ QUICK_REAL_ROWS = 250  # --quick: the first 250 of the 2,500 vectors
 
 
 def methods_real_key(quick: bool, vers: dict | None = None) -> str:
-    h = hashlib.sha256()
-    for name in _METHODS_REAL_CODE:
-        h.update((Path(__file__).parent / name).read_bytes())
-    h.update(json.dumps({"quick": quick, "versions": vers or versions()}, sort_keys=True).encode())
-    return h.hexdigest()
+    return _outputs_key(_METHODS_REAL_CODE, quick, vers)
 
 
 def methods_real_outputs(data_dir: Path = DATA_DIR, quick: bool = False) -> Path:
