@@ -6,7 +6,9 @@ Pure numerics, no I/O.  All functions accept any binary format of
 
 from __future__ import annotations
 
-import mpmath
+import math
+from fractions import Fraction
+
 import numpy as np
 
 from .formats import format_of
@@ -83,37 +85,46 @@ def bits_of_error(a, b) -> np.ndarray:
     return np.log2(1.0 + ulp_distance(a, b))
 
 
-def _relative_error_scalar(computed: float, truth: float) -> float:
-    if np.isnan(computed) and np.isnan(truth):
-        return 0.0
-    if np.isnan(computed) or np.isnan(truth):
-        return np.inf
-    if np.isinf(computed) or np.isinf(truth):
-        return 0.0 if computed == truth else np.inf
-    if truth == 0.0:
-        return 0.0 if computed == 0.0 else np.inf
-    # The difference of two floats is exact as an mpf (exact=True); only the
-    # final quotient is rounded, to float64.
-    diff = mpmath.fsub(mpmath.mpf(computed), mpmath.mpf(truth), exact=True)
-    return float(mpmath.fdiv(abs(diff), abs(mpmath.mpf(truth)), prec=64))
-
-
-_relative_error = np.frompyfunc(_relative_error_scalar, 2, 1)
+def _exact_quotient(d: Fraction, t: Fraction) -> float:
+    """|d| / |t| rounded once to float64 (CPython's int / int is correctly
+    rounded, subnormals included); inf beyond the largest float64."""
+    q = abs(d) / abs(t)
+    try:
+        return q.numerator / q.denominator
+    except OverflowError:
+        return math.inf
 
 
 def relative_error(a, b) -> np.ndarray:
-    """|a - b| / |b|, with ``b`` the truth, as float64.
+    """|a - b| / |b|, with ``b`` the truth, correctly rounded to float64.
 
-    The difference is formed exactly in mpmath and only the quotient is
-    rounded (to 64 bits, then float64), so the result is accurate even when
-    ``a - b`` would cancel or underflow in the format.  0 where both are the
-    same special value (both NaN, the same infinity, both zero); ``inf`` where
-    only one is special or the truth is 0 and ``a`` is not.
+    The difference is formed in float64 and checked for exactness with
+    Knuth's TwoSum (its rounding error e = (a - (d - v)) + (-b - v), v = d - a,
+    is 0 exactly when d = a - b is exact; Knuth, TAOCP vol. 2, §4.2.2,
+    Theorem B; Higham 2002, §4.3).  Then one IEEE division rounds the exact
+    quotient once.  The rare differences that are not exact in float64
+    (float64 operands far apart in magnitude) are formed as exact rationals.
+    So the result is right even where ``a - b`` would cancel or underflow in
+    the format.  0 where both are the same special value (both NaN, the same
+    infinity, both zero); ``inf`` where only one is special or the truth is 0
+    and ``a`` is not.
     """
     a, b = _same_format(a, b)
-    out = _relative_error(a.astype(np.float64), b.astype(np.float64))
-    out = np.asarray(out, dtype=np.float64)
-    return out if out.ndim else out[()]
+    with np.errstate(all="ignore"):  # ml_dtypes warns on signalling NaNs
+        x, t = np.atleast_1d(a.astype(np.float64)), np.atleast_1d(b.astype(np.float64))
+        d = x - t
+        v = d - x
+        e = (x - (d - v)) + (-t - v)
+        out = np.abs(d) / np.abs(t)
+        nan_x, nan_t = np.isnan(x), np.isnan(t)
+        inf_x, inf_t = np.isinf(x), np.isinf(t)
+    special = nan_x | nan_t | inf_x | inf_t | (t == 0)
+    inexact = ~special & ~(np.isfinite(d) & (e == 0))
+    for i in zip(*np.nonzero(inexact)):
+        out[i] = _exact_quotient(Fraction(float(x[i])) - Fraction(float(t[i])), Fraction(float(t[i])))
+    same = (nan_x & nan_t) | ((inf_x | inf_t | (t == 0)) & (x == t))
+    out = np.where(special, np.where(same, 0.0, np.inf), out)
+    return out.reshape(a.shape) if a.ndim else out[0]
 
 
 def classify(computed, truth, axis: int = -1):

@@ -24,7 +24,6 @@ import difflib
 import hashlib
 import json
 import sys
-import time
 from pathlib import Path
 
 from . import sweep
@@ -96,7 +95,6 @@ def _produce(data_dir: Path, part: str, settings: dict, compute, command: str) -
     manifest = _read_manifest(data_dir)
     if _up_to_date(data_dir, manifest.get(part), key):
         return False
-    start = time.perf_counter()
     files = {name: _json_bytes(doc) for name, doc in compute().items()}
     for name, data in files.items():
         atomic_write(data_dir / name, data)
@@ -105,7 +103,6 @@ def _produce(data_dir: Path, part: str, settings: dict, compute, command: str) -
         "key": key,
         "settings": settings,
         "versions": vers,
-        "seconds": round(time.perf_counter() - start, 1),
         "command": command,
         "checksums": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
     }
@@ -162,7 +159,6 @@ def worst_case_record(function: str, method: str, dtype_name: str, wcfg) -> dict
     from . import special, worstcase
 
     f = special.implementations(adapter=False)[function, method]
-    start = time.perf_counter()
     found = worstcase.search(f, function, dtype_name, wcfg.seed, wcfg.budget, wcfg.restarts, wcfg.batch, wcfg.lengths)
     return {
         "function": function,
@@ -172,7 +168,6 @@ def worst_case_record(function: str, method: str, dtype_name: str, wcfg) -> dict
         "input_hex": worstcase.hex_list(found["input"]),
         "evaluations": found["evaluations"],
         **worstcase.assess(f, function, method, found["input"]),
-        "seconds": round(time.perf_counter() - start, 2),
     }
 
 

@@ -18,10 +18,13 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import csv
+import functools
 import hashlib
 import io
+import itertools
 import json
 import math
+import operator
 import os
 import pickle
 import platform
@@ -57,7 +60,14 @@ PACKAGES = ("numpy", "mpmath", "gmpy2", "ml_dtypes", "scipy", "matplotlib", "jin
 
 
 def versions() -> dict[str, str]:
-    return {name: metadata.version(name) for name in PACKAGES}
+    """The installed versions of PACKAGES (read once per process: each
+    lookup parses the package's metadata, milliseconds a time)."""
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> tuple[tuple[str, str], ...]:
+    return tuple((name, metadata.version(name)) for name in PACKAGES)
 
 
 def code_hash() -> str:
@@ -83,7 +93,13 @@ def _metrics_rows(function, computed, truth, n):
         stats[ok] = np.column_stack(
             [ulps[ok].max(axis=1), np.median(ulps[ok], axis=1), bits[ok].max(axis=1), np.median(bits[ok], axis=1)]
         )
-    rel = relative_error(computed[:, 0], truth[:, 0]) if function == "logsumexp" else None
+    none = (None, None, None, None)
+    # Python floats and lists once per chunk, not numpy scalars per row.
+    stats = [tuple(s) if k else none for s, k in zip(stats.tolist(), ok.tolist())]
+    if function == "logsumexp":
+        rel = np.atleast_1d(relative_error(computed[:, 0], truth[:, 0])).astype(np.float64).tolist()
+    else:
+        rel = [None] * len(status)
     sums = [""] * len(status)
     if function == "softmax":
         # The exact sum of the outputs (fsum), rounded to the format, within
@@ -91,16 +107,8 @@ def _metrics_rows(function, computed, truth, n):
         totals = np.array([math.fsum(row) for row in computed.astype(np.float64).tolist()])
         with np.errstate(over="ignore", invalid="ignore"):
             close = ulp_distance(totals.astype(computed.dtype), np.ones_like(computed[:, 0])) <= n
-        sums = [bool(c) for c in close]
-    return [
-        (
-            str(status[i]),
-            *(float(v) if ok[i] else None for v in stats[i]),
-            float(np.atleast_1d(rel)[i]) if rel is not None else None,
-            sums[i],
-        )
-        for i in range(len(status))
-    ]
+        sums = np.atleast_1d(close).tolist()
+    return [(st, *s, r, c) for st, s, r, c in zip(status.tolist(), stats, rel, sums)]
 
 
 def chunk_vectors(task: dict) -> tuple[np.ndarray, list[tuple]]:
@@ -125,8 +133,10 @@ def chunk_vectors(task: dict) -> tuple[np.ndarray, list[tuple]]:
     return z[keep], [p for p, k in zip(params, keep) if k]
 
 
-def compute_chunk(task: dict) -> list[tuple]:
-    """All rows of one (family, dtype, n) chunk."""
+def compute_chunk(task: dict) -> tuple[list[tuple], dict[tuple, str]]:
+    """All rows of one (family, dtype, n) chunk, in sweep.csv's order, and
+    their CSV lines per (family, function, method, dtype, n) block: the
+    workers format the file in parallel, the parent only orders the blocks."""
     family, dtype_name, n = task["family"], task["dtype"], task["n"]
     z, params = chunk_vectors(task)
     truths = fastref.truths(z)
@@ -139,7 +149,13 @@ def compute_chunk(task: dict) -> list[tuple]:
             computed = IMPLEMENTATIONS[function, method](z, summation=task["summation"])
             for p, m in zip(params, _metrics_rows(function, computed, truth, n)):
                 rows.append((family, function, method, dtype_name, n, *p, *m))
-    return rows
+    rows.sort(key=_sort_key)
+    blocks = {}
+    for block, members in itertools.groupby(rows, key=operator.itemgetter(0, 1, 2, 3, 4)):
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(members)  # None -> "", a float -> repr
+        blocks[block] = out.getvalue()
+    return rows, blocks
 
 
 def tasks(cfg: Config) -> list[dict]:
@@ -211,14 +227,6 @@ def store_cached(key: str, rows, cache_dir: Path = CACHE_DIR) -> None:
 # --- output --------------------------------------------------------------
 
 
-def _cell(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return repr(v)  # round-trips exactly
-    return str(v)
-
-
 def _sort_key(row):
     def num(v):
         return -math.inf if v is None else v
@@ -226,13 +234,11 @@ def _sort_key(row):
     return (row[0], row[1], row[2], row[3], row[4], num(row[5]), num(row[6]), num(row[7]), num(row[8]))
 
 
-def csv_bytes(rows) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for row in sorted(rows, key=_sort_key):
-        writer.writerow([_cell(v) for v in row])
-    return out.getvalue().encode()
+def csv_bytes(blocks: dict[tuple, str]) -> bytes:
+    """sweep.csv from the chunks' blocks: the header, then the blocks in
+    (family, function, method, dtype, n) order, each already sorted by its
+    (offset, gap, scale, draw)."""
+    return ",".join(COLUMNS).encode() + b"\n" + "".join(blocks[k] for k in sorted(blocks)).encode()
 
 
 def simd_features() -> dict:
@@ -354,9 +360,9 @@ def _compute_and_write(cfg, todo, keys, outputs_key, vers, data_dir, cache_dir, 
                 done, pending = concurrent.futures.wait(pending, timeout=0.2, return_when="FIRST_COMPLETED")
                 for future in done:
                     key = futures[future]
-                    rows = future.result()
-                    store_cached(key, rows, cache_dir)
-                    results[key] = rows
+                    chunk = future.result()
+                    store_cached(key, chunk, cache_dir)
+                    results[key] = chunk
                 if bar is not None:
                     bar.update(len(done))
         except BaseException:
@@ -370,9 +376,9 @@ def _compute_and_write(cfg, todo, keys, outputs_key, vers, data_dir, cache_dir, 
                 bar.close()
         if own:
             executor.shutdown()
-    rows = [row for k in keys for row in results[k]]
+    blocks = {block: text for k in keys for block, text in results[k][1].items()}
     files = {
-        "sweep.csv": csv_bytes(rows),
+        "sweep.csv": csv_bytes(blocks),
         "thresholds.json": (json.dumps(findings.thresholds(cfg), indent=1) + "\n").encode(),
     }
     manifest = {
@@ -384,7 +390,7 @@ def _compute_and_write(cfg, todo, keys, outputs_key, vers, data_dir, cache_dir, 
         "platform": platform.platform(),
         "machine": platform.machine(),
         "numpy_simd": simd_features(),
-        "points": len(rows),
+        "points": sum(len(results[k][0]) for k in keys),
         "skipped_non_finite_inputs": "vectors whose entries overflow the format on conversion are not rows",
         "checksums": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
         "outputs_key": outputs_key,
@@ -477,7 +483,7 @@ def logsoftmax_outputs(data_dir: Path = DATA_DIR, quick: bool = False) -> Path:
 # --- every method on the real MNIST logits: reports/data/methods_real.json ------------------
 
 _METHODS_REAL_CODE = (
-    "formats.py", "softmax.py", "peers.py", "reference.py", "metrics.py", "datasets.py", "comparison.py",
+    "formats.py", "softmax.py", "peers.py", "reference.py", "fastref.py", "metrics.py", "datasets.py", "comparison.py",
 )  # fmt: skip
 QUICK_REAL_ROWS = 250  # --quick: the first 250 of the 2,500 vectors
 

@@ -34,7 +34,7 @@ import zlib
 
 import numpy as np
 
-from . import bounds, families, reference
+from . import bounds, families, fastref, reference
 from .formats import FORMATS
 from .metrics import classify, ulp_distance
 
@@ -66,7 +66,7 @@ def objective(f, function: str, z: np.ndarray) -> np.ndarray:
     or 0 where the truth is not -- e.g. an overflowed sum dividing into 0)."""
     with np.errstate(all="ignore"):
         computed = np.asarray(f(z))
-    truth = reference.truths(z)[_TRUTH_INDEX[function]]
+    truth = fastref.truths(z)[_TRUTH_INDEX[function]]  # bit-identical to reference.truths, faster
     if computed.ndim == 1:
         computed, truth = computed[:, None], truth[:, None]
     ok = np.atleast_1d(classify(computed, truth)) == "ok"

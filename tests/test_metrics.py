@@ -152,6 +152,48 @@ def test_relative_error_is_exact_where_float64_would_cancel():
     np.testing.assert_array_equal(out, [0, 1, 2])
 
 
+def _exact_relative_error(x: float, t: float) -> float:
+    """|x - t| / |t| from Python's exact rationals, rounded once (int / int)."""
+    from fractions import Fraction
+
+    if math.isnan(x) or math.isnan(t):
+        return 0.0 if math.isnan(x) and math.isnan(t) else math.inf
+    if math.isinf(x) or math.isinf(t) or t == 0:
+        return 0.0 if x == t else math.inf
+    q = abs(Fraction(x) - Fraction(t)) / abs(Fraction(t))
+    try:
+        return q.numerator / q.denominator
+    except OverflowError:
+        return math.inf
+
+
+FLOAT8 = [np.dtype(ml_dtypes.float8_e4m3fn), np.dtype(ml_dtypes.float8_e5m2)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES + FLOAT8, ids=str)
+def test_relative_error_is_correctly_rounded_on_random_bit_patterns(dtype):
+    """Random bit patterns (every binade, subnormals, specials) and near
+    pairs (the cancelling case): equal, bit for bit, to the exact rational
+    quotient rounded once to float64."""
+    rng = np.random.default_rng(7)
+    uint = UINT[dtype.itemsize]
+    bits = rng.integers(0, np.iinfo(uint).max, size=(2, 4000), dtype=uint, endpoint=True)
+    near = bits[0] + rng.integers(0, 4, size=4000).astype(uint)
+    for a, b in ((bits[0], bits[1]), (bits[0], near), (bits[0], bits[0])):
+        a, b = a.view(dtype), b.view(dtype)
+        got = relative_error(a, b)
+        with np.errstate(invalid="ignore"):
+            pairs = zip(a.astype(np.float64).tolist(), b.astype(np.float64).tolist())
+        want = [_exact_relative_error(x, t) for x, t in pairs]
+        np.testing.assert_array_equal(got, want)
+    # The differences that float64 cannot hold exactly: operands 2**80 apart.
+    a = np.array([1.0, 3.0, -5.0], np.float64)
+    b = a * 2.0**-80 + np.array([2.0**-140, 0, 2.0**-150])
+    if dtype == np.float64:
+        got = relative_error(a, b)
+        np.testing.assert_array_equal(got, [_exact_relative_error(x, t) for x, t in zip(a.tolist(), b.tolist())])
+
+
 def test_classify(dtype):
     truth = np.array([[0.5, 0.25, 0.25]] * 5, dtype)
     computed = truth.copy()

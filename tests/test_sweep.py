@@ -90,7 +90,7 @@ def test_warm_run_uses_cache_and_corrupt_entries_are_recomputed(quick_run, tmp_p
     cfg, base = quick_run
     cache = base / "cache"
     calls = []
-    monkeypatch.setattr(sweep, "compute_chunk", lambda t: calls.append(t) or [])
+    monkeypatch.setattr(sweep, "compute_chunk", lambda t: calls.append(t) or ([], {}))
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1) as pool:
