@@ -257,19 +257,18 @@ def _read_cells(path: Path) -> tuple[tuple[str, ...], list[list[str]]]:
     return header, [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in header]
 
 
-def load_sweep(path: Path) -> dict[str, np.ndarray]:
-    """sweep.csv as columns: text columns as str arrays, ``n`` as int,
-    the others as float64 with NaN where the cell is empty."""
+def _load_compact(path: Path) -> dict:
+    """sweep.csv as columns, text columns as (distinct values, codes)."""
     header, columns = _read_cells(path)
     if header != COLUMNS:
         raise ReportError(f"{path}: unexpected header {','.join(header)!r}; expected {','.join(COLUMNS)!r}")
     if not columns[0]:
         raise ReportError(f"{path}: no rows")
-    table: dict[str, np.ndarray] = {}
+    table: dict = {}
     for name, values in zip(COLUMNS, columns, strict=True):
         try:
             if name in TEXT_COLUMNS:
-                table[name] = np.array(values, dtype=str)
+                table[name] = _sweep.text_codes(values)
             elif name == "n":
                 table[name] = np.array(values, dtype=np.int64)
             else:
@@ -279,16 +278,55 @@ def load_sweep(path: Path) -> dict[str, np.ndarray]:
         if name not in TEXT_COLUMNS and name != "n":
             # An empty cell is "not applicable"; a written NaN, or an infinity
             # anywhere but in rel_error (an overflowed logsumexp), is damage.
-            bad = np.isnan(table[name]) & np.array([bool(v) for v in values])
-            if name != "rel_error":
-                bad |= np.isinf(table[name])
-            if bad.any():
-                row = int(np.argmax(bad))
+            suspects = np.flatnonzero(np.isnan(table[name]) if name == "rel_error" else ~np.isfinite(table[name]))
+            bad = [int(i) for i in suspects if values[i]]
+            if bad:
+                row = bad[0]
                 raise ReportError(f"{path}: column {name}, line {row + 2}: {values[row]!r} is not a finite number")
-    unknown = set(np.unique(table["status"]).tolist()) - set(figures.STATUS_STYLE)
+    unknown = set(table["status"][0].tolist()) - set(figures.STATUS_STYLE)
     if unknown:
         raise ReportError(f"{path}: unknown status {sorted(unknown)}")
     return table
+
+
+def _expand(compact: dict) -> dict[str, np.ndarray]:
+    table = {}
+    for name, v in compact.items():
+        if isinstance(v, tuple):
+            table[name] = v[0][v[1]]
+            _CODES[id(table[name])] = (table[name], *v)
+        else:
+            table[name] = v
+    return table
+
+
+# Text column (by identity) -> (the column, its sorted distinct values, int32
+# codes): comparing codes is ~20x faster than comparing millions of strings.
+_CODES: dict[int, tuple] = {}
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct values, codes) of a text column, computed once per array."""
+    hit = _CODES.get(id(values))
+    if hit is None or hit[0] is not values:
+        if len(_CODES) > 64:  # tables of earlier builds in this process
+            _CODES.clear()
+        uniques, codes = np.unique(values, return_inverse=True)
+        hit = _CODES[id(values)] = (values, uniques, codes.astype(np.int32).reshape(values.shape))
+    return hit[1], hit[2]
+
+
+def distinct(column: np.ndarray, mask: np.ndarray | None = None) -> list:
+    """The sorted distinct values of a text column (where mask is true)."""
+    uniques, codes = _codes(column)
+    present = np.bincount(codes if mask is None else codes[mask], minlength=len(uniques)) > 0
+    return uniques[present].tolist()
+
+
+def load_sweep(path: Path) -> dict[str, np.ndarray]:
+    """sweep.csv as columns: text columns as str arrays, ``n`` as int,
+    the others as float64 with NaN where the cell is empty."""
+    return _expand(_load_compact(path))
 
 
 def _cache_folder(name: str) -> Path:
@@ -299,30 +337,22 @@ def _cache_folder(name: str) -> Path:
 
 def cached_sweep(path: Path, sha256: str) -> dict[str, np.ndarray]:
     """load_sweep through a cache keyed by the file's SHA-256 (already checked
-    against the manifest), this module's code and numpy's version.  Parsing
-    half a million rows is most of a warm build; the cached table holds the
-    text columns as codes into their distinct values (compact, exact)."""
-    from importlib import metadata
-
-    blob = {"csv": sha256, "code": _sha256(Path(__file__)), "numpy": metadata.version("numpy")}
-    key = hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
+    against the manifest), the parser's code and numpy's version
+    (analysis.sweep.table_key).  Parsing millions of rows is most of a build;
+    the sweep stores the table it has just written as CSV under the same key
+    (analysis.sweep.compact_table, equal to the parse: a test), and the
+    cached table holds the text columns as codes into their distinct values."""
+    key = _sweep.table_key(sha256)
     folder = _cache_folder("tables")
     stored = _sweep.load_cached(key, folder)
     if stored is not None:
-        return {name: (v[0][v[1]] if isinstance(v, tuple) else v) for name, v in stored.items()}
-    table = load_sweep(path)
-    compact = {}
-    for name, values in table.items():
-        if name in TEXT_COLUMNS:
-            uniques, codes = np.unique(values, return_inverse=True)
-            compact[name] = (uniques, codes.astype(np.int32))
-        else:
-            compact[name] = values
+        return _expand(stored)
+    compact = _load_compact(path)
     try:
         _sweep.store_cached(key, compact, folder)
     except OSError:  # a read-only cache costs time, not correctness
         pass
-    return table
+    return _expand(compact)
 
 
 def load_data(data_dir: str | Path) -> StudyData:
@@ -425,12 +455,17 @@ def load_logsoftmax(data_dir: Path) -> dict:
 def _select(sweep, **equal) -> np.ndarray:
     mask = np.ones(len(sweep["family"]), dtype=bool)
     for column, value in equal.items():
-        mask &= sweep[column] == value
+        if column in TEXT_COLUMNS:
+            uniques, codes = _codes(sweep[column])
+            i = int(np.searchsorted(uniques, value))
+            mask &= (codes == i) if i < len(uniques) and uniques[i] == value else False
+        else:
+            mask &= sweep[column] == value
     return mask
 
 
 def dtypes_of(sweep) -> list[str]:
-    present = set(np.unique(sweep["dtype"]).tolist())
+    present = set(distinct(sweep["dtype"]))
     return [d for d in STUDY_DTYPES if d in present]
 
 
@@ -1342,10 +1377,10 @@ def _ranking_lengths(sweep, function: str, dtype: str) -> list[int]:
     """The lengths at which every method of the sweep ran for this function
     and format: the rows the methods are compared on (the same vectors)."""
     mask = _select(sweep, function=function, dtype=dtype)
-    methods = set(np.unique(sweep["method"][mask]).tolist())
+    methods = set(distinct(sweep["method"], mask))
     return sorted(
-        n for n in set(sweep["n"][mask].tolist())
-        if set(np.unique(sweep["method"][mask & (sweep["n"] == n)]).tolist()) == methods
+        n for n in np.unique(sweep["n"][mask]).tolist()
+        if set(distinct(sweep["method"], mask & (sweep["n"] == n))) == methods
     )  # fmt: skip
 
 
@@ -1371,14 +1406,14 @@ def method_ranking(sweep, real: dict | None, bench: dict | None, function: str) 
     component over the sweep's ok vectors, on the lengths at which every
     method ran; with the same numbers on the MNIST logits and the cost."""
     out = {}
-    formats = [d for d in ALL_DTYPES if d in set(np.unique(sweep["dtype"]).tolist())]
+    formats = [d for d in ALL_DTYPES if d in set(distinct(sweep["dtype"]))]
     for dtype in formats:
         lengths = _ranking_lengths(sweep, function, dtype)
         base = _select(sweep, function=function, dtype=dtype) & np.isin(sweep["n"], lengths)
         rows = []
-        for method in sorted(set(np.unique(sweep["method"][base]).tolist())):
-            mask = base & (sweep["method"] == method)
-            ok = mask & (sweep["status"] == "ok")
+        for method in distinct(sweep["method"], base):
+            mask = base & _select(sweep, method=method)
+            ok = mask & _select(sweep, status="ok")
             bits = sweep["max_bits"][ok]
             summary = (real or {}).get("formats", {}).get(dtype, {}).get("methods", {}).get(f"{function}/{method}")
             rows.append(
@@ -1411,7 +1446,7 @@ def method_ranking(sweep, real: dict | None, bench: dict | None, function: str) 
 def methods_section(data: StudyData) -> dict:
     """The values and the figure of the methods subsection."""
     sweep = data.sweep
-    present = set(np.unique(sweep["method"]).tolist())
+    present = set(distinct(sweep["method"]))
     tables = []
     figure = None
     if len(present) > 2:  # naive and shifted alone: the Results section covers them

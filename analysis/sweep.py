@@ -133,10 +133,12 @@ def chunk_vectors(task: dict) -> tuple[np.ndarray, list[tuple]]:
     return z[keep], [p for p, k in zip(params, keep) if k]
 
 
-def compute_chunk(task: dict) -> tuple[list[tuple], dict[tuple, str]]:
-    """All rows of one (family, dtype, n) chunk, in sweep.csv's order, and
-    their CSV lines per (family, function, method, dtype, n) block: the
-    workers format the file in parallel, the parent only orders the blocks."""
+def compute_chunk(task: dict) -> dict[tuple, tuple[str, dict]]:
+    """All rows of one (family, dtype, n) chunk, per (family, function,
+    method, dtype, n) block: the block's lines of sweep.csv (sorted by
+    offset, gap, scale, draw) and the same rows as columns
+    (:func:`block_columns`).  The workers format the file and its table in
+    parallel; the parent only puts the blocks in order."""
     family, dtype_name, n = task["family"], task["dtype"], task["n"]
     z, params = chunk_vectors(task)
     truths = fastref.truths(z)
@@ -152,10 +154,67 @@ def compute_chunk(task: dict) -> tuple[list[tuple], dict[tuple, str]]:
     rows.sort(key=_sort_key)
     blocks = {}
     for block, members in itertools.groupby(rows, key=operator.itemgetter(0, 1, 2, 3, 4)):
+        members = list(members)
         out = io.StringIO()
         csv.writer(out, lineterminator="\n").writerows(members)  # None -> "", a float -> repr
-        blocks[block] = out.getvalue()
-    return rows, blocks
+        blocks[block] = (out.getvalue(), block_columns(members))
+    return blocks
+
+
+_NUMBER_COLUMNS = ("offset", "gap", "scale", "draw", "max_ulp", "median_ulp", "max_bits", "median_bits", "rel_error")
+
+
+def block_columns(rows: list[tuple]) -> dict:
+    """Rows of one block as the report reads them back from sweep.csv: ``n``
+    as int64, the numbers as float64 (NaN for an empty cell), ``status`` and
+    ``sums_to_one`` as their CSV text."""
+    columns = dict(zip(COLUMNS, zip(*rows)))
+    return {
+        "n": np.array(columns["n"], np.int64),
+        **{name: np.array(columns[name], np.float64) for name in _NUMBER_COLUMNS},  # None -> NaN
+        "status": list(columns["status"]),
+        "sums_to_one": [str(v) for v in columns["sums_to_one"]],  # "", "True", "False"
+    }
+
+
+def text_codes(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """A column of a few distinct strings as (sorted distinct values, int32
+    codes into them): what np.unique(values, return_inverse=True) gives,
+    without hashing millions of strings."""
+    uniques = sorted(set(values))
+    index = {v: i for i, v in enumerate(uniques)}
+    return np.array(uniques, dtype=str), np.fromiter(map(index.__getitem__, values), np.int32, len(values))
+
+
+def compact_table(blocks: dict[tuple, tuple[str, dict]]) -> dict:
+    """The whole sweep.csv as columns, from the chunks' blocks in file order:
+    what analysis.report parses the file into (text columns as
+    (distinct values, codes)).  The report's cache of parsed tables gets it
+    from here, so a cold build does not parse the file it was just given."""
+    order = sorted(blocks)
+    parts = [blocks[k][1] for k in order]
+    sizes = [len(p["n"]) for p in parts]
+    table = {}
+    for i, name in enumerate(COLUMNS):
+        if i < 4:  # family, function, method, dtype: one value per block
+            uniques = sorted({k[i] for k in order})
+            index = {v: j for j, v in enumerate(uniques)}
+            codes = np.repeat(np.array([index[k[i]] for k in order], np.int32), sizes)
+            table[name] = (np.array(uniques, dtype=str), codes)
+        elif name in ("status", "sums_to_one"):
+            table[name] = text_codes([v for p in parts for v in p[name]])
+        else:
+            table[name] = np.concatenate([p[name] for p in parts])
+    return table
+
+
+def table_key(csv_sha256: str) -> str:
+    """Key of sweep.csv's parsed table in <cache>/tables: the file's SHA-256,
+    the code of the parser (report.py) and of this module, numpy's version."""
+    here = Path(__file__).parent
+    code = hashlib.sha256((here / "report.py").read_bytes() + (here / "sweep.py").read_bytes()).hexdigest()
+    blob = {"csv": csv_sha256, "code": code, "numpy": versions()["numpy"]}
+    return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
 
 
 def tasks(cfg: Config) -> list[dict]:
@@ -234,11 +293,11 @@ def _sort_key(row):
     return (row[0], row[1], row[2], row[3], row[4], num(row[5]), num(row[6]), num(row[7]), num(row[8]))
 
 
-def csv_bytes(blocks: dict[tuple, str]) -> bytes:
+def csv_bytes(blocks: dict[tuple, tuple[str, dict]]) -> bytes:
     """sweep.csv from the chunks' blocks: the header, then the blocks in
     (family, function, method, dtype, n) order, each already sorted by its
     (offset, gap, scale, draw)."""
-    return ",".join(COLUMNS).encode() + b"\n" + "".join(blocks[k] for k in sorted(blocks)).encode()
+    return ",".join(COLUMNS).encode() + b"\n" + "".join(blocks[k][0] for k in sorted(blocks)).encode()
 
 
 def simd_features() -> dict:
@@ -376,7 +435,7 @@ def _compute_and_write(cfg, todo, keys, outputs_key, vers, data_dir, cache_dir, 
                 bar.close()
         if own:
             executor.shutdown()
-    blocks = {block: text for k in keys for block, text in results[k][1].items()}
+    blocks = {block: value for k in keys for block, value in results[k].items()}
     files = {
         "sweep.csv": csv_bytes(blocks),
         "thresholds.json": (json.dumps(findings.thresholds(cfg), indent=1) + "\n").encode(),
@@ -390,7 +449,7 @@ def _compute_and_write(cfg, todo, keys, outputs_key, vers, data_dir, cache_dir, 
         "platform": platform.platform(),
         "machine": platform.machine(),
         "numpy_simd": simd_features(),
-        "points": sum(len(results[k][0]) for k in keys),
+        "points": sum(len(value[1]["n"]) for value in blocks.values()),
         "skipped_non_finite_inputs": "vectors whose entries overflow the format on conversion are not rows",
         "checksums": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
         "outputs_key": outputs_key,
@@ -401,6 +460,10 @@ def _compute_and_write(cfg, todo, keys, outputs_key, vers, data_dir, cache_dir, 
         raise KeyboardInterrupt
     for name, data in files.items():  # manifest last: it vouches for the others
         atomic_write(data_dir / name, data)
+    try:  # the parsed table for the report (a cache: failing to store costs time only)
+        store_cached(table_key(manifest["checksums"]["sweep.csv"]), compact_table(blocks), cache_dir / "tables")
+    except OSError:
+        pass
     return data_dir
 
 

@@ -186,7 +186,7 @@ def test_warm_build_is_byte_identical_and_draws_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(figures, "to_svg", no_drawing)
     monkeypatch.setattr(report, "draw_figures", no_drawing)
-    monkeypatch.setattr(report, "load_sweep", no_drawing)  # the parsed sweep.csv comes from the cache too
+    monkeypatch.setattr(report, "_load_compact", no_drawing)  # the parsed sweep.csv comes from the cache too
     warm = _build(data, tmp_path / "warm.html", monkeypatch, cache)
     assert warm == cold
 

@@ -1,6 +1,7 @@
 """The sweep engine: config validation, reproducibility, cache, thresholds."""
 
 import csv
+import hashlib
 import json
 import math
 import os
@@ -78,6 +79,31 @@ def test_rows_rebuild_from_their_parameters(quick_run):
             assert float(row["max_bits"]) == math.log2(1 + ulps.max())
 
 
+def test_the_table_the_sweep_caches_is_the_parse_of_its_csv(quick_run):
+    """The report takes sweep.csv's table from the cache the sweep filled;
+    it must be exactly what parsing the file gives (values, NaN cells, text
+    codes and their dtypes)."""
+    from analysis import report
+
+    _, base = quick_run
+    path = base / "data" / "sweep.csv"
+    key = sweep.table_key(hashlib.sha256(path.read_bytes()).hexdigest())
+    stored = sweep.load_cached(key, base / "cache" / "tables")
+    assert stored is not None, "the sweep did not store its table"
+    parsed = report._load_compact(path)
+    assert list(stored) == list(parsed) == list(sweep.COLUMNS)
+    for name in sweep.COLUMNS:
+        a, b = stored[name], parsed[name]
+        if isinstance(b, tuple):
+            assert isinstance(a, tuple), name
+            for x, y in zip(a, b, strict=True):
+                assert x.dtype == y.dtype, name
+                np.testing.assert_array_equal(x, y, err_msg=name)
+        else:
+            assert a.dtype == b.dtype, name
+            np.testing.assert_array_equal(a, b, err_msg=name)  # NaN == NaN here
+
+
 def test_same_config_twice_is_byte_identical(quick_run, tmp_path):
     cfg, base = quick_run
     # A fresh cache: everything is recomputed, and must come out the same.
@@ -90,7 +116,7 @@ def test_warm_run_uses_cache_and_corrupt_entries_are_recomputed(quick_run, tmp_p
     cfg, base = quick_run
     cache = base / "cache"
     calls = []
-    monkeypatch.setattr(sweep, "compute_chunk", lambda t: calls.append(t) or ([], {}))
+    monkeypatch.setattr(sweep, "compute_chunk", lambda t: calls.append(t) or {})
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1) as pool:
