@@ -124,7 +124,7 @@ def relative_error(a, b) -> np.ndarray:
         out[i] = _exact_quotient(Fraction(float(x[i])) - Fraction(float(t[i])), Fraction(float(t[i])))
     same = (nan_x & nan_t) | ((inf_x | inf_t | (t == 0)) & (x == t))
     out = np.where(special, np.where(same, 0.0, np.inf), out)
-    return out.reshape(a.shape) if a.ndim else out[0]
+    return out if a.ndim else out[0]
 
 
 def classify(computed, truth, axis: int = -1):

@@ -374,3 +374,25 @@ def test_fixed_summation_variants_say_which_order_they_use():
     for method, order in (("shifted_kahan", "kahan"), ("shifted_pairwise", "pairwise")):
         doc = sm.IMPLEMENTATIONS["softmax", method].__doc__
         assert doc.startswith(f"softmax_shifted with summation={order!r}"), doc
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "bfloat16"])
+def test_a_batch_equals_its_rows_one_by_one(dtype):
+    """Every method works along its axis only: a row's result must not depend
+    on the other rows of the batch -- a fully masked row, a +inf row or a
+    NaN row next to ordinary ones included (a max, a mask or a finiteness
+    test taken over the whole array instead of the row would differ)."""
+    inf = math.inf
+    rows = np.array(
+        [[0.0, 1.0, -2.0], [-inf, -inf, -inf], [3.0, 3.0, -inf], [inf, 1.0, 0.0], [math.nan, 0.0, 1.0],
+         [5.0, -1.0, 2.0]],  # fmt: skip
+        FORMATS[dtype].dtype,
+    )
+    for (function, method), f in sm.IMPLEMENTATIONS.items():
+        batch = np.asarray(f(rows)).astype(np.float64)
+        alone = np.stack([np.asarray(f(row)).astype(np.float64) for row in rows])
+        np.testing.assert_array_equal(batch, alone, err_msg=f"{function}/{method}")
+        # The same along axis 0 of the transposed batch.
+        columns = np.asarray(f(np.ascontiguousarray(rows.T), axis=0)).astype(np.float64)
+        columns = columns.T if columns.ndim == 2 else columns
+        np.testing.assert_array_equal(columns, batch, err_msg=f"{function}/{method}")

@@ -194,6 +194,32 @@ def test_relative_error_is_correctly_rounded_on_random_bit_patterns(dtype):
         np.testing.assert_array_equal(got, [_exact_relative_error(x, t) for x, t in zip(a.tolist(), b.tolist())])
 
 
+@pytest.mark.parametrize("dtype", [np.dtype(np.float16)] + FLOAT8, ids=str)
+def test_relative_error_takes_the_rational_path_only_where_float64_cannot_hold_the_difference(dtype, monkeypatch):
+    """Every finite float16 is an integer multiple of 2**-24 below 2**16 in
+    magnitude (float8 e5m2: of 2**-16, e4m3fn: of 2**-9), so the difference
+    of two is a multiple below 2**17: at most 41 significant bits, exact in
+    float64.  TwoSum must accept every such difference (the exact rational
+    path is for float64 operands far apart, and costs ~100x more).  A wrong
+    exactness test would still give right numbers through that path, only
+    slowly; this is the test that sees it."""
+    import analysis.metrics as metrics
+
+    def no_rationals(*args):
+        raise AssertionError("a float64-exact difference went to the rational path")
+
+    monkeypatch.setattr(metrics, "_exact_quotient", no_rationals)
+    rng = np.random.default_rng(8)
+    uint = UINT[dtype.itemsize]
+    bits = rng.integers(0, np.iinfo(uint).max, size=(2, 4000), dtype=uint, endpoint=True)
+    relative_error(bits[0].view(dtype), bits[1].view(dtype))
+    # And float64 operands 2**80 apart do take it.
+    calls = []
+    monkeypatch.setattr(metrics, "_exact_quotient", lambda d, t: calls.append(1) or 0.0)
+    relative_error(np.array([1.0]), np.array([2.0**-80 + 2.0**-140]))
+    assert calls == [1]
+
+
 def test_classify(dtype):
     truth = np.array([[0.5, 0.25, 0.25]] * 5, dtype)
     computed = truth.copy()
@@ -207,3 +233,15 @@ def test_classify(dtype):
     specials = np.array([-np.inf, 0.0, np.nan], dtype)
     assert classify(specials, specials) == "ok"
     assert classify(np.array([-np.inf, 1], dtype), np.array([np.inf, 1], dtype)) == "inf"
+
+
+def test_classify_in_a_format_without_infinity():
+    """float8_e4m3fn has no inf: there an overflow rounds to NaN.  A finite
+    result where the truth is that NaN is an overflow ("inf"); a finite
+    result next to a finite truth is "ok"; NaN where the truth is NaN too is
+    the same answer."""
+    e4m3 = ml_dtypes.float8_e4m3fn
+    truth = np.array([[0.5, 0.25], [0.5, np.nan], [np.nan, 0.25], [0.5, 0.25]], e4m3)
+    computed = np.array([[0.5, 0.25], [0.5, 448.0], [np.nan, 0.25], [0.5, 0.0]], e4m3)
+    assert classify(computed, truth).tolist() == ["ok", "inf", "ok", "zero"]
+    assert classify(truth[0], truth[0]) == "ok"
