@@ -63,13 +63,10 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     try:
-        with executor(args.scheduler) as pool:
-            out = sweep.run(cfg, data_dir=args.data_dir or sweep.DATA_DIR, progress=progress, executor=pool)
-        sweep.logsoftmax_outputs(out, quick=args.quick)
         from . import outputs
 
-        outputs.produce_all(out, cfg=cfg, config_path=args.config, quick=args.quick)
-        sweep.methods_real_outputs(out, quick=args.quick)
+        with executor(args.scheduler) as pool:
+            out = outputs.write_study(cfg, args.config, args.data_dir or sweep.DATA_DIR, pool, progress)
     except ClusterError as err:
         print(f"error: {err}; nothing was written", file=sys.stderr)
         sys.stderr.flush()

@@ -256,7 +256,7 @@ def ground_truth(cfg, subset_elements: int | None = 50_000) -> dict | None:
 
     ``subset_elements``: elements per sweep chunk on which the (slow)
     straightforward loop is timed and then extrapolated to the chunk; None
-    times it on every input (about 20 minutes on the default sweep)."""
+    times it on every input (about 12 minutes on the default sweep, 2 cores)."""
     if ground_truth_benchmark is None:
         return None
     return ground_truth_benchmark(sweep_inputs(cfg), subset_elements=subset_elements)
@@ -411,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=BENCH_PATH, help="output file (default reports/data/bench.json)")
     parser.add_argument(
         "--truth-subset", type=int, default=50_000, metavar="N",
-        help="elements per sweep chunk on which the straightforward mpmath loop is timed (0: all; ~20 min)",
+        help="elements per sweep chunk on which the straightforward mpmath loop is timed (0: all; ~12 min on 2 cores)",
     )  # fmt: skip
     args = parser.parse_args(argv)
     if args.truth_subset < 0:

@@ -260,6 +260,19 @@ def produce_all(data_dir: Path = DATA_DIR, cfg=None, config_path=None, quick: bo
     return done
 
 
+def write_study(cfg, config_path=None, data_dir: Path = DATA_DIR, executor=None, progress=None) -> Path:
+    """Every data file of the study under ``data_dir``, each recomputed only
+    when out of date: the sweep (sweep.csv, thresholds.json, manifest.json;
+    its chunks on ``executor`` when given), the log-softmax study (gstar.csv,
+    logsoftmax.json), the four parts above, and methods_real.json.  What
+    ``python -m analysis sweep`` and ``python -m analysis report`` run."""
+    out = sweep.run(cfg, data_dir=data_dir, progress=progress, executor=executor)
+    sweep.logsoftmax_outputs(out, quick=cfg.quick)
+    produce_all(out, cfg=cfg, config_path=config_path, quick=cfg.quick)
+    sweep.methods_real_outputs(out, quick=cfg.quick)
+    return out
+
+
 # --- the regression baseline of the worst cases --------------------------------------
 
 

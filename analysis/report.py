@@ -24,7 +24,6 @@ import argparse
 import csv
 import datetime as dt
 import hashlib
-import inspect
 import json
 import math
 import os
@@ -1563,31 +1562,15 @@ def build(
 
 
 def _run_sweep(config: Path | None, quick: bool, data_dir: Path, scheduler: str | None = None) -> Path:
-    try:
-        from . import sweep
-    except ImportError:
-        return data_dir
-    run = getattr(sweep, "run", None)
-    if run is None:
-        return data_dir
-    parameters = inspect.signature(run).parameters
-    if scheduler is not None:
-        from .cluster import executor
+    """The study's data files (analysis.outputs.write_study): milliseconds
+    when nothing changed."""
+    from . import outputs
+    from .cluster import executor
+    from .config import load
 
-        with executor(scheduler) as pool:
-            out = Path(run(config, quick, data_dir=data_dir, executor=pool))
-    else:
-        out = Path(run(config, quick, data_dir=data_dir)) if "data_dir" in parameters else Path(run(config, quick))
-    logsoftmax_outputs = getattr(sweep, "logsoftmax_outputs", None)
-    if logsoftmax_outputs is not None:  # cached: milliseconds when nothing changed
-        logsoftmax_outputs(out, quick=quick)
-        from . import outputs
-
-        outputs.produce_all(out, config_path=config, quick=quick)
-    methods_real_outputs = getattr(sweep, "methods_real_outputs", None)
-    if methods_real_outputs is not None:  # cached likewise
-        methods_real_outputs(out, quick=quick)
-    return out
+    cfg = load(config, quick)
+    with executor(scheduler) as pool:
+        return outputs.write_study(cfg, config, data_dir, executor=pool)
 
 
 def _command(args: argparse.Namespace) -> str:
