@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import analysis
 from analysis import report
 from analysis.formats import FORMATS
 
@@ -528,26 +527,25 @@ def test_write_atomically_cleans_up_when_interrupted(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
 
 
-def test_main_runs_the_sweep_first_and_reports_its_command(data_dir, tmp_path, monkeypatch, capsys):
-    """Without --no-sweep, main() calls analysis.sweep.run(config, quick, data_dir=...) and
-    builds from the folder it returns; the report names the command that built it."""
-    import types
+def test_main_runs_the_study_first_and_reports_its_command(data_dir, tmp_path, monkeypatch, capsys):
+    """Without --no-sweep, main() loads the study file, writes the study's
+    data files (analysis.outputs.write_study, locally: no executor) and
+    builds from the folder that returns; the report names its command."""
+    from analysis import config, outputs
 
     calls = []
+    monkeypatch.setattr(config, "load", lambda path, quick: calls.append(("load", path, quick)) or "CFG")
 
-    def run(config=None, quick=False, data_dir=None):
-        calls.append((config, quick, data_dir))
-        return data_dir
+    def write_study(cfg, config_path, data, executor=None, progress=None):
+        calls.append(("write", cfg, config_path, data, executor))
+        return data
 
-    fake = types.SimpleNamespace(run=run)
-    monkeypatch.setitem(sys.modules, "analysis.sweep", fake)
-    # `from . import sweep` reads the package attribute when the real module was imported before.
-    monkeypatch.setattr(analysis, "sweep", fake, raising=False)
+    monkeypatch.setattr(outputs, "write_study", write_study)
     monkeypatch.setattr(report, "make_figures", lambda data, dtypes: {"failure": [], "bits": [], "thresholds": None})
     out = tmp_path / "r.html"
     argv = ["--quick", "--config", "study.toml", "--data-dir", str(data_dir), "--out", str(out)]
     assert report.main(argv) == 0
-    assert calls == [(Path("study.toml"), True, data_dir)]
+    assert calls == [("load", Path("study.toml"), True), ("write", "CFG", Path("study.toml"), data_dir, None)]
     assert capsys.readouterr().out.strip() == str(out)
     assert "<code>python -m analysis report --quick --config study.toml</code>" in out.read_text(encoding="utf-8")
 
