@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -125,21 +126,42 @@ def _section(html: str) -> str:
     return html[start : html.index("</section>", start)]
 
 
-def test_cost_section_says_bench_has_not_run_without_bench_json(tmp_path, monkeypatch):
-    data = write_fixture(tmp_path / "data")
-    html = _build(data, tmp_path / "r.html", monkeypatch, tmp_path / "cache")
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Two cold builds shared by the tests below (each copies the cache
+    before changing it): the fixture data without bench.json ("plain") and
+    with a synthetic one ("bench"): {variant: (data, cache, html, payload)}."""
+    out = {}
+    for variant in ("plain", "bench"):
+        base = tmp_path_factory.mktemp(variant)
+        data = write_fixture(base / "data")
+        payload = None
+        if variant == "bench":
+            payload = json.dumps(synthetic_bench()).encode()
+            (data / "bench.json").write_bytes(payload)
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            html = _build(data, base / "cold.html", monkeypatch, base / "cache")
+        out[variant] = (data, base / "cache", html, payload)
+    return out
+
+
+def _copy_cache(built_variant, tmp_path):
+    import shutil
+
+    return Path(shutil.copytree(built_variant[1], tmp_path / "cache"))
+
+
+def test_cost_section_says_bench_has_not_run_without_bench_json(built):
+    html = built["plain"][2]
     section = _section(html)
     assert "<code>make bench</code> has not been run" in section
     assert "<svg" not in section and "<data" not in section
     assert 'href="#cost"' in html
 
 
-def test_cost_section_from_bench_json(tmp_path, monkeypatch):
-    data = write_fixture(tmp_path / "data")
+def test_cost_section_from_bench_json(built):
     doc = synthetic_bench()
-    payload = json.dumps(doc).encode()
-    (data / "bench.json").write_bytes(payload)
-    html = _build(data, tmp_path / "r.html", monkeypatch, tmp_path / "cache")
+    _, _, html, payload = built["bench"]
     section = _section(html)
     assert "not from this report's build" in section
     assert "Test CPU 9000" in section and "2026-11-25T19:00:00Z" in section
@@ -174,11 +196,10 @@ def test_damaged_bench_json_fails_the_build_and_keeps_the_old_report(tmp_path, m
     assert out.read_text(encoding="utf-8") == "previous"
 
 
-def test_warm_build_is_byte_identical_and_draws_nothing(tmp_path, monkeypatch):
-    data = write_fixture(tmp_path / "data")
-    (data / "bench.json").write_text(json.dumps(synthetic_bench()), encoding="utf-8")
-    cache = tmp_path / "cache"
-    cold = _build(data, tmp_path / "cold.html", monkeypatch, cache)
+def test_warm_build_is_byte_identical_and_draws_nothing(built, tmp_path, monkeypatch):
+    """Against the module's cold build of the same data (which drew every figure)."""
+    data, _, cold, _ = built["bench"]
+    cache = _copy_cache(built["bench"], tmp_path)
     assert list((cache / "figures").glob("*.pickle"))
 
     def no_drawing(*args, **kwargs):
@@ -191,10 +212,9 @@ def test_warm_build_is_byte_identical_and_draws_nothing(tmp_path, monkeypatch):
     assert warm == cold
 
 
-def test_a_damaged_figure_cache_entry_is_redrawn(tmp_path, monkeypatch):
-    data = write_fixture(tmp_path / "data")
-    cache = tmp_path / "cache"
-    cold = _build(data, tmp_path / "cold.html", monkeypatch, cache)
+def test_a_damaged_figure_cache_entry_is_redrawn(built, tmp_path, monkeypatch):
+    data, _, cold, _ = built["plain"]
+    cache = _copy_cache(built["plain"], tmp_path)
     (entry,) = (cache / "figures").glob("*.pickle")
     assert len(list((cache / "tables").glob("*.pickle"))) == 1
     blob = bytearray(entry.read_bytes())
