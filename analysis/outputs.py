@@ -114,7 +114,8 @@ def _produce(data_dir: Path, part: str, settings: dict, compute, command: str) -
 
 
 # --quick (a small grid for tests): the first QUICK_VECTORS MNIST vectors and a
-# worst-case search of QUICK_BUDGET evaluations from one restart.
+# worst-case search of QUICK_BUDGET evaluations from one restart, in the first
+# format of [worstcase] only (the searches are most of a quick study's time).
 QUICK_VECTORS = 250
 QUICK_BUDGET = 60
 
@@ -244,7 +245,7 @@ def produce_all(data_dir: Path = DATA_DIR, cfg=None, config_path=None, quick: bo
     cfg = cfg or load(config_path, quick)
     wcfg = load_worstcase(config_path)
     if quick:
-        wcfg = dataclasses.replace(wcfg, budget=min(wcfg.budget, QUICK_BUDGET), restarts=1)
+        wcfg = dataclasses.replace(wcfg, budget=min(wcfg.budget, QUICK_BUDGET), restarts=1, dtypes=wcfg.dtypes[:1])
     command = "python -m analysis sweep" + (" --quick" if quick else "")
     done = []
     parts = (
