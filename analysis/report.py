@@ -48,12 +48,7 @@ TEMPLATE_DIR = ROOT / "report_templates"
 DATA_DIR = ROOT / "reports" / "data"
 REPORT_PATH = ROOT / "reports" / "softmax_study.html"
 
-COLUMNS = (
-    "family", "function", "method", "dtype", "n", "offset", "gap", "scale", "draw",
-    "status", "max_ulp", "median_ulp", "max_bits", "median_bits", "rel_error", "sums_to_one",
-)  # fmt: skip
-TEXT_COLUMNS = ("family", "function", "method", "dtype", "status", "sums_to_one")
-FLOAT_COLUMNS = ("offset", "gap", "scale", "draw", "max_ulp", "median_ulp", "max_bits", "median_bits", "rel_error")
+COLUMNS, TEXT_COLUMNS, FLOAT_COLUMNS = _sweep.COLUMNS, _sweep.TEXT_COLUMNS, _sweep.FLOAT_COLUMNS  # sweep.csv's
 FUNCTIONS = ("softmax", "logsumexp", "log_softmax")
 METHODS = ("naive", "shifted")
 KINDS = ("overflow", "underflow", "nan")

@@ -51,6 +51,8 @@ COLUMNS = (
     "family", "function", "method", "dtype", "n", "offset", "gap", "scale", "draw",
     "status", "max_ulp", "median_ulp", "max_bits", "median_bits", "rel_error", "sums_to_one",
 )  # fmt: skip
+TEXT_COLUMNS = ("family", "function", "method", "dtype", "status", "sums_to_one")
+FLOAT_COLUMNS = ("offset", "gap", "scale", "draw", "max_ulp", "median_ulp", "max_bits", "median_bits", "rel_error")
 
 IMPLEMENTATIONS = peers.IMPLEMENTATIONS  # ours and SciPy's
 _TRUTH_INDEX = {"softmax": 0, "logsumexp": 1, "log_softmax": 2}
@@ -97,7 +99,7 @@ def _metrics_rows(function, computed, truth, n):
     # Python floats and lists once per chunk, not numpy scalars per row.
     stats = [tuple(s) if k else none for s, k in zip(stats.tolist(), ok.tolist())]
     if function == "logsumexp":
-        rel = np.atleast_1d(relative_error(computed[:, 0], truth[:, 0])).astype(np.float64).tolist()
+        rel = relative_error(computed[:, 0], truth[:, 0]).tolist()
     else:
         rel = [None] * len(status)
     sums = [""] * len(status)
@@ -161,9 +163,6 @@ def compute_chunk(task: dict) -> dict[tuple, tuple[str, dict]]:
     return blocks
 
 
-_NUMBER_COLUMNS = ("offset", "gap", "scale", "draw", "max_ulp", "median_ulp", "max_bits", "median_bits", "rel_error")
-
-
 def block_columns(rows: list[tuple]) -> dict:
     """Rows of one block as the report reads them back from sweep.csv: ``n``
     as int64, the numbers as float64 (NaN for an empty cell), ``status`` and
@@ -171,7 +170,7 @@ def block_columns(rows: list[tuple]) -> dict:
     columns = dict(zip(COLUMNS, zip(*rows)))
     return {
         "n": np.array(columns["n"], np.int64),
-        **{name: np.array(columns[name], np.float64) for name in _NUMBER_COLUMNS},  # None -> NaN
+        **{name: np.array(columns[name], np.float64) for name in FLOAT_COLUMNS},  # None -> NaN
         "status": list(columns["status"]),
         "sums_to_one": [str(v) for v in columns["sums_to_one"]],  # "", "True", "False"
     }
@@ -197,10 +196,8 @@ def compact_table(blocks: dict[tuple, tuple[str, dict]]) -> dict:
     table = {}
     for i, name in enumerate(COLUMNS):
         if i < 4:  # family, function, method, dtype: one value per block
-            uniques = sorted({k[i] for k in order})
-            index = {v: j for j, v in enumerate(uniques)}
-            codes = np.repeat(np.array([index[k[i]] for k in order], np.int32), sizes)
-            table[name] = (np.array(uniques, dtype=str), codes)
+            uniques, codes = text_codes([k[i] for k in order])
+            table[name] = (uniques, np.repeat(codes, sizes))
         elif name in ("status", "sums_to_one"):
             table[name] = text_codes([v for p in parts for v in p[name]])
         else:
