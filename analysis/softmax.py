@@ -5,13 +5,22 @@ float8_e4m3fn or float8_e5m2 (the last three from ``ml_dtypes``), reduces
 along ``axis`` (default -1) and returns the dtype of ``z``.  Every
 operation -- subtraction, exp, log, division and each partial sum -- is
 rounded to that format, as in the model of Blanchard, Higham &
-Higham (2021): numpy's float16 and ml_dtypes' bfloat16 ufuncs compute each
-elementary operation in float32 and round the result once to the format (for
-+, -, / that is the correctly rounded result, since float32's 24 bits are at
-least 2p + 2 for p = 11 and p = 8; for exp and log it is float32's result
-rounded once more).  ml_dtypes' float8 ufuncs do the same (verified over all
-256 x 256 operand pairs of +, -, / and all 256 values of exp and log1p:
-bit-identical to the float32 operation rounded once to the format).
+Higham (2021, §2): fl(x op y) = (x op y)(1 + delta), |delta| <= u.
+numpy's float16 and ml_dtypes' bfloat16 and float8 ufuncs compute each
+operation in float32 and round the result once to the format; for +, -, /
+that is the correctly rounded result, since float32's 24 bits are at least
+2p + 2 for p <= 11 (verified over all 256 x 256 float8 operand pairs).
+
+Elementary functions (keyword ``arithmetic=``):
+
+- ``"model"`` (the default): exp, log and log1p correctly rounded to the
+  format (:mod:`analysis.crmath`), the standard model the theorems assume
+  with |delta| <= u exactly.  The results are the same bytes on every CPU.
+- ``"host"``: numpy's own ``np.exp``, ``np.log``, ``np.log1p`` -- what a
+  user's numpy computes.  numpy dispatches these by CPU feature (its SIMD
+  kernels differ at AVX2 and AVX-512), promises no correct rounding, and
+  computes float16/bfloat16/float8 in float32 rounded once more (a double
+  rounding); the study measures what that adds (:mod:`analysis.hostlib`).
 
 Summation (keyword ``summation=``):
 
@@ -78,10 +87,22 @@ import functools
 
 import numpy as np
 
+from . import crmath
 from .formats import check_study_array
 
 SUMMATIONS = ("recursive", "pairwise", "numpy", "kahan")
 DEFAULT_SUMMATION = "recursive"
+# The elementary functions: correctly rounded ("model") or numpy's ("host").
+ARITHMETICS = {"model": crmath, "host": np}
+DEFAULT_ARITHMETIC = "model"
+
+
+def _elementary(arithmetic: str):
+    """The module whose exp, log and log1p a method uses."""
+    try:
+        return ARITHMETICS[arithmetic]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown arithmetic {arithmetic!r}: expected one of {', '.join(ARITHMETICS)}") from None
 
 
 def _sum(x: np.ndarray, summation: str) -> np.ndarray:
@@ -143,7 +164,7 @@ def _quiet():
     return np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore")
 
 
-def softmax_naive(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+def softmax_naive(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arithmetic: str = DEFAULT_ARITHMETIC):
     """softmax(z)_i = exp(z_i) / sum_j exp(z_j), evaluated as written.
 
     Overflows once some z_i > ln(max) of the format (about 11.09 in float16,
@@ -151,12 +172,13 @@ def softmax_naive(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
     Theorem 3.3.
     """
     z, axis = _last_axis(z, axis)
+    f = _elementary(arithmetic)
     with _quiet():
-        e = np.exp(z)
+        e = f.exp(z)
         return _back(e / _sum(e, summation), axis, keep_axis=True)
 
 
-def softmax_shifted(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+def softmax_shifted(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arithmetic: str = DEFAULT_ARITHMETIC):
     """softmax(z)_i = exp(z_i - m) / sum_j exp(z_j - m), m = max_j z_j.
 
     Every exponent is <= 0 and the largest term is exactly 1, so the sum lies
@@ -165,57 +187,62 @@ def softmax_shifted(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
     (n + 2 + 2 (max z - min z)) u + O(u^2), barring underflow.
     """
     z, axis = _last_axis(z, axis)
+    f = _elementary(arithmetic)
     with _quiet():
         # One temporary, reused: the same roundings as exp(z - m) / sum, with
         # two fewer array allocations (a measured cost at n = 10^6: make bench).
         e = np.subtract(z, _max_shift(z))
-        np.exp(e, out=e)
+        e = f.exp(e, out=e) if f is np else f.exp(e)
         return _back(np.divide(e, _sum(e, summation), out=e), axis, keep_axis=True)
 
 
-def logsumexp_naive(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+def logsumexp_naive(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arithmetic: str = DEFAULT_ARITHMETIC):
     """logsumexp(z) = log sum_j exp(z_j), evaluated as written.
 
     BHH 2021 eq. (1.1), Theorem 3.2.
     """
     z, axis = _last_axis(z, axis)
+    f = _elementary(arithmetic)
     with _quiet():
-        return _back(np.log(_sum(np.exp(z), summation)), axis, keep_axis=False)
+        return _back(f.log(_sum(f.exp(z), summation)), axis, keep_axis=False)
 
 
-def logsumexp_shifted(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+def logsumexp_shifted(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arithmetic: str = DEFAULT_ARITHMETIC):
     """logsumexp(z) = m + log sum_j exp(z_j - m), m = max_j z_j.
 
     BHH 2021 eq. (4.1), Theorem 4.2.
     """
     z, axis = _last_axis(z, axis)
+    f = _elementary(arithmetic)
     with _quiet():
         m = _max_shift(z)
-        return _back(m + np.log(_sum(np.exp(z - m), summation)), axis, keep_axis=False)
+        return _back(m + f.log(_sum(f.exp(z - m), summation)), axis, keep_axis=False)
 
 
-def log_softmax_naive(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+def log_softmax_naive(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arithmetic: str = DEFAULT_ARITHMETIC):
     """log softmax(z)_i = z_i - log sum_j exp(z_j), unshifted.
 
     Returns -inf or NaN as soon as the sum overflows.
     """
     z, axis = _last_axis(z, axis)
+    f = _elementary(arithmetic)
     with _quiet():
-        return _back(z - np.log(_sum(np.exp(z), summation)), axis, keep_axis=True)
+        return _back(z - f.log(_sum(f.exp(z), summation)), axis, keep_axis=True)
 
 
-def log_softmax_shifted(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+def log_softmax_shifted(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arithmetic: str = DEFAULT_ARITHMETIC):
     """log softmax(z)_i = (z_i - m) - log sum_j exp(z_j - m), m = max_j z_j.
 
     The sum lies in [1, n], so its log is in [0, log n] and never overflows.
     """
     z, axis = _last_axis(z, axis)
+    f = _elementary(arithmetic)
     with _quiet():
         shifted = z - _max_shift(z)
-        return _back(shifted - np.log(_sum(np.exp(shifted), summation)), axis, keep_axis=True)
+        return _back(shifted - f.log(_sum(f.exp(shifted), summation)), axis, keep_axis=True)
 
 
-def log_softmax_max_approx(z, axis: int = -1):
+def log_softmax_max_approx(z, axis: int = -1, arithmetic: str = DEFAULT_ARITHMETIC):
     """log softmax(z)_i ~ z_i - max_j z_j.
 
     Exact error: logsumexp(z) - max z, between 0 and log n; for the two-level
@@ -227,7 +254,7 @@ def log_softmax_max_approx(z, axis: int = -1):
         return _back(z - np.max(z, axis=-1, keepdims=True), axis, keep_axis=True)
 
 
-def std_norm(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+def std_norm(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arithmetic: str = DEFAULT_ARITHMETIC):
     """The "standard normalization" z_i / sum_j z_j.
 
     Ignores the scale of z ([1, 2] and [10, 20] both give [1/3, 2/3]), gives
@@ -243,7 +270,7 @@ def std_norm(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
 # --- the algorithms of the literature ---------------------------------------
 
 
-def _log1p_parts(z: np.ndarray, summation: str):
+def _log1p_parts(z: np.ndarray, summation: str, f):
     """The pieces of BHH 2021, Algorithm 4.1, along the last axis (kept).
 
     Returns (m, e, s, finite): m the max (0 where it is not finite, see
@@ -256,13 +283,13 @@ def _log1p_parts(z: np.ndarray, summation: str):
     """
     m = _max_shift(z)
     finite = np.isfinite(np.max(z, axis=-1, keepdims=True))
-    e = np.exp(z - m)
+    e = f.exp(z - m)
     left_out = (np.arange(z.shape[-1]) == np.argmax(z, axis=-1)[..., None]) & finite
     s = _sum(np.where(left_out, np.zeros_like(e), e), summation)
     return m, e, s, finite
 
 
-def logsumexp_log1p(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+def logsumexp_log1p(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arithmetic: str = DEFAULT_ARITHMETIC):
     """logsumexp(z) = m + log1p(sum_{j != k} exp(z_j - m)), m = z_k = max z.
 
     BHH 2021, Algorithm 4.1 (lines 1-4): the largest term, exactly 1, is
@@ -276,12 +303,13 @@ def logsumexp_log1p(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
     NaN with a NaN).
     """
     z, axis = _last_axis(z, axis)
+    f = _elementary(arithmetic)
     with _quiet():
-        m, _, s, finite = _log1p_parts(z, summation)
-        return _back(np.where(finite, m + np.log1p(s), np.log(s)), axis, keep_axis=False)
+        m, _, s, finite = _log1p_parts(z, summation, f)
+        return _back(np.where(finite, m + f.log1p(s), f.log(s)), axis, keep_axis=False)
 
 
-def softmax_log1p(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+def softmax_log1p(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arithmetic: str = DEFAULT_ARITHMETIC):
     """softmax(z)_i = exp(z_i - m) / (1 + s), s = sum_{j != k} exp(z_j - m).
 
     BHH 2021, Algorithm 4.1 (lines 5-7) and Theorem 4.3: relative error at
@@ -291,13 +319,14 @@ def softmax_log1p(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
     shift 0 (NaN for a fully masked row and for +inf entries, as "shifted").
     """
     z, axis = _last_axis(z, axis)
+    f = _elementary(arithmetic)
     with _quiet():
-        _, e, s, finite = _log1p_parts(z, summation)
+        _, e, s, finite = _log1p_parts(z, summation, f)
         denominator = np.where(finite, np.ones_like(s) + s, s)
         return _back(e / denominator, axis, keep_axis=True)
 
 
-def log_softmax_log1p(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+def log_softmax_log1p(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arithmetic: str = DEFAULT_ARITHMETIC):
     """log softmax(z)_i = (z_i - m) - log1p(s), s = sum_{j != k} exp(z_j - m).
 
     The log-softmax companion of BHH 2021, Algorithm 4.1 (the paper computes
@@ -307,12 +336,13 @@ def log_softmax_log1p(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
     max is not finite: z_i - log sum_j exp(z_j).
     """
     z, axis = _last_axis(z, axis)
+    f = _elementary(arithmetic)
     with _quiet():
-        m, _, s, finite = _log1p_parts(z, summation)
-        return _back((z - m) - np.where(finite, np.log1p(s), np.log(s)), axis, keep_axis=True)
+        m, _, s, finite = _log1p_parts(z, summation, f)
+        return _back((z - m) - np.where(finite, f.log1p(s), f.log(s)), axis, keep_axis=True)
 
 
-def softmax_exp_lse(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+def softmax_exp_lse(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arithmetic: str = DEFAULT_ARITHMETIC):
     """softmax(z)_i = exp(z_i - lse(z)), lse by BHH 2021, Algorithm 4.1.
 
     The division-free softmax: BHH 2021 eq. (4.3) (the vector h of their
@@ -324,13 +354,14 @@ def softmax_exp_lse(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
     with +inf gives NaN for the +inf entries.
     """
     z, axis = _last_axis(z, axis)
+    f = _elementary(arithmetic)
     with _quiet():
-        m, _, s, finite = _log1p_parts(z, summation)
-        lse = np.where(finite, m + np.log1p(s), np.log(s))
-        return _back(np.exp(z - lse), axis, keep_axis=True)
+        m, _, s, finite = _log1p_parts(z, summation, f)
+        lse = np.where(finite, m + f.log1p(s), f.log(s))
+        return _back(f.exp(z - lse), axis, keep_axis=True)
 
 
-def _online(z: np.ndarray):
+def _online(z: np.ndarray, f):
     """Running max m and rescaled sum d after the last column (both kept):
     m_j = max(m_{j-1}, z_j), d_j = d_{j-1} exp(m_{j-1} - m_j) + exp(z_j - m_j)
     (Milakov & Gimelshein 2018, Algorithm 3), every operation rounded to the
@@ -338,16 +369,16 @@ def _online(z: np.ndarray):
     d_0 = 0, whose first step gives m_1 = z_1, d_1 = exp(z_1 - z_1); we start
     there, because float8_e4m3fn has no -inf (it would be NaN)."""
     m = z[..., 0]
-    d = np.exp(m - m)
+    d = f.exp(m - m)
     for j in range(1, z.shape[-1]):
         column = z[..., j]
         new_max = np.maximum(m, column)
-        d = d * np.exp(m - new_max) + np.exp(column - new_max)
+        d = d * f.exp(m - new_max) + f.exp(column - new_max)
         m = new_max
     return m[..., None], d[..., None]
 
 
-def softmax_online(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+def softmax_online(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arithmetic: str = DEFAULT_ARITHMETIC):
     """softmax(z)_i = exp(z_i - m_n) / d_n after one pass of the online
     normalizer (Milakov & Gimelshein 2018, arXiv:1805.02867, Algorithm 3).
 
@@ -363,29 +394,32 @@ def softmax_online(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
     -inf - (-inf) = NaN in d and every output NaN; +inf gives NaN.
     """
     z, axis = _last_axis(z, axis)
+    f = _elementary(arithmetic)
     with _quiet():
-        m, d = _online(z)
-        return _back(np.exp(z - m) / d, axis, keep_axis=True)
+        m, d = _online(z, f)
+        return _back(f.exp(z - m) / d, axis, keep_axis=True)
 
 
-def logsumexp_online(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+def logsumexp_online(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arithmetic: str = DEFAULT_ARITHMETIC):
     """logsumexp(z) = m_n + log d_n from the online normalizer (Milakov &
     Gimelshein 2018, Algorithm 3; see softmax_online).  ``summation`` is
     ignored."""
     z, axis = _last_axis(z, axis)
+    f = _elementary(arithmetic)
     with _quiet():
-        m, d = _online(z)
-        return _back(m + np.log(d), axis, keep_axis=False)
+        m, d = _online(z, f)
+        return _back(m + f.log(d), axis, keep_axis=False)
 
 
-def log_softmax_online(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+def log_softmax_online(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arithmetic: str = DEFAULT_ARITHMETIC):
     """log softmax(z)_i = (z_i - m_n) - log d_n from the online normalizer
     (Milakov & Gimelshein 2018, Algorithm 3; see softmax_online).
     ``summation`` is ignored."""
     z, axis = _last_axis(z, axis)
+    f = _elementary(arithmetic)
     with _quiet():
-        m, d = _online(z)
-        return _back((z - m) - np.log(d), axis, keep_axis=True)
+        m, d = _online(z, f)
+        return _back((z - m) - f.log(d), axis, keep_axis=True)
 
 
 def _in_float32(f):
@@ -394,12 +428,13 @@ def _in_float32(f):
     format; for float32 and float64 input, f itself."""
 
     @functools.wraps(f)
-    def wide(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
+    def wide(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arithmetic: str = DEFAULT_ARITHMETIC):
         z = check_study_array(z, axis)
         if z.dtype.itemsize >= 4:
-            return f(z, axis=axis, summation=summation)
+            return f(z, axis=axis, summation=summation, arithmetic=arithmetic)
         with _quiet():
-            return np.asarray(f(z.astype(np.float32), axis=axis, summation=summation)).astype(z.dtype)[()]
+            wide = f(z.astype(np.float32), axis=axis, summation=summation, arithmetic=arithmetic)
+            return np.asarray(wide).astype(z.dtype)[()]
 
     return wide
 
@@ -434,8 +469,8 @@ def _fixed_summation(f, order: str):
     functools.partial would let the sweep's ``summation=`` override it)."""
 
     @functools.wraps(f)
-    def fixed(z, axis: int = -1, summation: str = DEFAULT_SUMMATION):
-        return f(z, axis=axis, summation=order)
+    def fixed(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arithmetic: str = DEFAULT_ARITHMETIC):
+        return f(z, axis=axis, summation=order, arithmetic=arithmetic)
 
     fixed.__doc__ = f"{f.__name__} with summation={order!r} whatever ``summation`` is passed.\n\n{f.__doc__}"
     return fixed

@@ -1,0 +1,174 @@
+"""The model arithmetic's elementary functions and conversion: correctly
+rounded, checked against an independent evaluation -- MPFR (gmpy2), whose
+exp, log, log1p and expm1 are correctly rounded by specification, in a
+context with the target format's precision and exponent range
+(subnormalize=True emulates gradual underflow).  Exhaustive over every bit
+pattern of the 8- and 16-bit formats, seeded samples over every binade for
+float32 and float64, and the special values of IEEE 754-2019 §9.2."""
+
+import math
+
+import gmpy2
+import mpmath
+import numpy as np
+import pytest
+
+from analysis import crmath, reference
+from analysis.formats import ALL_DTYPES, FORMATS
+
+NARROW = ["float16", "bfloat16", "float8_e4m3fn", "float8_e5m2"]
+MPFR = {"exp": gmpy2.exp, "log": gmpy2.log, "log1p": gmpy2.log1p, "expm1": gmpy2.expm1}
+
+
+def mpfr_rounded(name: str, x: np.ndarray, dtype_name: str) -> np.ndarray:
+    """f(x) correctly rounded to the format by MPFR, as float64."""
+    fmt = FORMATS[dtype_name]
+    p = fmt.precision
+    # MPFR's exponents: x = m 2**e with m in [1/2, 1); the smallest
+    # subnormal 2**(emin - p + 1) is 2**(emin - p + 2) * 1/2.
+    ctx = gmpy2.context(precision=p, emin=fmt.emin - p + 2, emax=fmt.emax + 1, subnormalize=True)
+    out = np.empty(x.shape)
+    with gmpy2.context(ctx):
+        for i, v in enumerate(x.tolist()):
+            y = float(MPFR[name](gmpy2.mpfr(v)))
+            if math.isfinite(y) and abs(y) > fmt.max:  # e4m3fn stops below 2**(emax+1)
+                y = math.copysign(math.inf, y)
+            if math.isinf(y) and not fmt.has_inf:
+                y = math.nan
+            out[i] = y
+    return out
+
+
+def bits(a):
+    a = np.asarray(a, dtype=np.float64)
+    return np.where(np.isnan(a), np.nan, a).view(np.uint64)
+
+
+def assert_same(got, expected, x, what):
+    bad = np.flatnonzero(bits(got) != bits(expected))
+    assert bad.size == 0, f"{what}: {bad.size} differ, e.g. x={x[bad[:3]]} got {got[bad[:3]]} want {expected[bad[:3]]}"
+
+
+@pytest.mark.parametrize("name", crmath.FUNCTIONS)
+@pytest.mark.parametrize("dtype_name", NARROW)
+def test_every_bit_pattern_of_the_narrow_formats(name, dtype_name):
+    fmt = FORMATS[dtype_name]
+    uint = np.uint8 if fmt.dtype.itemsize == 1 else np.uint16
+    x = np.arange(2 ** (8 * fmt.dtype.itemsize), dtype=np.int64).astype(uint).view(fmt.dtype)
+    with np.errstate(invalid="ignore"):  # bfloat16 NaN patterns warn when cast
+        got = getattr(crmath, name)(x).astype(np.float64)
+        x64 = x.astype(np.float64)
+    assert_same(got, mpfr_rounded(name, x64, dtype_name), x64, f"{name} {dtype_name}")
+
+
+def _samples(name: str, dtype_name: str, count: int) -> np.ndarray:
+    """Seeded arguments over every binade of the function's domain, plus
+    the edges: the overflow and underflow thresholds, tiny arguments (where
+    log1p and expm1 are x to within x**2) and arguments next to 1 for log."""
+    fmt = FORMATS[dtype_name]
+    rng = np.random.default_rng([20261202, FORMATS[dtype_name].precision, crmath.FUNCTIONS.index(name)])
+    lo = math.log2(fmt.smallest_subnormal)
+    magnitude = np.exp2(rng.uniform(lo, fmt.emax + 1, count))
+    sign = rng.choice([-1.0, 1.0], count)
+    with np.errstate(over="ignore"):
+        if name in ("exp", "expm1"):
+            x = np.concatenate([sign * magnitude, rng.uniform(-760, 720, count)])
+        elif name == "log":
+            x = np.concatenate([magnitude, 1 + rng.uniform(-0.5, 1, count) * 2.0 ** -rng.integers(0, 60, count)])
+        else:  # log1p
+            x = np.concatenate([sign * magnitude, rng.uniform(-1, 1, count) * 2.0 ** -rng.integers(0, 60, count)])
+        x = x.astype(fmt.dtype)
+    return x[np.isfinite(x)]
+
+
+@pytest.mark.parametrize("name", crmath.FUNCTIONS)
+@pytest.mark.parametrize("dtype_name", ["float32", "float64"])
+def test_seeded_samples_in_every_binade(name, dtype_name):
+    x = _samples(name, dtype_name, 6000)
+    x64 = x.astype(np.float64)
+    assert_same(getattr(crmath, name)(x).astype(np.float64), mpfr_rounded(name, x64, dtype_name), x64, name)
+
+
+@pytest.mark.parametrize("dtype_name", ALL_DTYPES)
+def test_special_values(dtype_name):
+    fmt = FORMATS[dtype_name]
+    big = math.inf if fmt.has_inf else math.nan
+    with np.errstate(invalid="ignore"):  # inf -> float8_e4m3fn is NaN
+        x = np.array([0.0, -0.0, 1.0, -1.0, math.inf, -math.inf, math.nan]).astype(fmt.dtype).astype(np.float64)
+    with mpmath.workprec(200):
+        e, ln2 = mpmath.e, mpmath.log(2)
+        expected = {
+            "exp": [1.0, 1.0, e, 1 / e, big, 0.0, math.nan],
+            "log": [-big, -big, 0.0, math.nan, big, math.nan, math.nan],
+            "log1p": [0.0, -0.0, ln2, -big, big, math.nan, math.nan],
+            "expm1": [0.0, -0.0, e - 1, 1 / e - 1, big, -1.0, math.nan],
+        }
+    for name, values in expected.items():
+        with np.errstate(invalid="ignore"):
+            got = getattr(crmath, name)(x.astype(fmt.dtype)).astype(np.float64)
+        want = np.array([reference.round_mpf(v, fmt.dtype) if mpmath.isfinite(v) and v else v for v in values],
+                        np.float64)  # fmt: skip
+        if not fmt.has_inf:  # e4m3fn: the inputs inf and -inf were NaN already
+            want[[4, 5]] = math.nan
+        assert_same(got, want, x, f"{name} {dtype_name}")
+
+
+@pytest.mark.parametrize("name", crmath.FUNCTIONS)
+def test_host_seeds_do_not_reach_the_result(name, monkeypatch):
+    """log and log1p start Newton's step from numpy's float64 log/log1p; a
+    seed 1,000 ulps off (far worse than any CPU's) gives the same bytes."""
+    x = _samples(name, "float64", 3000).astype(np.float64)
+    before = crmath.evaluate(name, x, FORMATS["float64"])
+    real_log, real_log1p = np.log, np.log1p
+
+    def off(f):
+        return lambda t: f(t) * (1 + 1000 * 2.0**-52)
+
+    monkeypatch.setattr(crmath, "_seed_log", off(real_log))
+    monkeypatch.setattr(crmath, "_seed_log1p", off(real_log1p))
+    assert_same(crmath.evaluate(name, x, FORMATS["float64"]), before, x, name)
+
+
+def test_undecided_values_go_to_ziv(monkeypatch):
+    """With the double-double bound made useless, every value must come from
+    Ziv's loop -- and be the same."""
+    x = _samples("exp", "float32", 200).astype(np.float64)
+    before = crmath.evaluate("exp", x, FORMATS["float32"])
+    monkeypatch.setattr(crmath, "EXP_REL", 1.0)
+    stats = crmath.stats()
+    after = crmath.evaluate("exp", x, FORMATS["float32"])
+    # Every value but those whose whole (now huge) interval rounds to 0 or
+    # overflows was undecided.
+    assert crmath.stats()["fallback"] - stats["fallback"] >= np.count_nonzero((before > 0) & (before < np.inf))
+    assert_same(after, before, x, "exp via Ziv")
+
+
+@pytest.mark.parametrize("dtype_name", ALL_DTYPES)
+def test_conversion_rounds_once(dtype_name):
+    """float64 -> format: one rounding to nearest, ties to even, equal to
+    reference.round_mpf on random bit patterns of every binade, exact
+    midpoints (ties) and their neighbours."""
+    fmt = FORMATS[dtype_name]
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 2**64, 30_000, dtype=np.uint64).view(np.float64)
+    x = x[np.isfinite(x)]
+    exponents = rng.uniform(math.log2(fmt.smallest_subnormal) - 2, fmt.emax + 2, 30_000)
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond float64's range: inf, left out below
+        scaled = rng.uniform(-1, 1, 30_000) * np.exp2(exponents)
+        scaled = scaled[np.isfinite(scaled)]
+        representable = np.unique(np.abs(scaled.astype(fmt.dtype).astype(np.float64)))
+    representable = representable[np.isfinite(representable)]
+    mids = representable[:-1] + (representable[1:] - representable[:-1]) / 2  # exact unless beyond float64
+    ties = np.concatenate([mids, np.nextafter(mids, 0), np.nextafter(mids, np.inf)])
+    for values in (x, scaled, ties, -ties):
+        with np.errstate(over="ignore", invalid="ignore"):
+            got = crmath.to_format(values, fmt.dtype).astype(np.float64)
+        want = np.array([reference.round_mpf(v, fmt.dtype) for v in values.tolist()], dtype=np.float64)
+        assert_same(got, want, values, dtype_name)
+
+
+def test_conversion_regression_bfloat16_double_rounding():
+    """ml_dtypes rounds float64 -> float32 -> bfloat16: -0x1.c90000e0b263bp+124
+    became -0x1.c8p+124; the nearest bfloat16 is -0x1.cap+124."""
+    x = np.array([float.fromhex("-0x1.c90000e0b263bp+124")])
+    assert float(crmath.to_format(x, FORMATS["bfloat16"].dtype)[0]) == float.fromhex("-0x1.cap+124")
