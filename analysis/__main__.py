@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         os._exit(130)
     files = (
         "sweep.csv, thresholds.json, manifest.json, gstar.csv, logsoftmax.json, methods_real.json, "
-        "bhh2021.json, bounds.json, special_values.json, worst_cases.json"
+        "bhh2021.json, bounds.json, special_values.json, worst_cases.json, host.json"
     )
     print(f"wrote {files} under {out} in {time.perf_counter() - start:.1f} s")
     return 0

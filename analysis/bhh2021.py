@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import bounds, fastref, special
+from . import bounds, crmath, fastref
+from . import softmax as sm
 from .formats import FORMATS
 from .metrics import ulp_distance
 
@@ -47,6 +48,13 @@ def _quiet():
     return np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore")
 
 
+def _chop(function: str, x: np.ndarray) -> np.ndarray:
+    """chop(f(x)) of the authors' code: f in double precision (MATLAB's exp,
+    log, log1p, here correctly rounded to float64 by analysis.crmath, so the
+    result does not depend on the CPU), then rounded once to x's format."""
+    return crmath.to_format(getattr(crmath, function)(x.astype(np.float64)), x.dtype)
+
+
 def _recursive_sum(e: np.ndarray) -> np.ndarray:
     """s = 0; s = fl(s + e_i), i = 1..n (the loop of lse_chop.m)."""
     return np.add.accumulate(e, axis=-1, dtype=e.dtype)[..., -1]
@@ -55,11 +63,11 @@ def _recursive_sum(e: np.ndarray) -> np.ndarray:
 def lse_chop(x: np.ndarray):
     """(f, g, h) of lse_chop.m for rows x in the arithmetic of x's dtype."""
     with _quiet():
-        e = np.exp(x)
+        e = _chop("exp", x)
         s = _recursive_sum(e)
-        f = np.log(s)
+        f = _chop("log", s)
         g = e / s[..., None]
-        h = np.exp(x - f[..., None])
+        h = _chop("exp", x - f[..., None])
     return f, g, h
 
 
@@ -69,12 +77,12 @@ def lse_chopshift(x: np.ndarray):
     k = np.argmax(x, axis=-1)  # the first maximum, as MATLAB's max
     a = x[rows, k]
     with _quiet():
-        e = np.exp(x - a[:, None])
+        e = _chop("exp", x - a[:, None])
         e[rows, k] = 0  # the max term is left out of the sum (and 0 + t = t exactly)
         s = _recursive_sum(e)
-        b = np.log1p(s)
+        b = _chop("log1p", s)
         f = a + b
-        h = np.exp(x - f[:, None])
+        h = _chop("exp", x - f[:, None])
         e[rows, k] = 1
         g = e / (s + np.ones_like(s))[:, None]
     return f, g, h
@@ -173,7 +181,7 @@ def reference_effect(result: dict, name: str, reference_dtypes=("float32", "floa
             continue
         lse_ref, sm_ref = their_reference(x, FORMATS[ref_name].dtype)
         with np.errstate(over="ignore"):
-            lse_ref_fmt, sm_ref_fmt = lse_ref.astype(fmt.dtype), sm_ref.astype(fmt.dtype)
+            lse_ref_fmt, sm_ref_fmt = crmath.to_format(lse_ref, fmt.dtype), crmath.to_format(sm_ref, fmt.dtype)
         ulp_differs = {}
         for algorithm, computed in result["lse_out"].items():
             differs = ulp_distance(computed, lse_ref_fmt) != ulp_distance(computed, lse_fmt)
@@ -203,16 +211,17 @@ def reference_effect(result: dict, name: str, reference_dtypes=("float32", "floa
 
 
 def registry_errors(logits: np.ndarray, name: str) -> dict:
-    """For every (function, method) of analysis.softmax.IMPLEMENTATIONS (and
-    the peers of analysis.peers, or SciPy, see analysis.special.implementations): the
-    worst and median ULP error against the truth correctly rounded to the
-    format, over the vectors where that method's output is finite, and the
-    number of vectors with a non-finite output."""
+    """For every (function, method) of analysis.softmax.IMPLEMENTATIONS, in
+    the model arithmetic: the worst and median ULP error against the truth
+    correctly rounded to the format, over the vectors where that method's
+    output is finite, and the number of vectors with a non-finite output.
+    Not SciPy, whose numpy exp depends on the CPU: it is in
+    methods_real.json (host-dependent) on the same vectors."""
     fmt = FORMATS[name]
     x = logits.astype(fmt.dtype)
     truths = dict(zip(("softmax", "logsumexp", "log_softmax"), fastref.truths(x)))
     out = {}
-    for (function, method), f in sorted(special.implementations().items()):
+    for (function, method), f in sorted(sm.IMPLEMENTATIONS.items()):
         with _quiet():
             computed = np.asarray(f(x)).astype(fmt.dtype)
         truth = truths[function]

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import datasets, families, fastref
+from . import crmath, datasets, families, fastref
 from . import softmax as sm
 from .formats import FORMATS, STUDY_DTYPES
 from .metrics import classify, ulp_distance
@@ -67,7 +67,7 @@ def regression_set(dtype) -> list[np.ndarray]:
     out = []
     with np.errstate(over="ignore"):
         for v in vectors:
-            z = np.asarray(v).astype(dtype)
+            z = crmath.to_format(np.asarray(v, dtype=np.float64), dtype)
             if np.all(np.isfinite(z)):
                 out.append(z)
     return out

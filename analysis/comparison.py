@@ -22,7 +22,7 @@ import numpy as np
 
 from . import datasets, fastref, peers
 from .formats import ALL_DTYPES, FORMATS
-from .metrics import classify, ulp_distance
+from .metrics import bits_from_ulps, classify, ulp_distance
 
 TRUTH_INDEX = {"softmax": 0, "logsumexp": 1, "log_softmax": 2}
 
@@ -33,7 +33,7 @@ def summarize(computed: np.ndarray, truth: np.ndarray) -> dict:
     if computed.ndim == 1:  # logsumexp: one value per vector
         computed, truth = computed[:, None], truth[:, None]
     ok = np.atleast_1d(classify(computed, truth)) == "ok"
-    worst = np.log2(1.0 + ulp_distance(computed, truth).max(axis=1))[ok]
+    worst = bits_from_ulps(ulp_distance(computed, truth).max(axis=1))[ok]
     return {
         "vectors": int(ok.size),
         "not_ok": int((~ok).sum()),

@@ -155,7 +155,7 @@ def load(path: str | Path | None = None, quick: bool = False) -> Config:
     raw = _read_toml(path)
 
     for section in raw:
-        if section not in _SCHEMA and section not in ("quick", "worstcase"):
+        if section not in _SCHEMA and section not in ("quick", "worstcase", "host"):
             raise _fail(path, section, "unknown section")
     values = {}
     for section, keys in _SCHEMA.items():
@@ -286,4 +286,49 @@ def load_worstcase(path: str | Path | None = None) -> WorstcaseConfig:
         budget=table["budget"],
         restarts=table["restarts"],
         batch=table["batch"],
+    )
+
+
+# --- [host]: numpy's exp/log per SIMD dispatch level (analysis.hostlib) --------
+
+_HOST_KEYS = {"seed": int, "samples": int, "lengths": list, "methods": list}
+# --quick: this many seeded arguments at most, and the first length only.
+QUICK_HOST_SAMPLES = 20_000
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    path: str
+    seed: int
+    samples: int  # seeded arguments per function for float32 and float64
+    lengths: tuple[int, ...]  # the sweep's vectors at these lengths
+    methods: tuple[str, ...]
+
+    def as_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items() if k != "path"}
+
+
+def load_host(path: str | Path | None = None, quick: bool = False) -> HostConfig:
+    """The [host] table of a study file (that of the default study file when
+    the given file has none); ConfigError on any problem."""
+    path = Path(path) if path is not None else DEFAULT_CONFIG
+    raw = _read_toml(path)
+    if "host" not in raw and path.resolve() != DEFAULT_CONFIG.resolve():
+        return load_host(DEFAULT_CONFIG, quick)
+    table = raw.get("host")
+    if not isinstance(table, dict):
+        raise _fail(path, "host", "missing section" if table is None else "expected a table")
+    _check_keys(path, "host", table, _HOST_KEYS)
+    if table["samples"] < 1000:
+        raise _fail(path, "host.samples", f"must be at least 1000, got {table['samples']}")
+    lengths = _numbers(path, "host.lengths", table["lengths"], integers=True, positive=True)
+    if lengths[0] < 2:
+        raise _fail(path, "host.lengths", f"must be at least 2, got {lengths[0]}")
+    methods = _choices(path, "host.methods", table["methods"], METHODS)
+    return HostConfig(
+        path=str(path),
+        seed=_nonnegative(path, "host.seed", table["seed"]),
+        samples=min(table["samples"], QUICK_HOST_SAMPLES) if quick else table["samples"],
+        lengths=lengths[:1] if quick else lengths,
+        methods=methods,
     )

@@ -9,13 +9,16 @@ exact by rounding once to nearest (ties to even).  numpy's own exp/log
 (numpy dispatches its SIMD kernels by CPU feature); results computed here
 are the same bytes on every machine.
 
+``log2`` is here too, for the bits of error log2(1 + ulps) of
+:mod:`analysis.metrics` (numpy's log2 also differs by CPU).
+
 ``exp(x)`` etc. take an array of a study dtype and return the same dtype.
 How a value is found and proved:
 
 - float16, bfloat16 and the float8 formats: a table of all 2**16 (2**8)
   inputs, made once per process by the path below.
 - float32 and float64: the value is formed as a double-double ``2**a (h +
-  l)`` with a rigorous error bound, by the building blocks of
+  low)`` with a rigorous error bound, by the building blocks of
   :mod:`analysis.fastref` (its ``exp`` within ``EXP_REL = 2**-96`` relative,
   double-double operations within ``EPS = 2**-100``), and rounded by
   ``fastref._decide``: a value is kept only when the whole interval (the
@@ -48,7 +51,7 @@ conversion); P. Blanchard, D. J. Higham, N. J. Higham, IMA J. Numer. Anal.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 from mpmath.libmp import (
@@ -56,8 +59,10 @@ from mpmath.libmp import (
     from_float,
     mpf_abs,
     mpf_add,
+    mpf_div,
     mpf_exp,
     mpf_ln,
+    mpf_ln2,
     mpf_shift,
     mpf_sub,
     round_ceiling,
@@ -67,7 +72,7 @@ from mpmath.libmp import (
 from . import fastref, reference
 from .formats import FORMATS, Format, format_of
 
-FUNCTIONS = ("exp", "log", "log1p", "expm1")
+FUNCTIONS = ("exp", "log", "log1p", "expm1", "log2")
 
 EPS, EXP_REL, UNDERFLOW = fastref.EPS, fastref.EXP_REL, fastref.UNDERFLOW
 # Beyond these |x|, exp(x) is 0 or beyond every format's range (e^1100 >
@@ -116,17 +121,17 @@ def to_format(x, dtype) -> np.ndarray:
 
 # --- the double-double evaluations ------------------------------------------
 #
-# Each returns (scale, h, l, err, ok) for finite float64 arguments in the
-# function's regular range: the value is 2**scale (h + l) within 2**scale err
+# Each returns (scale, h, low, err, ok) for finite float64 arguments in the
+# function's regular range: the value is 2**scale (h + low) within 2**scale err
 # (before fastref._decide's MARGIN), ok False where a checked premise fails.
 
 
 def _exp_parts(x):
-    """exp(x) = 2**a (h + l) for |x| <= _FAR: fastref._exp_dd, whose
+    """exp(x) = 2**a (h + low) for |x| <= _FAR: fastref._exp_dd, whose
     reduction is exact for |x| <= 2**16 and whose Taylor, table and
     reduction errors add to below EXP_REL relative for either sign of x."""
-    a, h, l = fastref._exp_dd(x, np.zeros_like(x))
-    return a, h, l, np.abs(h) * EXP_REL * 1.01, np.ones(x.shape, dtype=bool)
+    a, h, low = fastref._exp_dd(x, np.zeros_like(x))
+    return a, h, low, np.abs(h) * EXP_REL * 1.01, np.ones(x.shape, dtype=bool)
 
 
 def _log_dd(sh, sl, seed):
@@ -169,7 +174,7 @@ def _log1p_parts(s):
       (TwoSum), |log(1 + s)| > 2**-10.
     """
     zero = np.zeros_like(s)
-    h, l, err = zero.copy(), zero.copy(), zero.copy()
+    h, low, err = zero.copy(), zero.copy(), zero.copy()
     ok = np.ones(s.shape, dtype=bool)
     tiny = np.abs(s) < 2.0**-60
     small = ~tiny & (np.abs(s) <= 2.0**-9)
@@ -177,7 +182,7 @@ def _log1p_parts(s):
     if tiny.any():
         t = s[tiny]
         sq = t * t
-        h[tiny], l[tiny] = fastref._fast_two_sum(t, -sq / 2)
+        h[tiny], low[tiny] = fastref._fast_two_sum(t, -sq / 2)
         err[tiny] = np.abs(t) ** 3 + sq * 2.0**-53 + UNDERFLOW
     if small.any():
         t = s[small]
@@ -188,7 +193,7 @@ def _log1p_parts(s):
         wh, wl = fastref._div(nh, nl, dh, dl)
         ch, cl = fastref._mul(wh, wl, np.ones_like(wh), -wh / 2)
         rh, rl = fastref._add(x0, np.zeros_like(x0), ch, cl)
-        h[small], l[small] = rh, rl
+        h[small], low[small] = rh, rl
         err[small] = (
             (2.0**-96 * np.abs(eh) + 4 * EPS * np.abs(nh)) * 1.01
             + np.abs(wh) ** 3
@@ -200,8 +205,8 @@ def _log1p_parts(s):
     if general.any():
         t = s[general]
         sh, sl = fastref._two_sum(np.ones_like(t), t)
-        h[general], l[general], err[general], ok[general] = _log_dd(sh, sl, _seed_log(sh))
-    return np.zeros(s.shape, dtype=np.int64), h, l, err, ok
+        h[general], low[general], err[general], ok[general] = _log_dd(sh, sl, _seed_log(sh))
+    return np.zeros(s.shape, dtype=np.int64), h, low, err, ok
 
 
 def _log_parts(x):
@@ -209,12 +214,12 @@ def _log_parts(x):
     (x - 1 exact there, Sterbenz's lemma), else _log_dd with |log x| >
     log 2."""
     near = (x >= 0.5) & (x <= 2.0)
-    scale, h, l, err, ok = _log1p_parts(np.where(near, x - 1.0, 1.0))
+    scale, h, low, err, ok = _log1p_parts(np.where(near, x - 1.0, 1.0))
     far = ~near
     if far.any():
         t = x[far]
-        h[far], l[far], err[far], ok[far] = _log_dd(t, np.zeros_like(t), _seed_log(t))
-    return scale, h, l, err, ok
+        h[far], low[far], err[far], ok[far] = _log_dd(t, np.zeros_like(t), _seed_log(t))
+    return scale, h, low, err, ok
 
 
 def _expm1_parts(x):
@@ -229,11 +234,11 @@ def _expm1_parts(x):
     """
     zero = np.zeros_like(x)
     scale = np.zeros(x.shape, dtype=np.int64)
-    h, l, err = zero.copy(), zero.copy(), zero.copy()
+    h, low, err = zero.copy(), zero.copy(), zero.copy()
     small = np.abs(x) <= 2.0**-8
     if small.any():
         eh, el = fastref._expm1_small(x[small])
-        h[small], l[small] = eh, el
+        h[small], low[small] = eh, el
         err[small] = np.abs(eh) * 2.0**-96 + UNDERFLOW
     big = ~small
     if big.any():
@@ -242,9 +247,30 @@ def _expm1_parts(x):
         one = np.ldexp(np.ones_like(mh), np.where(up, -a, 0))
         vh, vl = (np.where(up, mh, np.ldexp(mh, a)), np.where(up, ml, np.ldexp(ml, a)))
         rh, rl = fastref._add(vh, vl, -one, np.zeros_like(one))
-        h[big], l[big], scale[big] = rh, rl, np.where(up, a, 0)
+        h[big], low[big], scale[big] = rh, rl, np.where(up, a, 0)
         err[big] = (np.abs(vh) * EXP_REL + np.abs(rh) * EPS) * 1.01 + np.where(up, 0.0, 2 * UNDERFLOW)
-    return scale, h, l, err, np.ones(x.shape, dtype=bool)
+    return scale, h, low, err, np.ones(x.shape, dtype=bool)
+
+
+@lru_cache(maxsize=1)
+def _inv_ln2() -> tuple[float, float]:
+    """1/ln 2 as a double-double (error below 2**-106 relative)."""
+    import mpmath
+
+    with mpmath.workprec(200):
+        v = 1 / mpmath.log(2)
+        hi = float(v)
+        return hi, float(v - hi)
+
+
+def _log2_parts(x):
+    """log2(x) = log(x) / ln 2 for finite x > 0, x != 1: _log_parts times
+    1/ln 2 (DWTimesDW, EPS; the constant 2**-106).  A power of two gives
+    an integer, exactly representable: the interval around it decides it."""
+    scale, h, low, err, ok = _log_parts(x)
+    ch, cl = _inv_ln2()
+    rh, rl = fastref._mul(h, low, np.full_like(h, ch), np.full_like(h, cl))
+    return scale, rh, rl, (err * 1.4427 + np.abs(rh) * 2 * EPS) * 1.01, ok
 
 
 # --- Ziv's loop with mpmath (the rare undecided values) ---------------------
@@ -270,6 +296,13 @@ def _enclosure(name: str, x: tuple, prec: int) -> tuple[tuple, tuple]:
     if name == "log1p":
         s = mpf_add(fone, x, 0)  # exact
         return _widen(mpf_ln(s, prec, round_floor), mpf_ln(s, prec, round_ceiling), prec)
+    if name == "log2":  # [lo, hi] / [c, d], 0 < c <= ln 2 <= d
+        lo, hi = _widen(mpf_ln(x, prec, round_floor), mpf_ln(x, prec, round_ceiling), prec)
+        c, d = _widen(mpf_ln2(prec, round_floor), mpf_ln2(prec, round_ceiling), prec)
+        return (
+            mpf_div(lo, d if lo[0] == 0 else c, prec, round_floor),
+            mpf_div(hi, c if hi[0] == 0 else d, prec, round_ceiling),
+        )
     # expm1: e^x - 1 from an enclosure of e^x, the subtraction exact.
     lo, hi = _widen(mpf_exp(x, prec, round_floor), mpf_exp(x, prec, round_ceiling), prec)
     return mpf_sub(lo, fone, 0), mpf_sub(hi, fone, 0)
@@ -293,7 +326,7 @@ def _ziv(name: str, x: float, fmt: Format) -> float:
 
 # --- whole arrays -----------------------------------------------------------
 
-_PARTS = {"exp": _exp_parts, "log": _log_parts, "log1p": _log1p_parts, "expm1": _expm1_parts}
+_PARTS = {"exp": _exp_parts, "log": _log_parts, "log1p": _log1p_parts, "expm1": _expm1_parts, "log2": _log2_parts}
 _STATS = {"elements": 0, "fallback": 0}
 
 
@@ -312,7 +345,7 @@ def _specials(name: str, x: np.ndarray, fmt: Format):
         if name == "exp":
             value = np.where(x > _FAR, big, np.where(x < -_FAR, 0.0, value))
             regular = np.abs(x) <= _FAR
-        elif name == "log":
+        elif name in ("log", "log2"):
             value = np.where(x == 0, -big, np.where(x == 1, 0.0, np.where(x == np.inf, big, value)))
             regular = (x > 0) & (x < np.inf) & (x != 1)
         elif name == "log1p":
@@ -332,9 +365,9 @@ def evaluate(name: str, x, fmt: Format) -> np.ndarray:
     xr = x[regular]
     if xr.size:
         with np.errstate(all="ignore"):  # underflow and overflow are in the bounds and the decision
-            scale, h, l, err, ok = _PARTS[name](xr)
+            scale, h, low, err, ok = _PARTS[name](xr)
             sign = np.sign(h).astype(np.float64)  # never 0: the results here are nonzero
-            decided, ok_d = fastref._decide(h, l, scale, err, fmt, sign)
+            decided, ok_d = fastref._decide(h, low, scale, err, fmt, sign)
         ok &= ok_d
         undecided = np.flatnonzero(~ok)
         for i in undecided:
@@ -345,7 +378,7 @@ def evaluate(name: str, x, fmt: Format) -> np.ndarray:
     return value
 
 
-@lru_cache(maxsize=None)
+@cache
 def _table(name: str, dtype_name: str) -> np.ndarray:
     """f at every bit pattern of a format of at most 16 bits."""
     fmt = FORMATS[dtype_name]
@@ -363,8 +396,10 @@ def _apply(name: str, x) -> np.ndarray:
     if fmt.dtype.itemsize <= 2:
         uint = np.uint8 if fmt.dtype.itemsize == 1 else np.uint16
         return _table(name, fmt.name)[x.view(uint)]
+    # Each distinct argument once: the sweep's two-level rows hold two.
+    values, inverse = np.unique(x.astype(np.float64).ravel(), return_inverse=True)
     with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf results are values here
-        out = evaluate(name, x.astype(np.float64).ravel(), fmt).astype(fmt.dtype).reshape(x.shape)
+        out = evaluate(name, values, fmt).astype(fmt.dtype)[inverse].reshape(x.shape)
     return out if out.ndim else out[()]
 
 
@@ -386,4 +421,10 @@ def log1p(x) -> np.ndarray:
 def expm1(x) -> np.ndarray:
     """e**x - 1, the difference not rounded, correctly rounded to the dtype of x."""
     return _apply("expm1", x)
+
+
+def log2(x) -> np.ndarray:
+    """The base-2 logarithm of x correctly rounded to the dtype of x (the
+    bits of error log2(1 + ulps), the same on every CPU)."""
+    return _apply("log2", x)
 

@@ -1,14 +1,16 @@
 """Parameters -> vectors: the two families of the sweep.
 
-Every vector is computed in float64 from its parameters and converted once to
-the format, so a row of the results can be rebuilt exactly from the float64
-parameters it records.
+Every vector is computed in float64 from its parameters and rounded once to
+the format (:func:`analysis.crmath.to_format`: ml_dtypes' own cast to
+bfloat16 and float8 rounds twice), so a row of the results can be rebuilt
+exactly from the float64 parameters it records.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .crmath import to_format
 from .formats import FORMATS, STUDY_DTYPES
 
 
@@ -53,7 +55,7 @@ def two_level(offset, gap, n: int, dtype) -> np.ndarray:
     g = np.asarray(gap, dtype=np.float64)[..., None]
     z = np.broadcast_to(c - g, np.broadcast(c, g).shape[:-1] + (n,)).copy()
     z[..., 0] = c[..., 0]
-    return z.astype(dtype)
+    return to_format(z, dtype)
 
 
 def standard_normal(seed: int, n: int, draw: int) -> np.ndarray:
@@ -66,4 +68,4 @@ def scaled_normal(scale, seed: int, n: int, draw: int, dtype) -> np.ndarray:
     """z = s * x: shape (..., n) for array-like s."""
     s = np.asarray(scale, dtype=np.float64)[..., None]
     with np.errstate(over="ignore"):  # values beyond the format become inf (and are skipped)
-        return (s * standard_normal(seed, n, draw)).astype(dtype)
+        return to_format(s * standard_normal(seed, n, draw), dtype)

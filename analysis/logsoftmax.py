@@ -37,7 +37,7 @@ import math
 import mpmath
 import numpy as np
 
-from . import reference
+from . import crmath, reference
 from . import softmax as sm
 from .families import two_level
 from .formats import FORMATS, STUDY_DTYPES, Format
@@ -109,7 +109,7 @@ def predicted_g_star(n: int, dtype: str, entry: str) -> float:
 
 
 def _in_format(g: float, fmt: Format) -> float:
-    return float(np.float64(g).astype(fmt.dtype))
+    return float(crmath.to_format(np.float64(g), fmt.dtype))
 
 
 def predicted_g_star_on_grid(n: int, dtype: str, entry: str, g_pred: float | None = None) -> float:
@@ -239,7 +239,7 @@ def _ce_vectors(margins: np.ndarray, n: int, fmt: Format) -> np.ndarray:
     leads the others by ``margin`` (behind when negative)."""
     z = np.zeros((len(margins), n), dtype=np.float64)
     z[:, 0] = margins
-    return z.astype(fmt.dtype)
+    return crmath.to_format(z, fmt.dtype)
 
 
 def losses_and_gradients(margins, n: int, dtype: str) -> dict:
@@ -253,7 +253,7 @@ def losses_and_gradients(margins, n: int, dtype: str) -> dict:
         p_shifted = sm.softmax_shifted(z)
         return {
             "z": z,
-            "loss_naive": -np.log(p_naive[:, 0]),
+            "loss_naive": -crmath.log(p_naive[:, 0]),
             "loss_shifted": -sm.log_softmax_shifted(z)[:, 0],
             "grad_naive": p_naive - onehot,
             "grad_shifted": p_shifted - onehot,

@@ -11,6 +11,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from . import crmath
 from .formats import format_of
 
 _UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
@@ -80,9 +81,15 @@ def bits_of_error(a, b) -> np.ndarray:
 
     Reference: P. Panchekha, A. Sanchez-Stern, J. R. Wilcox, Z. Tatlock,
     "Automatically improving accuracy for floating point expressions",
-    PLDI 2015, §3.
+    PLDI 2015, §3.  The logarithm is correctly rounded (analysis.crmath):
+    numpy's log2 differs between CPUs.
     """
-    return np.log2(1.0 + ulp_distance(a, b))
+    return bits_from_ulps(ulp_distance(a, b))
+
+
+def bits_from_ulps(ulps) -> np.ndarray:
+    """log2(1 + ulps) correctly rounded to float64 (inf for inf)."""
+    return crmath.log2(1.0 + np.asarray(ulps, dtype=np.float64))
 
 
 def _exact_quotient(d: Fraction, t: Fraction) -> float:

@@ -6,7 +6,16 @@
   (:func:`analysis.bounds.measure_sweep`);
 - ``special_values.json``: the special-values table (:mod:`analysis.special`);
 - ``worst_cases.json``: the worst-case search (:mod:`analysis.worstcase`),
-  each (function, method, format) cached under reports/.cache.
+  each (function, method, format) cached under reports/.cache;
+- ``host.json``: numpy's exp/log and their effect on the study at every SIMD
+  dispatch level of this CPU (:mod:`analysis.hostlib`), one worker process
+  per level started with its ``NPY_DISABLE_CPU_FEATURES``.
+
+Host-dependent by design (``HOST_DEPENDENT``, recorded in both manifests):
+``host.json``, and the files with SciPy's results (``special_values.json``,
+``methods_real.json``; ``sweep.csv`` too when the study's methods include
+"scipy"), since SciPy calls numpy's exp.  Every other file is the same bytes
+on every CPU: the methods run in the model arithmetic (:mod:`analysis.crmath`).
 
 Each file is skipped when ``extras_manifest.json`` says it was made by the
 same code (hash of the modules it depends on), package versions and config
@@ -23,6 +32,8 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -32,7 +43,7 @@ from .sweep import CACHE_DIR, DATA_DIR, atomic_write, load_cached, store_cached,
 HERE = Path(__file__).parent
 MANIFEST = "extras_manifest.json"
 WORST_BASELINE = HERE.parent / "tests" / "baselines" / "worst_cases.json"
-_NUMERICS = ("formats.py", "softmax.py", "reference.py", "fastref.py", "metrics.py")
+_NUMERICS = ("formats.py", "crmath.py", "softmax.py", "reference.py", "fastref.py", "metrics.py")
 CODE = {
     "bhh2021": (
         *_NUMERICS,
@@ -46,7 +57,16 @@ CODE = {
     "bounds": (*_NUMERICS, "bounds.py", "families.py", "sweep.py"),
     "special": (*_NUMERICS, "special.py", "peers.py"),
     "worstcase": (*_NUMERICS, "bounds.py", "families.py", "worstcase.py", "special.py", "peers.py"),
+    "host": (*_NUMERICS, "hostlib.py", "peers.py", "families.py", "sweep.py", "config.py"),
 }
+# Files whose bytes depend on the CPU by design (see the module docstring).
+HOST_DEPENDENT = ("host.json", "special_values.json", "methods_real.json")
+
+
+def host_dependent(cfg) -> list[str]:
+    """The data files of a study that may differ between machines."""
+    scipy_in_sweep = "scipy" in (*cfg.methods, *cfg.extra_methods)
+    return sorted({*HOST_DEPENDENT, *(("sweep.csv",) if scipy_in_sweep else ())})
 
 
 def code_hash(part: str) -> str:
@@ -100,6 +120,7 @@ def _produce(data_dir: Path, part: str, settings: dict, compute, command: str) -
         atomic_write(data_dir / name, data)
     manifest = _read_manifest(data_dir)  # re-read: keep the other parts' entries
     manifest[part] = {
+        "host_dependent": sorted(name for name in files if name in HOST_DEPENDENT),
         "key": key,
         "settings": settings,
         "versions": vers,
@@ -173,16 +194,19 @@ def worst_case_record(function: str, method: str, dtype_name: str, wcfg) -> dict
 
 
 def _cases(wcfg) -> list[tuple[str, str, str]]:
-    from . import special
+    """Every (function, method) of analysis.softmax, in the model arithmetic,
+    and format of [worstcase].  Not SciPy: it calls numpy's exp, whose
+    results depend on the CPU, and so would the cases found and the
+    regression baseline; its accuracy per CPU is the host study's."""
+    from . import softmax
 
-    return [(function, method, d) for function, method in sorted(special.implementations(adapter=False))
+    return [(function, method, d) for function, method in sorted(softmax.IMPLEMENTATIONS)
             for d in wcfg.dtypes]  # fmt: skip
 
 
 def worst_cases(wcfg, cache_dir: Path = CACHE_DIR) -> list[dict]:
-    """The search for every (function, method) of analysis.softmax (and of
-    analysis.peers when it exists) and format of [worstcase], each cached by
-    code, versions and settings."""
+    """The search for every case of _cases, each cached by code, versions and
+    settings."""
     records = []
     for function, method, dtype_name in _cases(wcfg):
         key = _case_key(function, method, dtype_name, wcfg)
@@ -198,6 +222,47 @@ def worstcase_files(wcfg) -> dict:
     return {"worst_cases.json": {"settings": wcfg.as_dict(), "cases": worst_cases(wcfg)}}
 
 
+def host_files(config_path, quick: bool) -> dict:
+    """host.json: analysis.hostlib run once per dispatch level, each in a
+    fresh interpreter whose NPY_DISABLE_CPU_FEATURES stops numpy at that
+    level (numpy reads it at import), two at a time."""
+    import concurrent.futures
+
+    from . import hostlib
+    from .config import load_host
+
+    def run(level: dict) -> dict:
+        env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": level["disable"], "PYTHONPATH": str(HERE.parent)}
+        command = [sys.executable, "-m", "analysis.hostlib"] + (["--config", str(config_path)] if config_path else [])
+        done = subprocess.run(command + (["--quick"] if quick else []), env=env, capture_output=True, check=False)
+        if done.returncode:
+            raise RuntimeError(f"host measurement at {level['name']} failed: {done.stderr.decode()[-500:]}")
+        return {**level, **json.loads(done.stdout)}
+
+    levels = hostlib.levels()
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        measured = list(pool.map(run, levels))
+    digests = {json.dumps([(r["function"], r["method"], r["dtype"], r["model_digest"]) for r in m["study"]])
+               for m in measured}  # fmt: skip
+    document = {
+        "cpu": hostlib.cpu_model(),
+        "settings": load_host(config_path, quick).as_dict(),
+        "levels": measured,
+        "model_identical_at_every_level": len(digests) == 1,
+    }
+    return {"host.json": document}
+
+
+def _host_settings(config_path, quick: bool, cfg) -> dict:
+    """What host.json depends on besides code and versions: the machine (its
+    CPU and numpy's dispatch targets on it) and the settings."""
+    from . import hostlib
+    from .config import load_host
+
+    return {"cpu": hostlib.cpu_model(), "targets": hostlib.dispatch_targets(),
+            "host": load_host(config_path, quick).as_dict(), "study": cfg.as_dict()}  # fmt: skip
+
+
 def _compute_in_parallel(data_dir: Path, parts, cfg, wcfg) -> dict:
     """The out-of-date parts, and every worst case missing from the cache,
     computed on ``cfg.workers`` processes (the searches are ~90 independent
@@ -210,7 +275,8 @@ def _compute_in_parallel(data_dir: Path, parts, cfg, wcfg) -> dict:
     cases = []
     if any(part == "worstcase" for part, _ in todo):
         cases = [c for c in _cases(wcfg) if load_cached(_case_key(*c, wcfg)) is None]
-    jobs = [part for part, _ in todo if part != "worstcase"]
+    # host starts its own worker per dispatch level
+    jobs = [part for part, _ in todo if part not in ("worstcase", "host")]
     if cfg.workers < 2 or len(jobs) + len(cases) < 2:
         return {}
     import concurrent.futures
@@ -237,7 +303,7 @@ def _part_files(part: str, cfg, wcfg) -> dict:
 
 
 def produce_all(data_dir: Path = DATA_DIR, cfg=None, config_path=None, quick: bool = False) -> list[str]:
-    """Write the four outputs that are not up to date; the names of the parts
+    """Write the outputs that are not up to date; the names of the parts
     recomputed."""
     from .config import load, load_worstcase
 
@@ -253,6 +319,7 @@ def produce_all(data_dir: Path = DATA_DIR, cfg=None, config_path=None, quick: bo
         ("special", {}, special_files),
         ("bounds", cfg.as_dict(), lambda: bounds_files(cfg)),
         ("worstcase", wcfg.as_dict(), lambda: worstcase_files(wcfg)),
+        ("host", _host_settings(config_path, quick, cfg), lambda: host_files(config_path, quick)),
     )
     computed = _compute_in_parallel(data_dir, parts, cfg, wcfg)
     for part, settings, compute in parts:

@@ -44,28 +44,37 @@ from . import softmax as sm
 from .formats import check_study_array
 
 
+def _host_only(arithmetic: str) -> None:
+    """SciPy calls numpy's exp and log: it has only the host arithmetic."""
+    if arithmetic != "host":
+        raise ValueError(f"SciPy computes with numpy's exp/log: arithmetic must be 'host', got {arithmetic!r}")
+
+
 def _quiet():
     return np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore")
 
 
-def scipy_softmax(z, axis: int = -1, summation: str = sm.DEFAULT_SUMMATION):
+def scipy_softmax(z, axis: int = -1, summation: str = sm.DEFAULT_SUMMATION, arithmetic: str = "host"):
     """scipy.special.softmax(z, axis), in the dtype of z (see the module)."""
+    _host_only(arithmetic)
     z = check_study_array(z, axis)
     with _quiet():
         return np.asarray(scipy.special.softmax(z, axis=axis)).astype(z.dtype)
 
 
-def scipy_logsumexp(z, axis: int = -1, summation: str = sm.DEFAULT_SUMMATION):
+def scipy_logsumexp(z, axis: int = -1, summation: str = sm.DEFAULT_SUMMATION, arithmetic: str = "host"):
     """scipy.special.logsumexp(z, axis), rounded once to the dtype of z
     (SciPy returns float64 for bfloat16 and float8_e4m3fn, float32 for
     float8_e5m2)."""
+    _host_only(arithmetic)
     z = check_study_array(z, axis)
     with _quiet():
-        return np.asarray(scipy.special.logsumexp(z, axis=axis)).astype(z.dtype)[()]
+        return sm.crmath.to_format(np.asarray(scipy.special.logsumexp(z, axis=axis)), z.dtype)[()]
 
 
-def scipy_log_softmax(z, axis: int = -1, summation: str = sm.DEFAULT_SUMMATION):
+def scipy_log_softmax(z, axis: int = -1, summation: str = sm.DEFAULT_SUMMATION, arithmetic: str = "host"):
     """scipy.special.log_softmax(z, axis), in the dtype of z (see the module)."""
+    _host_only(arithmetic)
     z = check_study_array(z, axis)
     with _quiet():
         return np.asarray(scipy.special.log_softmax(z, axis=axis)).astype(z.dtype)

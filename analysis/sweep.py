@@ -41,7 +41,7 @@ from . import families, fastref, findings, peers
 from .config import Config
 from .config import load as load_config
 from .formats import FORMATS
-from .metrics import classify, relative_error, ulp_distance
+from .metrics import bits_from_ulps, classify, relative_error, ulp_distance
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "reports" / "data"
@@ -57,7 +57,10 @@ FLOAT_COLUMNS = ("offset", "gap", "scale", "draw", "max_ulp", "median_ulp", "max
 IMPLEMENTATIONS = peers.IMPLEMENTATIONS  # ours and SciPy's
 _TRUTH_INDEX = {"softmax": 0, "logsumexp": 1, "log_softmax": 2}
 # The code whose change invalidates cached rows.
-_CODE = ("formats.py", "softmax.py", "peers.py", "reference.py", "fastref.py", "metrics.py", "families.py", "sweep.py")
+_CODE = (
+    "formats.py", "crmath.py", "softmax.py", "peers.py", "reference.py", "fastref.py", "metrics.py", "families.py",
+    "sweep.py",
+)  # fmt: skip
 PACKAGES = ("numpy", "mpmath", "gmpy2", "ml_dtypes", "scipy", "matplotlib", "jinja2")
 
 
@@ -89,7 +92,7 @@ def _metrics_rows(function, computed, truth, n):
     status = np.atleast_1d(classify(computed, truth))
     ok = status == "ok"
     ulps = ulp_distance(computed, truth)
-    bits = np.log2(1.0 + ulps)  # bits_of_error, from the ULPs already at hand
+    bits = bits_from_ulps(ulps)  # bits_of_error, from the ULPs already at hand
     stats = np.full((len(status), 4), np.nan)
     if ok.any():
         stats[ok] = np.column_stack(
@@ -212,6 +215,13 @@ def table_key(csv_sha256: str) -> str:
     code = hashlib.sha256((here / "report.py").read_bytes() + (here / "sweep.py").read_bytes()).hexdigest()
     blob = {"csv": csv_sha256, "code": code, "numpy": versions()["numpy"]}
     return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()
+
+
+def _host_dependent(cfg: Config) -> list[str]:
+    """The data files that may differ between CPUs (analysis.outputs)."""
+    from .outputs import host_dependent
+
+    return host_dependent(cfg)
 
 
 def tasks(cfg: Config) -> list[dict]:
@@ -446,6 +456,8 @@ def _compute_and_write(cfg, todo, keys, outputs_key, vers, data_dir, cache_dir, 
         "platform": platform.platform(),
         "machine": platform.machine(),
         "numpy_simd": simd_features(),
+        "arithmetic": "model: exp, log, log1p correctly rounded to each format (analysis.crmath)",
+        "host_dependent": _host_dependent(cfg),
         "points": sum(len(value[1]["n"]) for value in blocks.values()),
         "skipped_non_finite_inputs": "vectors whose entries overflow the format on conversion are not rows",
         "checksums": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
@@ -467,7 +479,9 @@ def _compute_and_write(cfg, todo, keys, outputs_key, vers, data_dir, cache_dir, 
 # --- the log-softmax study: reports/data/gstar.csv and logsoftmax.json ------------------------
 
 GSTAR_COLUMNS = ("n", "dtype", "entry", "g_star_observed", "g_star_predicted")
-_LOGSOFTMAX_CODE = ("formats.py", "softmax.py", "reference.py", "metrics.py", "families.py", "logsoftmax.py")
+_LOGSOFTMAX_CODE = (
+    "formats.py", "crmath.py", "fastref.py", "softmax.py", "reference.py", "metrics.py", "families.py", "logsoftmax.py",
+)  # fmt: skip
 
 
 def _jsonable(x):
@@ -543,7 +557,8 @@ def logsoftmax_outputs(data_dir: Path = DATA_DIR, quick: bool = False) -> Path:
 # --- every method on the real MNIST logits: reports/data/methods_real.json ------------------
 
 _METHODS_REAL_CODE = (
-    "formats.py", "softmax.py", "peers.py", "reference.py", "fastref.py", "metrics.py", "datasets.py", "comparison.py",
+    "formats.py", "crmath.py", "softmax.py", "peers.py", "reference.py", "fastref.py", "metrics.py", "datasets.py",
+    "comparison.py",
 )  # fmt: skip
 QUICK_REAL_ROWS = 250  # --quick: the first 250 of the 2,500 vectors
 

@@ -34,7 +34,7 @@ import zlib
 
 import numpy as np
 
-from . import bounds, families, fastref, reference
+from . import bounds, crmath, families, fastref, reference
 from .formats import FORMATS
 from .metrics import classify, ulp_distance
 
@@ -82,7 +82,7 @@ def _random_starts(rng, fmt, count: int, lengths: tuple[int, int]) -> list[np.nd
         n = int(rng.integers(lengths[0], lengths[1] + 1))
         scale = 10.0 ** rng.uniform(-2.0, math.log10(fmt.ln_max))
         with np.errstate(over="ignore"):
-            out.append((scale * rng.standard_normal(n)).astype(fmt.dtype))
+            out.append(crmath.to_format(scale * rng.standard_normal(n), fmt.dtype))
     return out
 
 

@@ -9,10 +9,9 @@ Error bounds are those of Blanchard, Higham & Higham, IMA J. Numer. Anal.
 and measured in ulps of the correctly rounded truth t as in
 tests/test_softmax.py: |x^ - x| <= gamma_B |x| and |x| < 2**(e+1) with
 ulp = 2**(e-p+1) give |x^ - t| <= gamma_B (1 + u) 2**p + 1/2 ulps.  The
-theorems assume every operation has relative error <= u; numpy's float32 exp
-has up to ~3.14 u (EXP_ERROR_U in tests/test_softmax.py), and a bound proved
-for |delta| <= u holds with u replaced by c u when every |delta| <= c u, so
-for float32 the bound uses u_eff = 4 u.
+theorems assume every operation has relative error <= u; the methods run in
+the model arithmetic (their default), where exp, log and log1p are correctly
+rounded (analysis.crmath) and +, -, / round once, so u itself is the bound.
 """
 
 import math
@@ -28,7 +27,7 @@ from analysis import config, peers, reference
 from analysis import softmax as sm
 from analysis.formats import ALL_DTYPES, FORMATS
 from analysis.metrics import ulp_distance
-from tests.test_softmax import EXP_ERROR_U, assert_max_ulp
+from tests.test_softmax import assert_max_ulp
 
 ALL = [FORMATS[name].dtype for name in ALL_DTYPES]
 # The bounds of the theorems say nothing in float8: at n = 2 and spread 0,
@@ -36,14 +35,12 @@ ALL = [FORMATS[name].dtype for name in ALL_DTYPES]
 # the spread term alone reaches 1/2 at a spread of 2.  The bound tests run on
 # the four formats with p >= 8; float8 is covered by the exact cases below.
 BOUNDED = [FORMATS[name].dtype for name in ("float16", "bfloat16", "float32", "float64")]
-# float8 ufuncs compute in float32 and round once (checked in
-# test_float8_ufuncs_round_once): exp's error is u + float32's 4 u_32 at most.
-EXP_U = {**EXP_ERROR_U, "float8_e4m3fn": 1.0 + 2.0**-18, "float8_e5m2": 1.0 + 2.0**-18}
 
 
 def effective_u(dtype) -> float:
-    """The unit roundoff the bounds use: c u with c = max(1, exp error / u)."""
-    return max(1.0, EXP_U[dtype.name]) * FORMATS[dtype.name].unit_roundoff
+    """The unit roundoff the bounds use: u, every operation of the model
+    arithmetic being correctly rounded."""
+    return FORMATS[dtype.name].unit_roundoff
 
 
 def max_ulp(B: float, dtype) -> int:

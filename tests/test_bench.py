@@ -239,8 +239,9 @@ def test_the_figure_cache_key_follows_the_data(tmp_path, monkeypatch):
 # --- the in-place shifted softmax (a bench finding) is bit-identical to the formula ---------------
 
 
+@pytest.mark.parametrize("arithmetic", ["model", "host"])
 @pytest.mark.parametrize("summation", ["recursive", "pairwise", "numpy"])
-def test_shifted_softmax_in_place_is_bit_identical_to_the_formula(dtype, summation):
+def test_shifted_softmax_in_place_is_bit_identical_to_the_formula(dtype, summation, arithmetic):
     """softmax_shifted reuses one temporary (np.exp(..., out=), np.divide(..., out=)); every
     operation and its rounding are those of exp(z - m) / sum(exp(z - m)), so the bits must be equal."""
     import numpy as np
@@ -254,8 +255,8 @@ def test_shifted_softmax_in_place_is_bit_identical_to_the_formula(dtype, summati
     with np.errstate(all="ignore"):
         m = np.max(z, axis=-1, keepdims=True)
         m = np.where(np.isfinite(m), m, np.zeros_like(m))
-        e = np.exp(z - m)
+        e = sm.ARITHMETICS[arithmetic].exp(z - m)
         expected = e / sm._sum(e, summation)
-        computed = sm.softmax_shifted(z, summation=summation)
+        computed = sm.softmax_shifted(z, summation=summation, arithmetic=arithmetic)
     assert computed.dtype == z.dtype
     np.testing.assert_array_equal(computed.view(np.uint8), expected.view(np.uint8))

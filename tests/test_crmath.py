@@ -1,6 +1,7 @@
-"""The model arithmetic's elementary functions and conversion: correctly
+"""The model arithmetic's elementary functions (and log2, for the bits of
+error) and the conversion to a format: correctly
 rounded, checked against an independent evaluation -- MPFR (gmpy2), whose
-exp, log, log1p and expm1 are correctly rounded by specification, in a
+exp, log, log1p, expm1 and log2 are correctly rounded by specification, in a
 context with the target format's precision and exponent range
 (subnormalize=True emulates gradual underflow).  Exhaustive over every bit
 pattern of the 8- and 16-bit formats, seeded samples over every binade for
@@ -17,7 +18,7 @@ from analysis import crmath, reference
 from analysis.formats import ALL_DTYPES, FORMATS
 
 NARROW = ["float16", "bfloat16", "float8_e4m3fn", "float8_e5m2"]
-MPFR = {"exp": gmpy2.exp, "log": gmpy2.log, "log1p": gmpy2.log1p, "expm1": gmpy2.expm1}
+MPFR = {"exp": gmpy2.exp, "log": gmpy2.log, "log1p": gmpy2.log1p, "expm1": gmpy2.expm1, "log2": gmpy2.log2}
 
 
 def mpfr_rounded(name: str, x: np.ndarray, dtype_name: str) -> np.ndarray:
@@ -73,7 +74,7 @@ def _samples(name: str, dtype_name: str, count: int) -> np.ndarray:
     with np.errstate(over="ignore"):
         if name in ("exp", "expm1"):
             x = np.concatenate([sign * magnitude, rng.uniform(-760, 720, count)])
-        elif name == "log":
+        elif name in ("log", "log2"):
             x = np.concatenate([magnitude, 1 + rng.uniform(-0.5, 1, count) * 2.0 ** -rng.integers(0, 60, count)])
         else:  # log1p
             x = np.concatenate([sign * magnitude, rng.uniform(-1, 1, count) * 2.0 ** -rng.integers(0, 60, count)])

@@ -177,59 +177,54 @@ def test_shifted_never_overflows_on_finite_input(dtype, summation, data):
     assert not np.any(np.isnan(sm.log_softmax_shifted(z, summation=summation)))
 
 
-# Relative error of numpy's exp, in units of u, as measured against mpmath
-# (test_numpy_exp_accuracy below keeps the measurement honest): float16 and
-# bfloat16 compute exp in float32 and round once (max 0.9993 u and 0.9942 u
-# over all 65,536 inputs); float64 max 0.992 u on 20,000 samples; numpy's
-# SIMD float32 exp is less accurate than Theorem 4.3 assumes (|delta| <= u):
-# max 3.14 u measured on 50,000 samples, so we allow 4 u.
-EXP_ERROR_U = {"float16": 1.0, "bfloat16": 1.0, "float32": 4.0, "float64": 1.0}
+def exp_error_u(d: np.ndarray, arithmetic: str) -> float:
+    """c >= 1 such that the arithmetic's exp has relative error at most c u on
+    the arguments d (values of one format) where its result is normal.
 
-
-@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.name)
-def test_numpy_exp_accuracy(dtype):
-    fmt = FORMATS[dtype.name]
-    rng = np.random.default_rng(9)
-    if fmt.precision <= 11:
-        x = np.arange(2**16, dtype=np.uint16).view(dtype)[::7]  # every 7th bit pattern
-    else:
-        x = rng.uniform(-fmt.ln_max, fmt.ln_max, 20_000).astype(dtype)
+    "model": exp is correctly rounded (analysis.crmath, tested against MPFR),
+    so |delta| <= u / (1 + u) < u: c = 1.  "host": numpy promises no bound
+    and its kernels differ by CPU (AVX2, AVX-512), so c is measured here, on
+    this machine and on these very arguments, against mpmath at 120 bits."""
+    if arithmetic == "model":
+        return 1.0
+    fmt = format_of(d.dtype)
     with np.errstate(all="ignore"):
-        x = x[np.isfinite(x)]
-        y = np.exp(x)
+        y = np.exp(d)
     keep = np.isfinite(y) & (y.astype(np.float64) >= fmt.smallest_normal)
     worst = 0.0
     with mpmath.workprec(120):
-        for a, b in zip(x[keep].astype(np.float64), y[keep].astype(np.float64)):
+        for a, b in zip(d[keep].astype(np.float64).tolist(), y[keep].astype(np.float64).tolist()):
             t = mpmath.exp(a)
             worst = max(worst, float(abs(mpmath.mpf(b) - t) / t))
-    assert worst <= EXP_ERROR_U[dtype.name] * fmt.unit_roundoff
+    return max(1.0, worst / fmt.unit_roundoff)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.name)
 @pytest.mark.parametrize("summation", ["recursive", "pairwise"])
+@pytest.mark.parametrize("arithmetic", sm.ARITHMETICS)
 @given(data=st.data())
-def test_shifted_softmax_obeys_theorem_4_3(dtype, summation, data):
+def test_shifted_softmax_obeys_theorem_4_3(dtype, summation, arithmetic, data):
     """BHH 2021, Theorem 4.3: the shifted softmax with recursive summation
     satisfies |g^_i - g_i| <= gamma_B g_i with B = n + 2 + 2 (max z - min z)
     (first order: B u), barring underflow.  Here gamma_B = B u / (1 - B u)
-    makes it rigorous to all orders, and B is raised by 2 (c - 1) where
-    numpy's exp has error c u instead of u (EXP_ERROR_U).  Pairwise
-    summation only lowers the n term.  Measured in ulps of the correctly
-    rounded truth t: |g^ - t| <= gamma_B (1 + u) 2**p + 1/2 ulps."""
+    makes it rigorous to all orders, and B is raised by 2 (c - 1) where the
+    exp used has error c u instead of u (exp_error_u: c = 1 in the model
+    arithmetic, measured on this CPU and these arguments for numpy's).
+    Pairwise summation only lowers the n term.  Measured in ulps of the
+    correctly rounded truth t: |g^ - t| <= gamma_B (1 + u) 2**p + 1/2 ulps."""
     fmt = FORMATS[dtype.name]
     u = fmt.unit_roundoff
     n = data.draw(st.integers(1, 64))
-    extra = 2 * (EXP_ERROR_U[dtype.name] - 1)
-    assume(n + 2 + extra < 0.45 / u)
-    spread = data.draw(st.floats(0, min(200.0, (0.45 / u - n - 2 - extra) / 2)))
+    assume(n + 2 < 0.45 / u)
+    spread = data.draw(st.floats(0, min(200.0, (0.45 / u - n - 2) / 2)))
     seed = data.draw(st.integers(0, 2**32 - 1))
     z = (np.random.default_rng(seed).uniform(0, 1, n) * spread - spread / 2).astype(dtype)
     zf = z.astype(np.float64)
-    B = n + 2 + 2 * (zf.max() - zf.min()) + 2 * (EXP_ERROR_U[dtype.name] - 1)
+    c = exp_error_u(z - z.max(), arithmetic)  # on the arguments exp gets: fl(z - max z), as the method forms them
+    B = n + 2 + 2 * (zf.max() - zf.min()) + 2 * (c - 1)
     assume(B * u < 0.5)
     gamma = B * u / (1 - B * u)
-    computed = sm.softmax_shifted(z, summation=summation)
+    computed = sm.softmax_shifted(z, summation=summation, arithmetic=arithmetic)
     truth = reference.softmax(z)
     normal = truth.astype(np.float64) >= fmt.smallest_normal  # the theorem assumes no underflow
     max_ulp = math.floor(gamma * (1 + u) * 2**fmt.precision + 0.5)

@@ -1,0 +1,211 @@
+"""The host's exp and log as a measured axis: what numpy's own elementary
+functions add to the study, at every SIMD dispatch level numpy can run on
+this CPU.
+
+numpy chooses its exp/log kernels at import time by CPU feature (its
+``__cpu_dispatch__`` targets, e.g. X86_V3 = AVX2, X86_V4 = AVX-512), and
+``NPY_DISABLE_CPU_FEATURES`` switches targets off.  A *level* is the set of
+targets up to one of them: the baseline, then each target this CPU has,
+every higher one disabled.  For each level, in a process started with that
+setting (:func:`measure_level`, run as ``python -m analysis.hostlib``):
+
+- :func:`library_errors`: the distance in ulps between numpy's exp (and
+  log) and the correctly rounded value (:mod:`analysis.crmath`) -- 0 is
+  correctly rounded -- on every finite bit pattern of the 8- and 16-bit
+  formats and on ``samples`` seeded arguments for float32 and float64: exp
+  over [ln of the smallest subnormal, ln max] (uniform), log over the
+  positive finite values (uniform in the exponent: every binade).
+- :func:`study_effect`: the study's methods in the "host" arithmetic
+  (numpy's exp/log/log1p) against the same methods in the "model"
+  arithmetic, and SciPy (which calls numpy), on the sweep's vectors at
+  ``lengths``: per (function, method, format), how many vectors change
+  status or worst-component ulps, and a digest of the model outputs, which
+  must be the same at every level.
+
+Pure numerics apart from :func:`main`, the worker's entry point (JSON on
+standard output).  Reference: NumPy's "CPU build options" and "CPU/SIMD
+optimizations" documentation (``NPY_DISABLE_CPU_FEATURES``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import math
+import platform
+import sys
+
+import numpy as np
+
+from . import crmath, fastref, peers, sweep
+from .formats import ALL_DTYPES, FORMATS
+from .metrics import classify, ulp_distance
+
+FUNCTIONS = ("exp", "log")
+TRUTH_INDEX = {"softmax": 0, "logsumexp": 1, "log_softmax": 2}
+
+
+def dispatch_targets() -> list[str]:
+    """numpy's dispatch targets that this CPU supports, lowest first."""
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+    return [t for t in __cpu_dispatch__ if __cpu_features__.get(t)]
+
+
+def levels() -> list[dict]:
+    """[{"name", "disable"}]: the baseline and each supported target, with
+    the NPY_DISABLE_CPU_FEATURES value that stops numpy above it."""
+    from numpy._core._multiarray_umath import __cpu_baseline__
+
+    targets = dispatch_targets()
+    out = [{"name": f"baseline ({__cpu_baseline__[-1]})", "disable": " ".join(targets)}]
+    for i, target in enumerate(targets):
+        out.append({"name": target, "disable": " ".join(targets[i + 1 :])})
+    return out
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo, else platform)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def arguments(function: str, dtype_name: str, samples: int, seed: int) -> np.ndarray:
+    """The arguments of one (function, format): every finite bit pattern of a
+    format of at most 16 bits (positive ones for log), else ``samples``
+    seeded values over the domain (see the module docstring)."""
+    fmt = FORMATS[dtype_name]
+    if fmt.dtype.itemsize <= 2:
+        uint = np.uint8 if fmt.dtype.itemsize == 1 else np.uint16
+        x = np.arange(2 ** (8 * fmt.dtype.itemsize), dtype=np.int64).astype(uint).view(fmt.dtype)
+        with np.errstate(invalid="ignore"):
+            x64 = x.astype(np.float64)
+        keep = np.isfinite(x64) & ((x64 > 0) if function == "log" else True)
+        return x[keep]
+    rng = np.random.default_rng([seed, fmt.precision, FUNCTIONS.index(function)])
+    if function == "exp":
+        x = rng.uniform(fmt.ln_smallest_subnormal, fmt.ln_max, samples)
+    else:
+        x = np.exp2(rng.uniform(math.log2(fmt.smallest_subnormal), fmt.emax + 1, samples))
+    with np.errstate(over="ignore"):
+        x = crmath.to_format(x, fmt.dtype)
+    return x[np.isfinite(x)]
+
+
+def library_errors(dtypes, samples: int, seed: int) -> list[dict]:
+    """For each function and format: numpy's result against the correctly
+    rounded one, as the count of arguments at each ulp distance (0, 1, 2,
+    >= 3) and the largest distance."""
+    records = []
+    for function in FUNCTIONS:
+        for dtype_name in dtypes:
+            x = arguments(function, dtype_name, samples, seed)
+            with np.errstate(all="ignore"):
+                host = getattr(np, function)(x)
+                distance = ulp_distance(host, getattr(crmath, function)(x))
+            counts = [int(np.count_nonzero(distance == k)) for k in (0, 1, 2)]
+            records.append(
+                {
+                    "function": function,
+                    "dtype": dtype_name,
+                    "arguments": int(x.size),
+                    "exhaustive": FORMATS[dtype_name].dtype.itemsize <= 2,
+                    "ulps": {"0": counts[0], "1": counts[1], "2": counts[2], ">=3": int(x.size) - sum(counts)},
+                    "max_ulps": float(distance.max()),
+                }
+            )
+    return records
+
+
+def _worst(computed, truth) -> tuple[np.ndarray, np.ndarray]:
+    """Per vector: status (metrics.classify) and worst-component ulps."""
+    if computed.ndim == 1:
+        computed, truth = computed[:, None], truth[:, None]
+    return np.atleast_1d(classify(computed, truth)), ulp_distance(computed, truth).max(axis=1)
+
+
+def study_effect(cfg, lengths, methods) -> list[dict]:
+    """The methods in the host arithmetic against the model arithmetic on the
+    sweep's vectors (both families, every format of ``cfg``) at ``lengths``.
+    SciPy has no model arithmetic: its host results are compared with the
+    model results of "shifted", the formula it evaluates."""
+    subset = dataclasses.replace(cfg, lengths=tuple(lengths), methods=("naive",), extra_methods=())
+    totals: dict[tuple, dict] = {}
+    for task in sweep.tasks(subset):
+        z, _ = sweep.chunk_vectors(task)
+        if not len(z):
+            continue
+        truths = fastref.truths(z)
+        for function in cfg.functions:
+            truth = truths[TRUTH_INDEX[function]]
+            for method in methods:
+                if (function, method) not in peers.IMPLEMENTATIONS:
+                    continue
+                f = peers.IMPLEMENTATIONS[function, method]
+                with np.errstate(all="ignore"):
+                    host = f(z, arithmetic="host")
+                    model = peers.IMPLEMENTATIONS[function, "shifted" if method == "scipy" else method](z)
+                    status_h, ulps_h = _worst(host, truth)
+                    status_m, ulps_m = _worst(model, truth)
+                key = (function, method, task["dtype"])
+                t = totals.setdefault(
+                    key,
+                    {"vectors": 0, "status_changed": 0, "ulps_changed": 0, "max_ulps_host": 0.0,
+                     "max_ulps_model": 0.0, "largest_change": 0.0, "model_digest": hashlib.sha256()},
+                )  # fmt: skip
+                ok = (status_h == "ok") & (status_m == "ok")
+                t["vectors"] += len(z)
+                t["status_changed"] += int(np.count_nonzero(status_h != status_m))
+                t["ulps_changed"] += int(np.count_nonzero(ok & (ulps_h != ulps_m)))
+                if ok.any():
+                    t["max_ulps_host"] = max(t["max_ulps_host"], float(ulps_h[ok].max()))
+                    t["max_ulps_model"] = max(t["max_ulps_model"], float(ulps_m[ok].max()))
+                    t["largest_change"] = max(t["largest_change"], float(np.abs(ulps_h[ok] - ulps_m[ok]).max()))
+                t["model_digest"].update(np.ascontiguousarray(model).tobytes())
+    return [
+        {"function": f, "method": m, "dtype": d, **{k: v for k, v in t.items() if k != "model_digest"},
+         "model_digest": t["model_digest"].hexdigest()[:16]}  # fmt: skip
+        for (f, m, d), t in sorted(totals.items(), key=lambda kv: (kv[0][0], kv[0][1], ALL_DTYPES.index(kv[0][2])))
+    ]
+
+
+def measure_level(cfg, hcfg) -> dict:
+    """Everything measured at the level this process runs at."""
+    from numpy._core._multiarray_umath import __cpu_features__
+
+    return {
+        "features": sorted(k for k, v in __cpu_features__.items() if v),
+        "library": library_errors(cfg.dtypes, hcfg.samples, hcfg.seed),
+        "study": study_effect(cfg, hcfg.lengths, hcfg.methods),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Worker: measure at the level set by NPY_DISABLE_CPU_FEATURES in this
+    process's environment; print the result as JSON."""
+    from .config import ConfigError, load, load_host
+
+    parser = argparse.ArgumentParser(prog="python -m analysis.hostlib", description=main.__doc__)
+    parser.add_argument("--config", default=None)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        cfg = load(args.config, quick=args.quick)
+        hcfg = load_host(args.config, quick=args.quick)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    json.dump(measure_level(cfg, hcfg), sys.stdout, sort_keys=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
