@@ -57,6 +57,7 @@ import numpy as np
 from mpmath.libmp import (
     fone,
     from_float,
+    from_int,
     mpf_abs,
     mpf_add,
     mpf_div,
@@ -264,9 +265,9 @@ def _inv_ln2() -> tuple[float, float]:
 
 
 def _log2_parts(x):
-    """log2(x) = log(x) / ln 2 for finite x > 0, x != 1: _log_parts times
-    1/ln 2 (DWTimesDW, EPS; the constant 2**-106).  A power of two gives
-    an integer, exactly representable: the interval around it decides it."""
+    """log2(x) = log(x) / ln 2 for finite x > 0 not a power of two (those
+    are exact integers, rounded in _specials): _log_parts times 1/ln 2
+    (DWTimesDW, EPS; the constant 2**-106)."""
     scale, h, low, err, ok = _log_parts(x)
     ch, cl = _inv_ln2()
     rh, rl = fastref._mul(h, low, np.full_like(h, ch), np.full_like(h, cl))
@@ -345,12 +346,19 @@ def _specials(name: str, x: np.ndarray, fmt: Format):
         if name == "exp":
             value = np.where(x > _FAR, big, np.where(x < -_FAR, 0.0, value))
             regular = np.abs(x) <= _FAR
-        elif name in ("log", "log2"):
+        elif name == "log":
             value = np.where(x == 0, -big, np.where(x == 1, 0.0, np.where(x == np.inf, big, value)))
             regular = (x > 0) & (x < np.inf) & (x != 1)
         elif name == "log1p":
             value = np.where(x == -1, -big, np.where(x == 0, x, np.where(x == np.inf, big, value)))
             regular = (x > -1) & (x < np.inf) & (x != 0)
+        elif name == "log2":  # log2(2**k) = k: exact, possibly a midpoint of a narrow format
+            value = np.where(x == 0, -big, np.where(x == np.inf, big, value))
+            regular = (x > 0) & (x < np.inf)
+            power = regular & (np.frexp(np.where(regular, x, 1.0))[0] == 0.5)
+            for i in np.flatnonzero(power):
+                value[i] = reference._round_raw(from_int(int(np.frexp(x[i])[1]) - 1), fmt)
+            regular &= ~power
         else:  # expm1
             value = np.where(x > _FAR, big, np.where(x < -_FAR, -1.0, np.where(x == 0, x, value)))
             regular = (np.abs(x) <= _FAR) & (x != 0)
@@ -396,10 +404,11 @@ def _apply(name: str, x) -> np.ndarray:
     if fmt.dtype.itemsize <= 2:
         uint = np.uint8 if fmt.dtype.itemsize == 1 else np.uint16
         return _table(name, fmt.name)[x.view(uint)]
-    # Each distinct argument once: the sweep's two-level rows hold two.
-    values, inverse = np.unique(x.astype(np.float64).ravel(), return_inverse=True)
+    # Each distinct argument once (the sweep's two-level rows hold two),
+    # told apart by their bits: -0.0 and 0.0 are equal but log1p keeps the sign.
+    patterns, inverse = np.unique(x.astype(np.float64).ravel().view(np.uint64), return_inverse=True)
     with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf results are values here
-        out = evaluate(name, values, fmt).astype(fmt.dtype)[inverse].reshape(x.shape)
+        out = evaluate(name, patterns.view(np.float64), fmt).astype(fmt.dtype)[inverse].reshape(x.shape)
     return out if out.ndim else out[()]
 
 

@@ -1027,3 +1027,59 @@ def method_ranking(ranking: Mapping[str, Sequence[Mapping]], function: str = "so
         f"best per format: " + "; ".join(f"{d}: {m}" for d, m in best.items()) + "."
     )
     return to_svg(fig, f"ranking-{function}", alt)
+
+
+LEVEL_COLOURS = ("#999999", "#56B4E9", "#0072B2", "#009E73", "#CC79A7", "#E69F00")
+LEVEL_HATCHES = ("", "//", "xx", "..", "\\\\", "--")
+
+
+def host_library(doc: Mapping) -> SvgFigure:
+    """numpy's exp and log per format and SIMD dispatch level: the share of
+    arguments whose result is not the correctly rounded one.
+
+    ``doc`` is host.json (:func:`analysis.outputs.host_files`): per level,
+    records with "function", "dtype", "arguments", "ulps" (counts at 0, 1,
+    2, >= 3 ulps) and "max_ulps".  One panel per function, formats on the
+    x axis, one bar per level (hatched as well as coloured), the largest
+    distance in ulps printed above each bar.
+    """
+    levels = doc["levels"]
+    functions = list(dict.fromkeys(r["function"] for r in levels[0]["library"]))
+    dtypes = list(dict.fromkeys(r["dtype"] for r in levels[0]["library"]))
+    fig = _new_figure(8.0, 3.4)
+    axes = fig.subplots(1, len(functions), squeeze=False)[0]
+    _margins(fig, left=0.75, right=0.15, top=0.3, bottom=1.35, wspace=0.2)
+    width = 0.8 / len(levels)
+    floor = 1e-3  # % (log axis): a share of 0 is marked at the floor with "0"
+    for ax, function in zip(axes, functions):
+        for k, level in enumerate(levels):
+            records = {r["dtype"]: r for r in level["library"] if r["function"] == function}
+            shares = [100 * (1 - records[d]["ulps"]["0"] / records[d]["arguments"]) for d in dtypes]
+            x = np.arange(len(dtypes)) - 0.4 + width * (k + 0.5)
+            ax.bar(x, [max(v, floor) if v > 0 else 0 for v in shares], width, bottom=floor,
+                   color=LEVEL_COLOURS[k % 6], hatch=LEVEL_HATCHES[k % 6], edgecolor="#333333", linewidth=0.4,
+                   label=level["name"])  # fmt: skip
+            for xi, share, d in zip(x, shares, dtypes):
+                label = f"{records[d]['max_ulps']:g}" if share > 0 else "0"
+                ax.annotate(label, (xi, max(share, floor)), xytext=(0, 1.5), textcoords="offset points",
+                            ha="center", va="bottom", fontsize=6, color="#333333")  # fmt: skip
+        ax.set_yscale("log")
+        ax.set_ylim(floor, 300)
+        ax.set_xticks(np.arange(len(dtypes)))
+        ax.set_xticklabels(dtypes, rotation=30, ha="right")
+        ax.set_title(f"numpy's {function}", loc="left")
+        ax.grid(True, axis="y", color="#DDDDDD", linewidth=0.6)
+        ax.set_axisbelow(True)
+    axes[0].set_ylabel("% not correctly rounded")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(levels), 3), frameon=False,
+               title="numpy dispatch level (above each bar: worst error in ulps; 0: every result correct)",
+               title_fontsize=8, bbox_to_anchor=(0.5, 0.0))  # fmt: skip
+    summary = "; ".join(
+        f"{level['name']}: " + ", ".join(
+            f"{r['function']} {r['dtype']} {100 * (1 - r['ulps']['0'] / r['arguments']):.3g}% (worst {r['max_ulps']:g})"
+            for r in level["library"])
+        for level in levels
+    )  # fmt: skip
+    alt = f"Share of arguments on which numpy's exp and log are not correctly rounded, per format and level: {summary}."
+    return to_svg(fig, "host-library", alt)

@@ -222,7 +222,7 @@ BAD_CONFIGS = {
         'dtypes = ["float64", "int8"]',
         "study.dtypes",
     ),
-    "unknown method": ('"shifted_fp32", "scipy"]', '"shifted_fp32", "scipy", "kahan"]', "comparison.extra_methods"),
+    "unknown method": ('"shifted_pairwise", "shifted_fp32"]', '"shifted_fp32", "kahan"]', "comparison.extra_methods"),
     "method twice": (
         'methods = ["naive", "shifted"]', 'methods = ["naive", "shifted", "log1p"]', "comparison.extra_methods"
     ),
