@@ -6,11 +6,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help test data baseline worstcases mutation lint clean
+.PHONY: help test test-levels data baseline worstcases mutation lint clean
 .PHONY: report bench
 
 help:  ## list the targets
 	@echo "make test    build $(VENV) from requirements.lock if needed, run the whole test suite"
+	@echo "make test-levels  the numerics tests again with numpy stopped below AVX-512 and below AVX2 (NPY_DISABLE_CPU_FEATURES)"
 	@echo "make data    run the sweep (cached) into reports/data/: sweep.csv, thresholds.json, manifest.json, gstar.csv, logsoftmax.json"
 	@echo "make report  run the sweep (cached), then build reports/softmax_study.html (one offline file)"
 	@echo "make bench   measure the cost of stability (implementations vs naive/SciPy/copy floor, report cold/warm, sweep points/s) into reports/data/bench.json (minutes; not part of make test)"
@@ -28,6 +29,18 @@ $(STAMP): requirements.lock pyproject.toml
 
 test: $(STAMP)  ## run the test suite on both cores
 	$(PY) -m pytest -n 2 tests
+
+# The tests of numerical results, rerun at lower numpy SIMD dispatch levels: a
+# test that leans on one CPU's exp/log fails here, not on a user's machine.
+NUMERICS_TESTS := tests/test_softmax.py tests/test_crmath.py tests/test_algorithms.py tests/test_budgets.py \
+	tests/test_worstcase.py tests/test_reference.py tests/test_fastref.py tests/test_metrics.py \
+	tests/test_logsoftmax.py tests/test_bhh2021.py tests/test_bounds.py tests/test_special.py tests/test_hostlib.py
+
+test-levels: $(STAMP)  ## the numerics tests at the lower dispatch levels of this CPU
+	@$(PY) -m analysis.hostlib --list-lower-levels | while IFS='	' read -r name disable; do \
+	  echo "numerics tests with numpy at $$name (NPY_DISABLE_CPU_FEATURES=\"$$disable\")"; \
+	  NPY_DISABLE_CPU_FEATURES="$$disable" $(PY) -m pytest -n 2 -q $(NUMERICS_TESTS) || exit 1; \
+	done
 
 mutation: $(STAMP)  ## mutation testing of the pure numerics (slow; not part of make test)
 	rm -rf mutants

@@ -196,7 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis.hostlib", description=main.__doc__)
     parser.add_argument("--config", default=None)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--list-lower-levels", action="store_true",
+                        help="print NAME<TAB>NPY_DISABLE_CPU_FEATURES for the two lowest levels below the top one "
+                             "(without AVX-512, without AVX2) and exit")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.list_lower_levels:
+        for level in levels()[:-1][:2][::-1]:
+            print(f"{level['name']}\t{level['disable']}")
+        return 0
     try:
         cfg = load(args.config, quick=args.quick)
         hcfg = load_host(args.config, quick=args.quick)
