@@ -34,7 +34,9 @@ import dataclasses
 import hashlib
 import json
 import math
+import os
 import platform
+import subprocess
 import sys
 
 import numpy as np
@@ -47,11 +49,23 @@ FUNCTIONS = ("exp", "log")
 TRUTH_INDEX = {"softmax": 0, "logsumexp": 1, "log_softmax": 2}
 
 
-def dispatch_targets() -> list[str]:
-    """numpy's dispatch targets that this CPU supports, lowest first."""
-    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+_TARGETS = (
+    "from numpy._core._multiarray_umath import __cpu_dispatch__ as d, __cpu_features__ as f;"
+    "print(' '.join(t for t in d if f.get(t)))"
+)
 
-    return [t for t in __cpu_dispatch__ if __cpu_features__.get(t)]
+
+def dispatch_targets() -> list[str]:
+    """numpy's dispatch targets that this CPU supports, lowest first -- asked
+    of a fresh interpreter without NPY_DISABLE_CPU_FEATURES when this process
+    has it (numpy then reports the disabled ones as absent)."""
+    if not os.environ.get("NPY_DISABLE_CPU_FEATURES"):
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+
+        return [t for t in __cpu_dispatch__ if __cpu_features__.get(t)]
+    env = {k: v for k, v in os.environ.items() if k != "NPY_DISABLE_CPU_FEATURES"}
+    return subprocess.run([sys.executable, "-c", _TARGETS], env=env, capture_output=True, text=True,
+                          check=True).stdout.split()  # fmt: skip
 
 
 def levels() -> list[dict]:
