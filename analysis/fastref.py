@@ -409,6 +409,7 @@ def _core(u, counts, fmt):
             err_small = (
                 (np.ldexp(err_sigma, big_a) + 2.0**-96 * abs(eh) + EPS * abs(nh)) * 1.01
                 + abs(wh) ** 3
+                + abs(wh) * 2.0**-52  # w (1 - wh/2): 1 - wh/2 rounded (2**-53), and wl's share
                 + abs(rh_) * 2 * EPS
             )
             small_ok = abs(wh) <= 2.0**-40
@@ -424,7 +425,11 @@ def _core(u, counts, fmt):
         wh, wl = _add(ph, pl, -1.0 + 0.0 * ph, 0.0 * ph)
         ch, cl = _mul(wh, wl, 1.0 - wh / 2, 0.0 * wh)
         rh_, rl_ = _add(x0, 0.0 * x0, ch, cl)
-        err_general = (err_s / big_sh + EXP_REL + 3 * EPS) * abs(ph) * 1.01 + abs(wh) ** 3 + abs(rh_) * 2 * EPS
+        # |wh| 2**-52: the factor 1 - wh/2 is rounded (2**-53) and wl is dropped from it.
+        err_general = (
+            (err_s / big_sh + EXP_REL + 3 * EPS) * abs(ph) * 1.01 + abs(wh) ** 3 + abs(wh) * 2.0**-52
+            + abs(rh_) * 2 * EPS
+        )  # fmt: skip
         general_ok = abs(wh) <= 2.0**-40
         lh = np.where(general, rh_, lh)
         ll = np.where(general, rl_, ll)
