@@ -8,6 +8,7 @@ exactly from the float64 parameters it records.
 
 from __future__ import annotations
 
+import mpmath
 import numpy as np
 
 from .crmath import to_format
@@ -34,19 +35,37 @@ def _dense(factors) -> np.ndarray:
     return np.array([t * f for t in format_thresholds() for f in factors])
 
 
+def logspace(low: float, high: float, points: int) -> np.ndarray:
+    """10**linspace(low, high, points), each power evaluated with mpmath at
+    200 bits and rounded to float64: np.logspace's power differs by CPU
+    (numpy's SIMD kernels), and the grid must be the same everywhere."""
+    with mpmath.workprec(200):
+        return np.array([float(mpmath.power(10, mpmath.mpf(float(e)))) for e in np.linspace(low, high, points)])
+
+
+def geomspace(start: float, stop: float, points: int) -> np.ndarray:
+    """np.geomspace(start, stop, points) for positive endpoints, the same on
+    every CPU (see logspace); the endpoints exactly start and stop."""
+    with mpmath.workprec(200):
+        low, high = (float(mpmath.log10(mpmath.mpf(v))) for v in (start, stop))
+    out = logspace(low, high, points)
+    out[0], out[-1] = start, stop
+    return out
+
+
 def offsets(decades, points, factors) -> np.ndarray:
     """0, +-10**linspace(*decades, points), and +-t*f around every threshold."""
-    magnitudes = np.concatenate([np.logspace(*decades, points), _dense(factors)])
+    magnitudes = np.concatenate([logspace(*decades, points), _dense(factors)])
     return np.unique(np.concatenate([-magnitudes, [0.0], magnitudes]))
 
 
 def gaps(decades, points, factors) -> np.ndarray:
     """0, 10**linspace(*decades, points), and t*f around every threshold."""
-    return np.unique(np.concatenate([[0.0], np.logspace(*decades, points), _dense(factors)]))
+    return np.unique(np.concatenate([[0.0], logspace(*decades, points), _dense(factors)]))
 
 
 def scales(decades, points) -> np.ndarray:
-    return np.logspace(*decades, points)
+    return logspace(*decades, points)
 
 
 def two_level(offset, gap, n: int, dtype) -> np.ndarray:

@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 import ml_dtypes
+import mpmath
 import numpy as np
 
 # The formats of the study, smallest to largest precision (the sections on
@@ -66,15 +67,23 @@ class Format:
     @property
     def ln_max(self) -> float:
         """exp(z) overflows for z above this (up to the rounding of exp)."""
-        return math.log(self.max)
+        return _ln(self.max)
 
     @property
     def ln_smallest_normal(self) -> float:
-        return math.log(self.smallest_normal)
+        return _ln(self.smallest_normal)
 
     @property
     def ln_smallest_subnormal(self) -> float:
-        return math.log(self.smallest_subnormal)
+        return _ln(self.smallest_subnormal)
+
+
+def _ln(x: float) -> float:
+    """log(x) by mpmath at 200 bits, rounded to float64: the C library's log
+    may differ between CPUs (FMA variants), and these constants place grid
+    points."""
+    with mpmath.workprec(200):
+        return float(mpmath.log(x))
 
 
 def _format(name: str) -> Format:

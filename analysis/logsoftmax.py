@@ -39,7 +39,7 @@ import numpy as np
 
 from . import crmath, reference
 from . import softmax as sm
-from .families import two_level
+from .families import geomspace, two_level
 from .formats import FORMATS, STUDY_DTYPES, Format
 from .metrics import bits_of_error, classify
 
@@ -167,7 +167,7 @@ def observed_g_star(n: int, dtype: str, entry: str, g_pred: float, coarse: int =
             raise ArithmeticError(f"{dtype} n={n} {entry}: not exact at the end of the window")
         window_end = float(ks[-1] / GRID_DIVISOR)
         far = min(fmt.max / 4, 1e300)
-        beyond = np.geomspace(window_end * 1.01, far, coarse) if coarse else np.empty(0)
+        beyond = geomspace(window_end * 1.01, far, coarse) if coarse else np.empty(0)
         beyond = np.unique(np.array([_in_format(g, fmt) for g in beyond]))
         beyond_exact = _approx_is_exact(beyond, n, dtype, entry) if len(beyond) else np.ones(0, bool)
     finally:
@@ -211,8 +211,8 @@ def error_curves(lengths=G_STAR_LENGTHS, points: int = 60) -> dict:
     """The error of z_i - max z against the gap, per n: the exact error from
     reference.max_approx_error (float64, so 0 once it underflows), the
     closed form log10 L(g) from mpmath, and the bound log n."""
-    gaps = np.geomspace(0.01, 1000.0, points)
-    dense = np.geomspace(0.01, 1000.0, 4 * points)
+    gaps = geomspace(0.01, 1000.0, points)
+    dense = geomspace(0.01, 1000.0, 4 * points)
     curves = []
     for n in lengths:
         z = two_level(0.0, gaps, n, np.float64)
@@ -225,7 +225,7 @@ def error_curves(lengths=G_STAR_LENGTHS, points: int = 60) -> dict:
                 "exact": [float(v) for v in exact],
                 "closed_gap": dense.tolist(),
                 "closed_log10": closed_form_log10(dense, n).tolist(),
-                "bound": math.log(n),
+                "bound": float(mpmath.log(n)),  # mpmath: the C library's log may differ by CPU
             }
         )
     return {"curves": curves}
@@ -290,7 +290,7 @@ def margin_grid(dtype: str, points: int = 241) -> np.ndarray:
     """Margins from -1.15 T to 1.15 T, T = ln(2/s) (where e^-m underflows),
     plus 0: the grid of the cross-entropy figure."""
     fmt = FORMATS[dtype]
-    reach = 1.15 * (math.log(2) - math.log(fmt.smallest_subnormal))
+    reach = 1.15 * (float(mpmath.log(2)) - fmt.ln_smallest_subnormal)  # not the C library's log: see formats._ln
     return np.unique(np.concatenate([np.linspace(-reach, reach, points), [0.0]]))
 
 
@@ -475,7 +475,7 @@ def std_norm_problems(z, p) -> list[str]:
 def std_norm_study(scales=None) -> dict:
     """softmax (correctly rounded) and std_norm (float64) of the seeds at
     every scale s (z = s * seed), and both on the failure cases."""
-    scales = np.geomspace(0.01, 100.0, 41) if scales is None else np.asarray(scales, dtype=np.float64)
+    scales = geomspace(0.01, 100.0, 41) if scales is None else np.asarray(scales, dtype=np.float64)
     sweep = []
     for seed in STD_NORM_SEEDS:
         z = np.asarray(seed)[None, :] * scales[:, None]
@@ -512,7 +512,7 @@ def study(quick: bool = False) -> dict:
             "gstar": g_star_table(lengths=(2, 10), coarse=4),
             "error": error_curves(lengths=(2, 10), points=12),
             "cross_entropy": cross_entropy_study(points=31),
-            "std_norm": std_norm_study(np.geomspace(0.1, 10.0, 5)),
+            "std_norm": std_norm_study(geomspace(0.1, 10.0, 5)),
         }
     return {
         "gstar": g_star_table(),

@@ -29,14 +29,14 @@ P. Panchekha et al., PLDI 2015 (bits of error).
 
 from __future__ import annotations
 
-import math
 import zlib
 
+import mpmath
 import numpy as np
 
 from . import bounds, crmath, families, fastref, reference
 from .formats import FORMATS
-from .metrics import classify, ulp_distance
+from .metrics import bits_from_ulps, classify, ulp_distance
 
 _TRUTH_INDEX = {"softmax": 0, "logsumexp": 1, "log_softmax": 2}
 _UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
@@ -80,7 +80,9 @@ def _random_starts(rng, fmt, count: int, lengths: tuple[int, int]) -> list[np.nd
     out = []
     for _ in range(count):
         n = int(rng.integers(lengths[0], lengths[1] + 1))
-        scale = 10.0 ** rng.uniform(-2.0, math.log10(fmt.ln_max))
+        # 10**e by mpmath: Python's ** and math.log10 are the C library's, which may differ by CPU.
+        with mpmath.workprec(200):
+            scale = float(mpmath.power(10, rng.uniform(-2.0, float(mpmath.log10(fmt.ln_max)))))
         with np.errstate(over="ignore"):
             out.append(crmath.to_format(scale * rng.standard_normal(n), fmt.dtype))
     return out
@@ -194,7 +196,7 @@ def assess(f, function: str, method: str, z: np.ndarray) -> dict:
     theorem = theorem_of(function, method)
     out = {
         "ulps": ulps,
-        "bits": math.log2(1.0 + ulps) if ulps >= 0 else None,
+        "bits": float(bits_from_ulps(ulps)) if ulps >= 0 else None,
         "theorem": theorem,
         "error_u": None,
         "componentwise_error_u": None,
