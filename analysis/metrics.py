@@ -162,3 +162,64 @@ def classify(computed, truth, axis: int = -1):
         np.where(inf.any(axis=axis), "inf", np.where(zero.any(axis=axis), "zero", "ok")),
     )
     return str(status) if status.ndim == 0 else status
+
+
+# --- the graded taxonomy ------------------------------------------------------
+
+# Least to most severe.  A vector is graded by its worst component.
+GRADES = ("exact", "accurate", "flushed", "inaccurate", "lost", "inf", "nan")
+FAILURES = ("lost", "inf", "nan")  # what a user would call a failure
+ACCURATE_ULPS = 1  # "accurate": at most one step from the correctly rounded value
+LOST_RELATIVE = 0.5  # "lost": not even the leading bit is right
+
+
+def grade(computed, truth, axis: int = -1, log_domain: bool = False):
+    """The grade of each vector along ``axis``: its worst component's class,
+    in GRADES order (least to most severe).  Per component, x computed and
+    t the correctly rounded truth, d = ulp_distance(x, t), u the format's
+    unit roundoff:
+
+    - "nan": x is NaN and t is not;
+    - "inf": x is infinite and t is not that infinity (in a format without
+      infinities: x finite where t is NaN, the exact value beyond range);
+    - "exact": d = 0;
+    - "accurate": d <= ACCURATE_ULPS (one step from the correctly rounded
+      value), neither side zero or subnormal; with ``log_domain`` (losses,
+      log-probabilities, logsumexp) also any |x - t| <= u: such values are
+      added to numbers of order 1, where that error is below half an ulp;
+    - "flushed": d <= ACCURATE_ULPS with x, t or both zero or subnormal -- a
+      tiny result rounded to 0 or to a subnormal neighbour (harmless unless
+      its log is taken: log 0 = -inf);
+    - "lost": d > ACCURATE_ULPS and |x - t| >= |t| / 2 (or t = 0): not even
+      the leading bit is right -- 0 or 1 where the truth is far from it;
+    - "inaccurate": every other error, d > ACCURATE_ULPS (see bits_of_error).
+
+    Returns a str for a 1-D input and an array of str (the other axes'
+    shape) otherwise.  The failures, as a user would call them, are
+    FAILURES; an exact, accurate or flushed result is not one.
+    """
+    computed, truth = _same_format(computed, truth)
+    fmt = format_of(truth.dtype)
+    with np.errstate(all="ignore"):  # ml_dtypes warns on signalling NaNs
+        x, t = computed.astype(np.float64), truth.astype(np.float64)
+        nan = np.isnan(x) & ~np.isnan(t)
+        inf = np.isinf(x) & ~(x == t)
+        if not fmt.has_inf:
+            inf |= np.isnan(t) & ~np.isnan(x)
+        d = ulp_distance(computed, truth)
+        absolute = np.abs(x - t)
+        tiny = (np.minimum(np.abs(x), np.abs(t)) < fmt.smallest_normal) & ~nan & ~inf
+        close = d <= ACCURATE_ULPS
+        if log_domain:
+            close_abs = np.isfinite(absolute) & (absolute <= fmt.unit_roundoff)
+        else:
+            close_abs = np.zeros_like(close)
+        lost = ~close & ~close_abs & np.isfinite(x) & ((t == 0) | (absolute >= LOST_RELATIVE * np.abs(t)))
+        level = np.select(
+            [nan, inf, lost, ~close & ~close_abs, close & tiny & (d > 0), (d > 0)],
+            [6, 5, 4, 3, 2, 1],
+            default=0,
+        )
+    worst = np.asarray(level).max(axis=axis)
+    names = np.array(GRADES)[worst]
+    return str(names) if names.ndim == 0 else names
