@@ -682,6 +682,9 @@ def examples(dtypes) -> dict:
     return {"tables": tables}
 
 
+FLOAT8_SHIFT_EXAMPLE = (240.0, -320.0)  # an input, chosen: both exact in float8_e4m3fn
+
+
 def background_examples() -> dict:
     """softmax and std_norm of [1, 2] and [10, 20] in float64, for the text."""
     from . import reference
@@ -695,6 +698,17 @@ def background_examples() -> dict:
             "softmax": text("[" + ", ".join(format_number(float(v), 4) for v in reference.softmax(z)) + "]"),
             "std_norm": text("[" + ", ".join(format_number(float(v), 4) for v in sm.std_norm(z)) + "]"),
         }
+    # float8_e4m3fn has no infinity: z - max z itself can overflow (to NaN).
+    fmt = FORMATS["float8_e4m3fn"]
+    z = np.array(FLOAT8_SHIFT_EXAMPLE, dtype=fmt.dtype)
+    with np.errstate(invalid="ignore"):
+        shifted = sm.softmax_shifted(z)
+    out["float8"] = {
+        "z": text(_vector_text(z, fmt.name)),
+        "spread": text(format_number(float(z.astype(np.float64).min() - z.astype(np.float64).max()))),
+        "max": text(format_number(fmt.max)),
+        "shifted": text(_vector_text(shifted, fmt.name)),
+    }
     return out
 
 
