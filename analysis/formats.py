@@ -119,10 +119,15 @@ def format_of(dtype) -> Format:
 def check_study_array(z, axis: int = -1) -> np.ndarray:
     """Return ``z`` as an array of a study dtype with a non-empty ``axis``.
 
-    TypeError names a dtype outside float64/float32/float16/bfloat16/float8;
-    ValueError names an empty or missing axis.
+    A non-native byte order is converted (the same values).  TypeError names
+    a dtype outside float64/float32/float16/bfloat16/float8 or an axis that is
+    not an integer; ValueError names an empty axis or one out of range.
     """
     z = np.asarray(z)
+    if z.dtype.byteorder not in ("=", "|") and z.dtype.newbyteorder("=") in SUPPORTED:
+        z = z.astype(z.dtype.newbyteorder("="))  # the same values in the machine's byte order
+    if isinstance(axis, bool) or not isinstance(axis, int | np.integer):
+        raise TypeError(f"axis must be an integer, got {axis!r}")
     if z.dtype not in SUPPORTED:
         raise TypeError(
             f"unsupported dtype {z.dtype.name}: expected one of "
@@ -130,6 +135,8 @@ def check_study_array(z, axis: int = -1) -> np.ndarray:
         )
     if z.ndim == 0:
         raise ValueError("expected an array with at least one axis, got a scalar")
+    if not -z.ndim <= axis < z.ndim:
+        raise ValueError(f"axis {axis} is out of range for an array of {z.ndim} dimension(s)")
     if z.shape[axis] == 0:
         raise ValueError(f"axis {axis} is empty (shape {z.shape})")
     return z

@@ -110,3 +110,20 @@ def test_round_mpf_keeps_the_sign_of_infinity():
         assert reference.round_mpf(-mpmath.inf, dtype) == -np.inf
     # float8_e4m3fn has no infinity: NaN
     assert np.isnan(reference.round_mpf(mpmath.inf, ml_dtypes.float8_e4m3fn))
+
+
+@pytest.mark.parametrize(
+    "axis, error, message",
+    [(None, TypeError, "axis must be an integer, got None"), (2, ValueError, "axis 2 is out of range"),
+     (-3, ValueError, "axis -3 is out of range"), (True, TypeError, "axis must be an integer")],
+)  # fmt: skip
+def test_a_bad_axis_is_named(axis, error, message):
+    for function in (sm.softmax_shifted, reference.softmax, sm.logsumexp_naive):
+        with pytest.raises(error, match=message):
+            function(np.ones((2, 3)), axis=axis)
+
+
+def test_big_endian_input_gives_the_native_result():
+    z = np.array([1.0, 2.0, 30.0])
+    np.testing.assert_array_equal(sm.softmax_shifted(z.astype(">f8")), sm.softmax_shifted(z))
+    np.testing.assert_array_equal(reference.log_softmax(z.astype(">f4")), reference.log_softmax(z.astype("<f4")))
