@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import ConfigError, load, load_worstcase
+from .config import ConfigError, data_dir_argument, load, load_worstcase
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -18,7 +18,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="run the sweep (cached) and write reports/data/")
     sweep.add_argument("--config", type=Path, default=None, help="study file (default analysis/study.toml)")
     sweep.add_argument("--quick", action="store_true", help="apply the [quick] overrides: a small grid")
-    sweep.add_argument("--data-dir", type=Path, default=None, help="output folder (default reports/data)")
+    sweep.add_argument("--data-dir", type=data_dir_argument, default=None, help="output folder (default reports/data)")
     sweep.add_argument(
         "--scheduler", default=None, metavar="ADDRESS",
         help="run the chunks on a dask.distributed scheduler (e.g. tcp://host:8786; needs the [dask] extra)",

@@ -6,8 +6,11 @@ Every rule is checked before any work starts; a violation raises
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
+import math
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +110,8 @@ def _numbers(path, key, values, *, integers=False, positive=False, min_len=1, in
         if isinstance(v, bool) or not isinstance(v, int if integers else (int, float)):
             kind = "integers" if integers else "numbers"
             raise _fail(path, key, f"expected a list of {kind}, found {v!r}")
+        if not math.isfinite(v):
+            raise _fail(path, key, f"values must be finite numbers, found {v!r}")
         if positive and v <= 0:
             raise _fail(path, key, f"values must be positive, found {v!r}")
     if increasing and any(b <= a for a, b in zip(values, values[1:])):
@@ -174,8 +179,18 @@ def load(path: str | Path | None = None, quick: bool = False) -> Config:
         if key not in _QUICK_KEYS:
             raise _fail(path, f"quick.{key}", "unknown key")
         _check_type(path, f"quick.{key}", value, _SCHEMA[_QUICK_KEYS[key]][key])
-        if quick:
-            values[key] = (f"quick.{key}", value)
+    # Every value is checked as written, also those [quick] overrides; then,
+    # with --quick, the overrides and the effective combination.
+    full = _build(path, values, False)
+    if not quick:
+        return full
+    for key, value in quick_table.items():
+        values[key] = (f"quick.{key}", value)
+    return _build(path, values, True)
+
+
+def _build(path: Path, values: dict, quick: bool) -> Config:
+    """The Config of ``values`` (key -> (name for messages, value)), checked."""
 
     def get(key):
         return values[key]
@@ -195,11 +210,11 @@ def load(path: str | Path | None = None, quick: bool = False) -> Config:
         quick=quick,
         seed=_nonnegative(path, *get("seed")),
         dtypes=_choices(path, *get("dtypes"), ALL_DTYPES),
-        lengths=_numbers(path, *get("lengths"), integers=True, positive=True),
+        lengths=_lengths(path, *get("lengths")),
         functions=_choices(path, *get("functions"), FUNCTIONS),
         methods=_choices(path, *get("methods"), METHODS),
         summation=_choice(path, *get("summation"), SUMMATIONS),
-        workers=count("workers"),
+        workers=_workers(path, count("workers"), get("workers")[0]),
         offset_decades=decades("offset_decades"),
         offset_points=count("offset_points", 2),
         gap_decades=decades("gap_decades"),
@@ -211,6 +226,31 @@ def load(path: str | Path | None = None, quick: bool = False) -> Config:
         extra_methods=_extra_methods(path, get("methods")[1], *get("extra_methods")),
         extra_lengths=_numbers(path, *get("extra_lengths"), integers=True, positive=True),
     )
+
+
+def _workers(path, v, name):
+    """At most the machine's CPU count: more processes only compete."""
+    cpus = os.cpu_count() or 1
+    if v > cpus:
+        raise _fail(path, name, f"{v} workers, but this machine has {cpus} CPU(s): use at most {cpus}")
+    return v
+
+
+def data_dir_argument(text: str) -> Path:
+    """argparse type of --data-dir: a non-empty path (an empty one would
+    write the study into the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return Path(text)
+
+
+def _lengths(path, name, v):
+    """Vector lengths: integers from 2 (a one-entry softmax is 1 whatever
+    the input: nothing to measure), strictly increasing."""
+    lengths = _numbers(path, name, v, integers=True, positive=True)
+    if lengths[0] < 2:
+        raise _fail(path, name, f"lengths must be at least 2, found {lengths[0]}")
+    return lengths
 
 
 def _extra_methods(path, methods, name, v):

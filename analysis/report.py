@@ -38,7 +38,7 @@ import numpy as np
 from latex2mathml.converter import convert as latex_to_mathml
 from markupsafe import Markup
 
-from . import figures
+from . import config, figures
 from . import sweep as _sweep  # its cache (load_cached, store_cached) also holds the figures
 from .formats import ALL_DTYPES, FORMATS, STUDY_DTYPES
 from .logsoftmax import GRID_STEP
@@ -1650,7 +1650,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis report", description="Build the HTML report.")
     parser.add_argument("--config", type=Path, default=None, help="study file (default analysis/study.toml)")
     parser.add_argument("--quick", action="store_true", help="the small [quick] grid of the study file")
-    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="sweep output (default reports/data)")
+    parser.add_argument(
+        "--data-dir", type=config.data_dir_argument, default=DATA_DIR, help="sweep output (default reports/data)"
+    )
     parser.add_argument(
         "--out", type=Path, default=REPORT_PATH, help="report file (default reports/softmax_study.html)"
     )

@@ -5,6 +5,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -355,3 +356,33 @@ def test_overflow_thresholds_of_long_vectors(n):
             below = float(np.nextafter(np.array(obs, fmt.dtype), np.array(0, fmt.dtype)))
             assert np.all(np.isfinite(f(families.two_level(below, 0.0, n, fmt.dtype))))
             assert not np.all(np.isfinite(f(families.two_level(obs, 0.0, n, fmt.dtype))))
+
+
+@pytest.mark.parametrize(
+    "section_text, replacement, message",
+    [
+        # [quick] overrides lengths: the value as written is still checked
+        ("lengths = [2, 10, 100, 1000]", "lengths = [-5, 10]", "study.lengths: values must be positive"),
+        ("gap_decades = [-2.0, 3.0]", "gap_decades = [nan, 3.0]", "two_level.gap_decades: values must be finite"),
+        ("scale_decades = [-3.0, 5.0]", "scale_decades = [-3.0, inf]",
+         "scaled_normal.scale_decades: values must be finite"),
+        ("lengths = [2, 10, 100, 1000]", "lengths = [1, 2]", "study.lengths: lengths must be at least 2"),
+        ("workers = 2", "workers = 100000", "study.workers: 100000 workers, but this machine has"),
+    ],
+)
+def test_config_holes_are_closed_with_and_without_quick(tmp_path, section_text, replacement, message):
+    text = config.DEFAULT_CONFIG.read_text()
+    assert section_text in text
+    path = tmp_path / "study.toml"
+    path.write_text(text.replace(section_text, replacement, 1))
+    for quick in (False, True):
+        with pytest.raises(config.ConfigError, match=re.escape(message)):
+            config.load(path, quick=quick)
+
+
+def test_an_empty_data_dir_is_refused(tmp_path):
+    command = [sys.executable, "-m", "analysis", "sweep", "--quick", "--data-dir", ""]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 2 and "--data-dir: must not be empty" in done.stderr
+    assert list(tmp_path.iterdir()) == []
