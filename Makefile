@@ -48,10 +48,10 @@ mutation: $(STAMP)  ## mutation testing of the pure numerics (slow; not part of 
 	$(VENV)/bin/mutmut results
 
 baseline: $(STAMP)  ## accept improved error budgets: rewrite tests/baselines/error_budgets.json, show the diff
-	$(PY) -m analysis.budgets --write
+	$(PY) tools/baselines.py budgets --write
 
 worstcases: $(STAMP)  ## rerun the worst-case search (cached), rewrite tests/baselines/worst_cases.json, show the diff
-	$(PY) -m analysis.outputs --write
+	$(PY) tools/baselines.py worstcases --write
 
 data: $(STAMP)  ## the sweep; reruns only what changed
 	$(PY) -m analysis sweep
@@ -63,7 +63,7 @@ bench: $(STAMP)  ## timings on this machine -> reports/data/bench.json (never pa
 	$(PY) -m analysis bench
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check analysis tests
+	$(VENV)/bin/ruff check analysis tests tools
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

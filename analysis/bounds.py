@@ -136,20 +136,12 @@ def applies(z64, sm_true, lse_true, fmt, method: str):
 
 def sweep_vectors(cfg, dtype_name: str, n: int, family: str, sample: int = SAMPLE) -> np.ndarray:
     """A seeded subset of the sweep's vectors of one chunk (built as
-    analysis.sweep.compute_chunk builds them; inputs that overflow the format
+    analysis.studies.sweep.compute_chunk builds them; inputs that overflow the format
     on conversion are left out)."""
-    from . import families, sweep
+    from .studies import sweep
 
     task = next(t for t in sweep.tasks(cfg) if (t["family"], t["dtype"], t["n"]) == (family, dtype_name, n))
-    dtype = np.dtype(FORMATS[dtype_name].dtype)
-    if family == "two_level":
-        grid = [(c, g) for c in task["offsets"] for g in task["gaps"]]
-        z = families.two_level([p[0] for p in grid], [p[1] for p in grid], n, dtype)
-    else:
-        grid = [(s, d) for s in task["scales"] for d in range(task["draws"])]
-        z = np.concatenate([families.scaled_normal([s], task["seed"], n, d, dtype) for s, d in grid]).reshape(-1, n)
-    with np.errstate(invalid="ignore"):
-        z = z[np.all(np.isfinite(z), axis=-1)]
+    z, _ = sweep.chunk_vectors(task)
     rng = np.random.default_rng([cfg.seed, n, STUDY_INDEX[dtype_name], family == "two_level"])
     return z[np.sort(rng.choice(len(z), min(sample, len(z)), replace=False))]
 

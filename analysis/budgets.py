@@ -3,7 +3,7 @@
 For every (function, method, dtype, summation) the worst and median ULP error
 (over the components whose status is "ok") and the status counts on a fixed,
 seeded regression set.  ``tests/test_budgets.py`` recomputes them and fails on
-any increase; ``make baseline`` (``python -m analysis.budgets --write``)
+any increase; ``make baseline`` (``tools/baselines.py budgets``)
 accepts improvements by rewriting ``tests/baselines/error_budgets.json`` and
 shows the difference.
 
@@ -18,10 +18,7 @@ inputs of the worst-case search kept in ``tests/baselines/worst_cases.json``
 
 from __future__ import annotations
 
-import argparse
-import difflib
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -129,24 +126,3 @@ def compare(baseline: dict, current: dict) -> tuple[list[str], list[str]]:
 
 def render(budgets: dict) -> str:
     return json.dumps(budgets, indent=1, sort_keys=True) + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.budgets", description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="rewrite the baseline and show the diff")
-    args = parser.parse_args(argv)
-    new = render(measure())
-    old = BASELINE.read_text() if BASELINE.exists() else ""
-    if not args.write:
-        sys.stdout.write(new)
-        return 0
-    sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True), str(BASELINE), "new"))
-    from .sweep import atomic_write
-
-    atomic_write(BASELINE, new.encode())
-    print(f"wrote {BASELINE}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -41,9 +41,10 @@ import sys
 
 import numpy as np
 
-from . import crmath, fastref, peers, sweep
+from . import crmath, fastref, peers
 from .formats import ALL_DTYPES, FORMATS
 from .metrics import classify, ulp_distance
+from .studies import sweep
 
 FUNCTIONS = ("exp", "log")
 TRUTH_INDEX = {"softmax": 0, "logsumexp": 1, "log_softmax": 2}

@@ -11,26 +11,21 @@
   dispatch level of this CPU (:mod:`analysis.hostlib`), one worker process
   per level started with its ``NPY_DISABLE_CPU_FEATURES``.
 
-Host-dependent by design (``HOST_DEPENDENT``, recorded in both manifests):
-``host.json``, and the files with SciPy's results (``special_values.json``,
-``methods_real.json``; ``sweep.csv`` too when the study's methods include
-"scipy"), since SciPy calls numpy's exp.  Every other file is the same bytes
-on every CPU: the methods run in the model arithmetic (:mod:`analysis.crmath`).
+Host-dependent by design (declared in :mod:`analysis.store.registry` and
+recorded in the manifest): ``host.json``, and the files with SciPy's results
+(``special_values.json``, ``methods_real.json``; ``sweep.parquet`` too when
+the study's methods include "scipy"), since SciPy calls numpy's exp.  Every
+other file is the same bytes on every CPU: the methods run in the model
+arithmetic (:mod:`analysis.crmath`).
 
-Each file is skipped when ``extras_manifest.json`` says it was made by the
-same code (hash of the modules it depends on), package versions and config
-and its checksum still matches; every file is written atomically, the
-manifest last.  ``python -m analysis.outputs --write`` rewrites the
-worst-case regression baseline ``tests/baselines/worst_cases.json`` (as
-``make baseline`` does for the error budgets) and shows the difference.
+Each artifact is skipped when the manifest says it was made with the same
+key (the code it imports, package versions, settings) and its checksums
+still match; every file is written atomically, the manifest last.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import difflib
-import hashlib
 import json
 import os
 import subprocess
@@ -38,97 +33,13 @@ import sys
 from pathlib import Path
 
 from . import sweep
-from .sweep import CACHE_DIR, DATA_DIR, atomic_write, load_cached, store_cached, versions
+from .formats import STUDY_DTYPES
+from .store import manifest as store_manifest
+from .store import registry
+from .store.files import DATA_DIR, json_bytes, load_cached, store_cached
+from .sweep import CACHE_DIR, versions
 
 HERE = Path(__file__).parent
-MANIFEST = "extras_manifest.json"
-WORST_BASELINE = HERE.parent / "tests" / "baselines" / "worst_cases.json"
-_NUMERICS = ("formats.py", "crmath.py", "softmax.py", "reference.py", "fastref.py", "metrics.py")
-CODE = {
-    "bhh2021": (
-        *_NUMERICS,
-        "bounds.py",
-        "bhh2021.py",
-        "datasets.py",
-        "special.py",
-        "peers.py",
-        "data/bhh2021/mnist_presoftmax.csv",
-    ),
-    "bounds": (*_NUMERICS, "bounds.py", "families.py", "sweep.py"),
-    "special": (*_NUMERICS, "special.py", "peers.py"),
-    "worstcase": (*_NUMERICS, "bounds.py", "families.py", "worstcase.py", "special.py", "peers.py"),
-    "host": (*_NUMERICS, "hostlib.py", "peers.py", "families.py", "sweep.py", "config.py"),
-}
-# Files whose bytes depend on the CPU by design (see the module docstring).
-HOST_DEPENDENT = ("host.json", "special_values.json", "methods_real.json")
-
-
-def host_dependent(cfg) -> list[str]:
-    """The data files of a study that may differ between machines."""
-    scipy_in_sweep = "scipy" in (*cfg.methods, *cfg.extra_methods)
-    return sorted({*HOST_DEPENDENT, *(("sweep.csv",) if scipy_in_sweep else ())})
-
-
-def code_hash(part: str) -> str:
-    """SHA-256 over the files a part depends on (absent ones, e.g. a peers
-    module not yet written, count as empty)."""
-    h = hashlib.sha256()
-    for name in CODE[part]:
-        path = HERE / name
-        h.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b""))
-    return h.hexdigest()
-
-
-def part_key(part: str, settings: dict, vers: dict) -> str:
-    blob = json.dumps({"code": code_hash(part), "settings": settings, "versions": vers}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _json_bytes(document) -> bytes:
-    return (json.dumps(sweep._jsonable(document), indent=1, sort_keys=True, allow_nan=False) + "\n").encode()
-
-
-def _read_manifest(data_dir: Path) -> dict:
-    try:
-        manifest = json.loads((data_dir / MANIFEST).read_text(encoding="utf-8"))
-        return manifest if isinstance(manifest, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def _up_to_date(data_dir: Path, entry: dict | None, key: str) -> bool:
-    if not isinstance(entry, dict) or entry.get("key") != key:
-        return False
-    try:
-        return all(
-            hashlib.sha256((data_dir / name).read_bytes()).hexdigest() == digest
-            for name, digest in entry["checksums"].items()
-        )
-    except (OSError, KeyError, AttributeError, TypeError):
-        return False
-
-
-def _produce(data_dir: Path, part: str, settings: dict, compute, command: str) -> bool:
-    """Write the files of one part unless up to date; True if recomputed."""
-    vers = versions()
-    key = part_key(part, settings, vers)
-    manifest = _read_manifest(data_dir)
-    if _up_to_date(data_dir, manifest.get(part), key):
-        return False
-    files = {name: _json_bytes(doc) for name, doc in compute().items()}
-    for name, data in files.items():
-        atomic_write(data_dir / name, data)
-    manifest = _read_manifest(data_dir)  # re-read: keep the other parts' entries
-    manifest[part] = {
-        "host_dependent": sorted(name for name in files if name in HOST_DEPENDENT),
-        "key": key,
-        "settings": settings,
-        "versions": vers,
-        "command": command,
-        "checksums": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
-    }
-    atomic_write(data_dir / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
-    return True
 
 
 # --- the four parts ------------------------------------------------------------------
@@ -173,7 +84,7 @@ def special_files() -> dict:
 
 def _case_key(function: str, method: str, dtype_name: str, wcfg) -> str:
     task = {"function": function, "method": method, "dtype": dtype_name, **wcfg.as_dict()}
-    return sweep.task_key(task, code_hash("worstcase"), versions())
+    return sweep.task_key(task, registry.BY_NAME["worstcase"].code_hash(), versions())
 
 
 def worst_case_record(function: str, method: str, dtype_name: str, wcfg) -> dict:
@@ -268,10 +179,8 @@ def _compute_in_parallel(data_dir: Path, parts, cfg, wcfg) -> dict:
     computed on ``cfg.workers`` processes (the searches are ~90 independent
     jobs); returns part -> a function giving its files.  Worst cases go to
     the cache, where worst_cases() then finds them."""
-    vers = versions()
-    manifest = _read_manifest(data_dir)
     todo = [(part, compute) for part, settings, compute in parts
-            if not _up_to_date(data_dir, manifest.get(part), part_key(part, settings, vers))]  # fmt: skip
+            if not store_manifest.up_to_date(data_dir, part, registry.key(part, settings))]  # fmt: skip
     cases = []
     if any(part == "worstcase" for part, _ in todo):
         cases = [c for c in _cases(wcfg) if load_cached(_case_key(*c, wcfg)) is None]
@@ -312,7 +221,6 @@ def produce_all(data_dir: Path = DATA_DIR, cfg=None, config_path=None, quick: bo
     wcfg = load_worstcase(config_path)
     if quick:
         wcfg = dataclasses.replace(wcfg, budget=min(wcfg.budget, QUICK_BUDGET), restarts=1, dtypes=wcfg.dtypes[:1])
-    command = "python -m analysis sweep" + (" --quick" if quick else "")
     done = []
     parts = (
         ("bhh2021", {"quick": quick}, lambda: bhh2021_files(quick)),
@@ -323,7 +231,8 @@ def produce_all(data_dir: Path = DATA_DIR, cfg=None, config_path=None, quick: bo
     )
     computed = _compute_in_parallel(data_dir, parts, cfg, wcfg)
     for part, settings, compute in parts:
-        if _produce(data_dir, part, settings, computed.get(part, compute), command):
+        compute = computed.get(part, compute)
+        if sweep.produce(data_dir, part, settings, lambda c=compute: {n: json_bytes(d) for n, d in c().items()}):
             done.append(part)
     return done
 
@@ -332,49 +241,12 @@ def write_study(cfg, config_path=None, data_dir: Path = DATA_DIR, executor=None,
     """Every data file of the study under ``data_dir``, each recomputed only
     when out of date: the sweep (sweep.csv, thresholds.json, manifest.json;
     its chunks on ``executor`` when given), the log-softmax study (gstar.csv,
-    logsoftmax.json), the four parts above, and methods_real.json.  What
+    logsoftmax.json), the examples (examples.json), the parts above, and
+    methods_real.json.  What
     ``python -m analysis sweep`` and ``python -m analysis report`` run."""
     out = sweep.run(cfg, data_dir=data_dir, progress=progress, executor=executor)
     sweep.logsoftmax_outputs(out, quick=cfg.quick)
+    sweep.examples_outputs(out, [d for d in STUDY_DTYPES if d in cfg.dtypes])
     produce_all(out, cfg=cfg, config_path=config_path, quick=cfg.quick)
     sweep.methods_real_outputs(out, quick=cfg.quick)
     return out
-
-
-# --- the regression baseline of the worst cases --------------------------------------
-
-
-def baseline_text(records: list[dict]) -> str:
-    """The stored cases: input (hex), ULPs, and the theorem verdict."""
-    cases = [
-        {k: r[k] for k in ("function", "method", "dtype", "input_hex", "ulps", "theorem", "bound_applies")}
-        for r in records
-        if r["ulps"] >= 0
-    ]
-    return json.dumps(cases, indent=1, sort_keys=True) + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.outputs", description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="rewrite tests/baselines/worst_cases.json, show the diff")
-    args = parser.parse_args(argv)
-    from .config import ConfigError, load_worstcase
-
-    try:
-        wcfg = load_worstcase()
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    new = baseline_text(worst_cases(wcfg))
-    if not args.write:
-        sys.stdout.write(new)
-        return 0
-    old = WORST_BASELINE.read_text() if WORST_BASELINE.exists() else ""
-    sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True), str(WORST_BASELINE), "new"))
-    atomic_write(WORST_BASELINE, new.encode())
-    print(f"wrote {WORST_BASELINE}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

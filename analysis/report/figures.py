@@ -34,7 +34,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path as MplPath
 
-from .formats import FORMATS
+from ..formats import FORMATS
 
 RC = {
     "svg.hashsalt": "softmax-study",

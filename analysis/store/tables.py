@@ -1,0 +1,81 @@
+"""The sweep's table in Parquet: typed columns (text as dictionaries, ``n``
+as int64, the errors as float64 with null where not applicable,
+``sums_to_one`` as a nullable bool), compressed, read directly by pandas,
+polars, DuckDB and pyarrow."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..studies.sweep import BLOCK, COLUMNS, TEXT_COLUMNS
+
+SCHEMA = pa.schema(
+    [(name, pa.dictionary(pa.int32(), pa.string())) if name in TEXT_COLUMNS
+     else (name, pa.int64()) if name == "n"
+     else (name, pa.bool_()) if name == "sums_to_one"
+     else (name, pa.float64()) for name in COLUMNS]
+)  # fmt: skip
+
+
+def _dictionary(values: list[str]) -> pa.DictionaryArray:
+    uniques = sorted(set(values))
+    index = {v: i for i, v in enumerate(uniques)}
+    codes = np.fromiter(map(index.__getitem__, values), np.int32, len(values))
+    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(uniques, pa.string()))
+
+
+def sweep_parquet(blocks: dict[tuple, dict]) -> bytes:
+    """sweep.parquet from the chunks' blocks, in (family, function, method,
+    dtype, n) order, each block already sorted by (offset, gap, scale, draw)."""
+    order = sorted(blocks)
+    parts = [blocks[k] for k in order]
+    sizes = [len(p["status"]) for p in parts]
+    arrays = []
+    for i, name in enumerate(COLUMNS):
+        if name in BLOCK:
+            values = np.repeat(np.array([k[i] for k in order], dtype=object), sizes).tolist()
+            arrays.append(pa.array(values, pa.int64()) if name == "n" else _dictionary(values))
+        elif name == "status":
+            arrays.append(_dictionary([v for p in parts for v in p[name]]))
+        elif name == "sums_to_one":
+            arrays.append(pa.array([v for p in parts for v in p[name]], pa.bool_()))
+        else:
+            column = np.concatenate([p[name] for p in parts]) if parts else np.zeros(0)
+            arrays.append(pa.array(column, pa.float64(), mask=np.isnan(column)))
+    table = pa.Table.from_arrays(arrays, schema=SCHEMA)
+    out = io.BytesIO()
+    pq.write_table(table, out, compression="zstd", row_group_size=1 << 20)
+    return out.getvalue()
+
+
+def read_sweep(path: Path) -> dict:
+    """sweep.parquet as numpy columns: text columns as (sorted distinct
+    values, int32 codes), ``n`` int64, the numbers float64 with NaN where
+    null; ValueError when the columns are not the sweep's."""
+    table = pq.read_table(path)
+    if tuple(table.column_names) != COLUMNS:
+        raise ValueError(f"unexpected columns {','.join(table.column_names)!r}; expected {','.join(COLUMNS)!r}")
+    out = {}
+    for name in COLUMNS:
+        column = table.column(name)
+        if name in TEXT_COLUMNS:
+            column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+            if not pa.types.is_dictionary(column.type):
+                column = column.dictionary_encode()
+            values = np.array(column.dictionary.to_pylist(), dtype=str)
+            order = np.argsort(values, kind="stable")
+            remap = np.empty(len(order), np.int32)
+            remap[order] = np.arange(len(order), dtype=np.int32)
+            out[name] = (values[order], remap[column.indices.to_numpy(zero_copy_only=False).astype(np.int64)])
+        elif name == "n":
+            out[name] = column.to_numpy().astype(np.int64)
+        elif name == "sums_to_one":
+            out[name] = np.array(column.to_pylist(), dtype=object)
+        else:
+            out[name] = column.fill_null(np.nan).to_numpy().astype(np.float64)
+    return out
