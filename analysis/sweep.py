@@ -130,7 +130,7 @@ def _stop_requests():
             signal.signal(sig, handler)
 
 
-def _compute_and_write(cfg, todo, keys, key, vers, data_dir, cache_dir, progress, executor, stop) -> Path:
+def _compute_and_write(cfg, todo, keys, artifact_key, vers, data_dir, cache_dir, progress, executor, stop) -> Path:
     results = {k: load_cached(k, cache_dir) for k in keys}
     missing = [(t, k) for t, k in zip(todo, keys) if results[k] is None]
     # The longest chunks first, so the two workers finish together.
@@ -189,7 +189,7 @@ def _compute_and_write(cfg, todo, keys, key, vers, data_dir, cache_dir, progress
     }
     if stop.is_set():
         raise KeyboardInterrupt
-    store_manifest.record(data_dir, "sweep", key, cfg.as_dict(), files, top=provenance)
+    store_manifest.record(data_dir, "sweep", artifact_key, cfg.as_dict(), files, top=provenance)
     return data_dir
 
 

@@ -8,8 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from analysis import bhh2021, bounds, datasets, sweep
+from analysis import bhh2021, bounds, datasets
 from analysis import softmax as sm
+from analysis.store.files import jsonable
 
 
 @pytest.fixture(scope="module")
@@ -76,5 +77,5 @@ def test_document_schema(logits):
     # float16 is compared with both kinds of their reference, float32 only with float64.
     assert set(document["float16"]["reference_effect"]) == {"float32", "float64"}
     assert set(document["float32"]["reference_effect"]) == {"float64"}
-    json.dumps(sweep._jsonable(document), allow_nan=False)
+    json.dumps(jsonable(document), allow_nan=False)
     assert set(points["float16"]) == set(bounds.THEOREMS)

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from analysis import softmax as sm
-from analysis import special, sweep
+from analysis import special
+from analysis.store.files import jsonable
 
 
 @pytest.fixture(scope="module")
@@ -67,5 +68,5 @@ def test_describe_and_compare():
 
 
 def test_records_are_strict_json(records):
-    json.dumps(sweep._jsonable(records), allow_nan=False)
+    json.dumps(jsonable(records), allow_nan=False)
     assert set(special.mismatches(records)) == {f"{f}/{m}" for f, m in special.implementations()}

@@ -8,12 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from analysis import bounds, config, outputs, special, worstcase
+from analysis import bounds, budgets, config, special, worstcase
 from analysis import softmax as sm
 from analysis.formats import FORMATS
 from tests.conftest import DTYPES
 
-CASES = json.loads(outputs.WORST_BASELINE.read_text(encoding="utf-8"))
+CASES = json.loads(budgets.WORST_CASES.read_text(encoding="utf-8"))
 
 
 def _id(case):

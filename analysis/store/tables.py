@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..studies.sweep import BLOCK, COLUMNS, TEXT_COLUMNS
@@ -56,7 +57,7 @@ def sweep_parquet(blocks: dict[tuple, dict]) -> bytes:
 def read_sweep(path: Path) -> dict:
     """sweep.parquet as numpy columns: text columns as (sorted distinct
     values, int32 codes), ``n`` int64, the numbers float64 with NaN where
-    null; ValueError when the columns are not the sweep's."""
+    null; ValueError when the columns are not the sweep's or a number is damaged."""
     table = pq.read_table(path)
     if tuple(table.column_names) != COLUMNS:
         raise ValueError(f"unexpected columns {','.join(table.column_names)!r}; expected {','.join(COLUMNS)!r}")
@@ -77,5 +78,11 @@ def read_sweep(path: Path) -> dict:
         elif name == "sums_to_one":
             out[name] = np.array(column.to_pylist(), dtype=object)
         else:
+            # null is "not applicable"; a NaN, or an infinity anywhere but in
+            # rel_error (an overflowed logsumexp), is damage.
+            damaged = pc.is_nan(column) if name == "rel_error" else pc.invert(pc.is_finite(column))
+            if pc.any(damaged).as_py():
+                row = pc.index(damaged, True).as_py()
+                raise ValueError(f"column {name}, row {row}: {column[row].as_py()!r} is not a finite number")
             out[name] = column.fill_null(np.nan).to_numpy().astype(np.float64)
     return out

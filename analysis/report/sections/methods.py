@@ -35,7 +35,7 @@ def _ranking_lengths(sweep, function: str, dtype: str) -> list[int]:
     )  # fmt: skip
 
 
-def _bench_cost(bench: dict | None, function: str, method: str, dtype: str) -> float | None:
+def bench_cost(bench: dict | None, function: str, method: str, dtype: str) -> float | None:
     """Median time of the method over that of naive, same function and
     format, at the largest n measured for both; None when not measured."""
     if not bench:
@@ -77,7 +77,7 @@ def method_ranking(sweep, real: dict | None, bench: dict | None, function: str) 
                     "real_median": summary["median_bits"] if summary else None,
                     "real_max": summary["max_bits"] if summary else None,
                     "real_not_ok": summary["not_ok"] / summary["vectors"] if summary and summary["vectors"] else None,
-                    "cost": _bench_cost(bench, function, method, dtype),
+                    "cost": bench_cost(bench, function, method, dtype),
                     "lengths": lengths,
                 }
             )
