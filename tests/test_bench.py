@@ -13,9 +13,10 @@ import re
 from pathlib import Path
 
 import pytest
+from matplotlib.figure import Figure
 
 from analysis import bench, report
-from analysis.report import bundle, compose, figures
+from analysis.report import bundle, compose
 from analysis.report.sections import SECTIONS
 from analysis.store.files import load_cached
 from tests.test_report import EPOCH, write_fixture
@@ -208,7 +209,7 @@ def test_warm_build_is_byte_identical_and_draws_nothing(built, tmp_path, monkeyp
     def no_drawing(*args, **kwargs):
         raise AssertionError("a warm build with unchanged data must not draw")
 
-    monkeypatch.setattr(figures, "to_svg", no_drawing)
+    monkeypatch.setattr(Figure, "savefig", no_drawing)
     monkeypatch.setattr(bundle, "load_sweep", no_drawing)  # nor read the sweep's table
     warm = _build(data, tmp_path / "warm.html", monkeypatch, cache)
     assert warm == cold
