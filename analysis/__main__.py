@@ -36,9 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     signal.signal(signal.SIGTERM, _terminate)
     if argv[:1] == ["report"]:
-        from . import report
+        from .pipeline import report_main
 
-        return report.main(argv[1:])
+        return report_main(argv[1:])
     if argv[:1] == ["bench"]:
         from . import bench
 
@@ -63,10 +63,10 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     try:
-        from . import outputs
+        from .pipeline import write_study
 
         with executor(args.scheduler) as pool:
-            out = outputs.write_study(cfg, args.config, args.data_dir or sweep.DATA_DIR, pool, progress)
+            out = write_study(cfg, args.config, args.data_dir or sweep.DATA_DIR, pool, progress)
     except ClusterError as err:
         print(f"error: {err}; nothing was written", file=sys.stderr)
         sys.stderr.flush()

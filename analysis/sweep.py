@@ -9,17 +9,14 @@ changed recomputes nothing, and a config change recomputes only the chunks
 whose parameters changed.  Cache entries carry a SHA-256 of their content and
 are recomputed, never used, when it does not match.
 
-The smaller studies written next to it (gstar.csv and logsoftmax.json,
-methods_real.json, examples.json) are here too, each keyed the same way.
+The other artifacts are written by :mod:`analysis.pipeline`.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import csv
 import hashlib
-import io
 import json
 import os
 import platform
@@ -33,7 +30,7 @@ from .config import Config
 from .config import load as load_config
 from .store import manifest as store_manifest
 from .store import registry
-from .store.files import DATA_DIR, ROOT, atomic_write, json_bytes, load_cached, store_cached  # noqa: F401
+from .store.files import DATA_DIR, ROOT, atomic_write, load_cached, store_cached  # noqa: F401
 from .store.tables import sweep_parquet
 from .studies.sweep import COLUMNS, IMPLEMENTATIONS, block_columns, chunk_vectors, compute_chunk, tasks  # noqa: F401
 
@@ -191,75 +188,3 @@ def _compute_and_write(cfg, todo, keys, artifact_key, vers, data_dir, cache_dir,
         raise KeyboardInterrupt
     store_manifest.record(data_dir, "sweep", artifact_key, cfg.as_dict(), files, top=provenance)
     return data_dir
-
-
-# --- the smaller studies written next to the sweep ------------------------------------------
-
-GSTAR_COLUMNS = ("n", "dtype", "entry", "g_star_observed", "g_star_predicted")
-QUICK_REAL_ROWS = 250  # --quick: the first 250 of the 2,500 vectors
-
-
-def gstar_csv(records) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(GSTAR_COLUMNS)
-    for r in records:
-        writer.writerow([r["n"], r["dtype"], r["entry"], repr(r["g_star_observed"]), repr(r["g_star_predicted"])])
-    return out.getvalue().encode()
-
-
-def _command_of(quick: bool) -> str:
-    return "python -m analysis sweep" + (" --quick" if quick else "")
-
-
-def produce(data_dir: Path, name: str, settings, compute) -> bool:
-    """Write artifact ``name`` (``compute()`` gives its files as bytes)
-    unless the manifest says it is up to date; True if recomputed."""
-    key = registry.key(name, settings)
-    if store_manifest.up_to_date(data_dir, name, key):
-        return False
-    store_manifest.record(data_dir, name, key, settings, compute())
-    return True
-
-
-def logsoftmax_outputs(data_dir: Path = DATA_DIR, quick: bool = False) -> Path:
-    """The log-softmax study (analysis.logsoftmax.study): gstar.csv and
-    logsoftmax.json, unless up to date (then this takes milliseconds; a
-    cold run takes a few seconds)."""
-
-    def compute():
-        from . import logsoftmax
-
-        study = logsoftmax.study(quick)
-        document = {"quick": quick, "versions": versions(), "command": _command_of(quick), **study}
-        return {"gstar.csv": gstar_csv(study["gstar"]), "logsoftmax.json": json_bytes(document)}
-
-    produce(Path(data_dir), "logsoftmax", {"quick": quick}, compute)
-    return Path(data_dir)
-
-
-def methods_real_outputs(data_dir: Path = DATA_DIR, quick: bool = False) -> Path:
-    """analysis.comparison.real_data_errors: methods_real.json, unless up to date."""
-
-    def compute():
-        from . import comparison
-
-        rows = QUICK_REAL_ROWS if quick else None
-        document = {"quick": quick, "rows": rows or "all", "versions": versions(), "command": _command_of(quick),
-                    "formats": comparison.real_data_errors(rows)}  # fmt: skip
-        return {"methods_real.json": json_bytes(document)}
-
-    produce(Path(data_dir), "methods_real", {"quick": quick}, compute)
-    return Path(data_dir)
-
-
-def examples_outputs(data_dir: Path, dtypes) -> Path:
-    """analysis.studies.examples: examples.json, unless up to date."""
-
-    def compute():
-        from .studies import examples
-
-        return {"examples.json": json_bytes(examples.study(dtypes))}
-
-    produce(Path(data_dir), "examples", {"dtypes": list(dtypes)}, compute)
-    return Path(data_dir)

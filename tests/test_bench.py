@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from matplotlib.figure import Figure
 
-from analysis import bench, report
+from analysis import bench, pipeline, report
 from analysis.report import bundle, compose
 from analysis.report.sections import SECTIONS
 from analysis.store.files import load_cached
@@ -195,7 +195,7 @@ def test_damaged_bench_json_fails_the_build_and_keeps_the_old_report(tmp_path, m
     out = tmp_path / "r.html"
     out.write_text("previous", encoding="utf-8")
     monkeypatch.setenv("SOFTMAX_STUDY_CACHE", str(tmp_path / "cache"))
-    assert report.main(["--no-sweep", "--data-dir", str(data), "--out", str(out)]) == 1
+    assert pipeline.report_main(["--no-sweep", "--data-dir", str(data), "--out", str(out)]) == 1
     assert "bench.json" in capsys.readouterr().err
     assert out.read_text(encoding="utf-8") == "previous"
 

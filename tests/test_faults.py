@@ -82,13 +82,13 @@ def test_api_rejects_empty_axis(shape):
 @pytest.fixture(scope="module")
 def quick_data(tmp_path_factory):
     """Quick sweep output (and the log-softmax files the report needs)."""
-    from analysis import sweep
+    from analysis import pipeline, sweep
 
     base = tmp_path_factory.mktemp("faults")
     data = base / "data"
     sweep.run(config.load(quick=True), data_dir=data, cache_dir=base / "cache")
-    sweep.logsoftmax_outputs(data, quick=True)
-    sweep.examples_outputs(data, ("float64", "float16"))
+    pipeline.logsoftmax_outputs(data, quick=True)
+    pipeline.examples_outputs(data, ("float64", "float16"))
     return data
 
 
@@ -144,12 +144,12 @@ def _text(replace):
     ids=["nan-in-table", "inf-in-table", "nan-in-json", "inf-in-json"],
 )
 def test_report_rejects_non_finite_data(quick_data, tmp_path, capsys, name, edit, message):
-    from analysis import report
+    from analysis import pipeline
 
     data = _damage(quick_data, tmp_path, name, edit)
     out = tmp_path / "report.html"
     out.write_text("previous report")
-    code = report.main(["--no-sweep", "--quick", "--data-dir", str(data), "--out", str(out)])
+    code = pipeline.report_main(["--no-sweep", "--quick", "--data-dir", str(data), "--out", str(out)])
     err = capsys.readouterr().err.strip()
     assert code != 0 and message in err and "finite" in err, err
     assert out.read_text() == "previous report"

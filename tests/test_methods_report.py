@@ -1,11 +1,11 @@
 """The methods comparison in the report: ranking, cost from bench.json,
-the figure, and the cached MNIST file (analysis.sweep.methods_real_outputs)."""
+the figure, and the cached MNIST file (analysis.pipeline.methods_real_outputs)."""
 
 import json
 
 import numpy as np
 
-from analysis import sweep
+from analysis import pipeline
 from analysis.report import figures
 from analysis.report.sections import methods
 
@@ -68,10 +68,10 @@ def test_methods_real_is_cached(tmp_path, monkeypatch):
     from analysis import comparison
 
     monkeypatch.setattr(comparison, "real_data_errors", fake)
-    sweep.methods_real_outputs(tmp_path, quick=True)
+    pipeline.methods_real_outputs(tmp_path, quick=True)
     stamp = (tmp_path / "methods_real.json").stat().st_mtime_ns
-    sweep.methods_real_outputs(tmp_path, quick=True)
-    assert calls == [sweep.QUICK_REAL_ROWS]
+    pipeline.methods_real_outputs(tmp_path, quick=True)
+    assert calls == [pipeline.QUICK_REAL_ROWS]
     assert (tmp_path / "methods_real.json").stat().st_mtime_ns == stamp
     document = json.loads((tmp_path / "methods_real.json").read_text())
     assert document["quick"] is True and document["formats"]["float16"]["skipped"] == 0

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import report
+from analysis import pipeline, report
 from analysis.formats import FORMATS
 from analysis.report import compose
 from analysis.store import manifest as store_manifest
@@ -187,10 +187,8 @@ def write_fixture(data_dir: Path) -> Path:
     }
     store_manifest.record(data_dir, "sweep", "test", {}, files, top=provenance)
     # The log-softmax section's data (gstar.csv, logsoftmax.json): the real computation, small (about a second).
-    from analysis import sweep
-
-    sweep.logsoftmax_outputs(data_dir, quick=True)
-    sweep.examples_outputs(data_dir, DTYPES)
+    pipeline.logsoftmax_outputs(data_dir, quick=True)
+    pipeline.examples_outputs(data_dir, DTYPES)
     return data_dir
 
 
@@ -287,7 +285,7 @@ def shared(tmp_path_factory, worker_id):
             out = folder / "report" / "softmax_study.html"
             with pytest.MonkeyPatch.context() as mp:
                 mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
-                code = report.main(["--no-sweep", "--data-dir", str(folder / "data"), "--out", str(out)])
+                code = pipeline.report_main(["--no-sweep", "--data-dir", str(folder / "data"), "--out", str(out)])
             assert code == 0
             (folder / "done").write_text("ok", encoding="utf-8")
     return folder
@@ -497,12 +495,12 @@ def test_a_failed_build_leaves_the_previous_report_and_exits_non_zero(data_dir, 
     # Data edited after the sweep: the checksum no longer matches.
     with open(broken / "thresholds.json", "a", encoding="utf-8") as handle:
         handle.write("\n")
-    assert report.main(["--no-sweep", "--data-dir", str(broken), "--out", str(out)]) == 1
+    assert pipeline.report_main(["--no-sweep", "--data-dir", str(broken), "--out", str(out)]) == 1
     assert "checksum" in capsys.readouterr().err
 
     # Missing data.
     (broken / "thresholds.json").unlink()
-    assert report.main(["--no-sweep", "--data-dir", str(broken), "--out", str(out)]) == 1
+    assert pipeline.report_main(["--no-sweep", "--data-dir", str(broken), "--out", str(out)]) == 1
     assert "thresholds.json is listed in the manifest but missing" in capsys.readouterr().err
 
     # A failure while rendering, after the data were read.
@@ -510,7 +508,7 @@ def test_a_failed_build_leaves_the_previous_report_and_exits_non_zero(data_dir, 
         raise RuntimeError("rendering interrupted")
 
     monkeypatch.setattr(compose, "context", fail)
-    assert report.main(["--no-sweep", "--data-dir", str(data_dir), "--out", str(out)]) == 1
+    assert pipeline.report_main(["--no-sweep", "--data-dir", str(data_dir), "--out", str(out)]) == 1
     assert "rendering interrupted" in capsys.readouterr().err
 
     assert out.read_text(encoding="utf-8") == "previous report"
@@ -535,7 +533,7 @@ def test_main_runs_the_study_first_and_reports_its_command(data_dir, tmp_path, m
     """Without --no-sweep, main() loads the study file, writes the study's
     data files (analysis.outputs.write_study, locally: no executor) and
     builds from the folder that returns; the report names its command."""
-    from analysis import config, outputs
+    from analysis import config
 
     calls = []
     monkeypatch.setattr(config, "load", lambda path, quick: calls.append(("load", path, quick)) or "CFG")
@@ -544,10 +542,10 @@ def test_main_runs_the_study_first_and_reports_its_command(data_dir, tmp_path, m
         calls.append(("write", cfg, config_path, data, executor))
         return data
 
-    monkeypatch.setattr(outputs, "write_study", write_study)
+    monkeypatch.setattr(pipeline, "write_study", write_study)
     out = tmp_path / "r.html"
     argv = ["--quick", "--config", "study.toml", "--data-dir", str(data_dir), "--out", str(out)]
-    assert report.main(argv) == 0
+    assert pipeline.report_main(argv) == 0
     assert calls == [("load", Path("study.toml"), True), ("write", "CFG", Path("study.toml"), data_dir, None)]
     assert capsys.readouterr().out.strip() == str(out)
     assert "<code>python -m analysis report --quick --config study.toml</code>" in out.read_text(encoding="utf-8")

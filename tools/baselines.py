@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analysis import budgets, outputs  # noqa: E402
+from analysis import budgets, pipeline  # noqa: E402
 from analysis.config import ConfigError, load_worstcase  # noqa: E402
 from analysis.store.files import atomic_write  # noqa: E402
 
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-        path, new = WORST_BASELINE, worst_cases_text(outputs.worst_cases(wcfg))
+        path, new = WORST_BASELINE, worst_cases_text(pipeline.worst_cases(wcfg))
     if not args.write:
         sys.stdout.write(new)
         return 0

@@ -5,9 +5,10 @@
   its template), in the order of the report;
 - :mod:`.values`: how numbers are shown; :mod:`.prose`: titles, references, formulas;
 - :mod:`.figures`: drawing only (data -> inline SVG);
-- :mod:`.compose`: the cache of sections' values, rendering, the command line.
+- :mod:`.compose`: the cache of sections' values, rendering (``python -m
+  analysis report`` is :func:`analysis.pipeline.report_main`).
 """
 
 from .bundle import Bundle, ReportError, distinct, dtypes_of, load, select  # noqa: F401
-from .compose import ENV, REPORT_PATH, TEMPLATE_DIR, build, context, main, render, section_context  # noqa: F401
+from .compose import ENV, REPORT_PATH, TEMPLATE_DIR, build, context, render, section_context  # noqa: F401
 from .values import Value, format_number, format_value, in_format, number, percent, text  # noqa: F401

@@ -2,6 +2,6 @@
 
 import sys
 
-from .compose import main
+from ..pipeline import report_main
 
-sys.exit(main())
+sys.exit(report_main())

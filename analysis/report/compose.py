@@ -1,8 +1,7 @@
 """Data folder -> one self-contained HTML file, through report_templates/.
 
-``python -m analysis report [--quick] [--config PATH] [--data-dir DIR] [--out FILE]``
-brings the data folder up to date (:func:`analysis.outputs.write_study`:
-only the stale artifacts are computed), then renders from the files alone:
+:func:`build` renders from the files of a data folder alone (``python -m
+analysis report`` first brings the folder up to date: :mod:`analysis.pipeline`):
 the bundle is checked against the manifest (:mod:`analysis.report.bundle`),
 each section turns it into its template's values (:mod:`analysis.report.sections`),
 and base.html places them.  Each section's values (figures included) are
@@ -16,11 +15,9 @@ deterministic, and the HTML is written atomically.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
-import sys
 from pathlib import Path
 
 import jinja2
@@ -29,7 +26,7 @@ from ..store import deps
 from ..store.files import DATA_DIR, ROOT, atomic_write, cache_dir, load_cached, store_cached
 from ..store.registry import versions
 from . import bundle as bundle_module
-from .bundle import Bundle, ReportError, dtypes_of
+from .bundle import Bundle, dtypes_of
 from .prose import FORMULAS, PAPER, REFERENCES, TITLE
 from .sections import SECTIONS, Section
 from .sections.reproducibility import build_date, provenance
@@ -117,64 +114,3 @@ def build(
     out = Path(out)
     atomic_write(out, html)
     return out
-
-
-def _run_studies(config: Path | None, quick: bool, data_dir: Path, scheduler: str | None = None) -> Path:
-    """Bring the data folder up to date (milliseconds when nothing changed)."""
-    from .. import outputs
-    from ..cluster import executor
-    from ..config import load
-
-    cfg = load(config, quick)
-    with executor(scheduler) as pool:
-        return outputs.write_study(cfg, config, data_dir, executor=pool)
-
-
-def _command(args: argparse.Namespace) -> str:
-    """The command line as the report shows it: the options that change what
-    is computed (output paths are left out: they do not change the content)."""
-    words = ["python -m analysis report"]
-    if args.quick:
-        words.append("--quick")
-    if args.config is not None:
-        words.append(f"--config {args.config}")
-    if args.no_sweep:
-        words.append("--no-sweep")
-    return " ".join(words)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis report", description="Build the HTML report.")
-    parser.add_argument("--config", type=Path, default=None, help="study file (default analysis/study.toml)")
-    parser.add_argument("--quick", action="store_true", help="the small [quick] grid of the study file")
-    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="the data folder (default reports/data)")
-    parser.add_argument(
-        "--out", type=Path, default=REPORT_PATH, help="report file (default reports/softmax_study.html)"
-    )
-    parser.add_argument("--no-sweep", action="store_true", help="use the data as they are; run no study")
-    parser.add_argument(
-        "--scheduler", default=None, metavar="ADDRESS", help="run the sweep on this dask.distributed scheduler"
-    )
-    args = parser.parse_args(argv)
-    from ..cluster import ClusterError
-
-    try:
-        data_dir = (
-            args.data_dir if args.no_sweep else _run_studies(args.config, args.quick, args.data_dir, args.scheduler)
-        )
-        out = build(data_dir, args.out, command=_command(args))
-    except ClusterError as err:
-        print(f"error: {err}; the previous report (if any) is unchanged", file=sys.stderr)
-        sys.stderr.flush()
-        os._exit(2)  # not sys.exit: a failed Client's finaliser would wait seconds to close
-    except ReportError as err:
-        print(f"error: {err}; the previous report (if any) is unchanged", file=sys.stderr)
-        return 1
-    except Exception as err:  # noqa: BLE001 -- any failure must leave the old report and exit non-zero
-        print(
-            f"error: report build failed: {type(err).__name__}: {err}; the previous report (if any) is unchanged",
-            file=sys.stderr,
-        )
-        return 1
-    print(out)
-    return 0

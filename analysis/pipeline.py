@@ -1,4 +1,12 @@
-"""The outputs beyond the sweep, written under reports/data/ (I/O only):
+"""The pipeline: every artifact of the data folder brought up to date, each
+computed only when its key changed, and ``python -m analysis report``: the
+stale studies, then the report from the files alone.
+
+The artifacts besides the sweep's (:mod:`analysis.sweep`):
+
+- ``gstar.csv`` and ``logsoftmax.json``: the log-softmax study (:mod:`analysis.logsoftmax`);
+- ``examples.json``: the Background section's examples (:mod:`analysis.studies.examples`);
+- ``methods_real.json``: every method on the MNIST logits (:mod:`analysis.comparison`);
 
 - ``bhh2021.json`` (+ ``bhh2021_points.json`` for the figures): the
   reproduction of Blanchard, Higham & Higham 2021 (:mod:`analysis.bhh2021`);
@@ -25,7 +33,10 @@ still match; every file is written atomically, the manifest last.
 
 from __future__ import annotations
 
+import argparse
+import csv
 import dataclasses
+import io
 import json
 import os
 import subprocess
@@ -40,6 +51,78 @@ from .store.files import DATA_DIR, json_bytes, load_cached, store_cached
 from .sweep import CACHE_DIR, versions
 
 HERE = Path(__file__).parent
+
+
+# --- the smaller studies ------------------------------------------------------------------
+
+GSTAR_COLUMNS = ("n", "dtype", "entry", "g_star_observed", "g_star_predicted")
+QUICK_REAL_ROWS = 250  # --quick: the first 250 of the 2,500 vectors
+
+
+def gstar_csv(records) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(GSTAR_COLUMNS)
+    for r in records:
+        writer.writerow([r["n"], r["dtype"], r["entry"], repr(r["g_star_observed"]), repr(r["g_star_predicted"])])
+    return out.getvalue().encode()
+
+
+def _command_of(quick: bool) -> str:
+    return "python -m analysis sweep" + (" --quick" if quick else "")
+
+
+def produce(data_dir: Path, name: str, settings, compute) -> bool:
+    """Write artifact ``name`` (``compute()`` gives its files as bytes)
+    unless the manifest says it is up to date; True if recomputed."""
+    key = registry.key(name, settings)
+    if store_manifest.up_to_date(data_dir, name, key):
+        return False
+    store_manifest.record(data_dir, name, key, settings, compute())
+    return True
+
+
+def logsoftmax_outputs(data_dir: Path = DATA_DIR, quick: bool = False) -> Path:
+    """The log-softmax study (analysis.logsoftmax.study): gstar.csv and
+    logsoftmax.json, unless up to date (then this takes milliseconds; a
+    cold run takes a few seconds)."""
+
+    def compute():
+        from . import logsoftmax
+
+        study = logsoftmax.study(quick)
+        document = {"quick": quick, "versions": versions(), "command": _command_of(quick), **study}
+        return {"gstar.csv": gstar_csv(study["gstar"]), "logsoftmax.json": json_bytes(document)}
+
+    produce(Path(data_dir), "logsoftmax", {"quick": quick}, compute)
+    return Path(data_dir)
+
+
+def methods_real_outputs(data_dir: Path = DATA_DIR, quick: bool = False) -> Path:
+    """analysis.comparison.real_data_errors: methods_real.json, unless up to date."""
+
+    def compute():
+        from . import comparison
+
+        rows = QUICK_REAL_ROWS if quick else None
+        document = {"quick": quick, "rows": rows or "all", "versions": versions(), "command": _command_of(quick),
+                    "formats": comparison.real_data_errors(rows)}  # fmt: skip
+        return {"methods_real.json": json_bytes(document)}
+
+    produce(Path(data_dir), "methods_real", {"quick": quick}, compute)
+    return Path(data_dir)
+
+
+def examples_outputs(data_dir: Path, dtypes) -> Path:
+    """analysis.studies.examples: examples.json, unless up to date."""
+
+    def compute():
+        from .studies import examples
+
+        return {"examples.json": json_bytes(examples.study(dtypes))}
+
+    produce(Path(data_dir), "examples", {"dtypes": list(dtypes)}, compute)
+    return Path(data_dir)
 
 
 # --- the four parts ------------------------------------------------------------------
@@ -232,7 +315,7 @@ def produce_all(data_dir: Path = DATA_DIR, cfg=None, config_path=None, quick: bo
     computed = _compute_in_parallel(data_dir, parts, cfg, wcfg)
     for part, settings, compute in parts:
         compute = computed.get(part, compute)
-        if sweep.produce(data_dir, part, settings, lambda c=compute: {n: json_bytes(d) for n, d in c().items()}):
+        if produce(data_dir, part, settings, lambda c=compute: {n: json_bytes(d) for n, d in c().items()}):
             done.append(part)
     return done
 
@@ -245,8 +328,73 @@ def write_study(cfg, config_path=None, data_dir: Path = DATA_DIR, executor=None,
     methods_real.json.  What
     ``python -m analysis sweep`` and ``python -m analysis report`` run."""
     out = sweep.run(cfg, data_dir=data_dir, progress=progress, executor=executor)
-    sweep.logsoftmax_outputs(out, quick=cfg.quick)
-    sweep.examples_outputs(out, [d for d in STUDY_DTYPES if d in cfg.dtypes])
+    logsoftmax_outputs(out, quick=cfg.quick)
+    examples_outputs(out, [d for d in STUDY_DTYPES if d in cfg.dtypes])
     produce_all(out, cfg=cfg, config_path=config_path, quick=cfg.quick)
-    sweep.methods_real_outputs(out, quick=cfg.quick)
+    methods_real_outputs(out, quick=cfg.quick)
     return out
+
+
+# --- python -m analysis report ------------------------------------------------------------
+
+
+def _run_studies(config: Path | None, quick: bool, data_dir: Path, scheduler: str | None = None) -> Path:
+    """Bring the data folder up to date (milliseconds when nothing changed)."""
+    from .cluster import executor
+    from .config import load
+
+    cfg = load(config, quick)
+    with executor(scheduler) as pool:
+        return write_study(cfg, config, data_dir, executor=pool)
+
+
+def _command(args: argparse.Namespace) -> str:
+    """The command line as the report shows it: the options that change what
+    is computed (output paths are left out: they do not change the content)."""
+    words = ["python -m analysis report"]
+    if args.quick:
+        words.append("--quick")
+    if args.config is not None:
+        words.append(f"--config {args.config}")
+    if args.no_sweep:
+        words.append("--no-sweep")
+    return " ".join(words)
+
+
+def report_main(argv: list[str] | None = None) -> int:
+    """``python -m analysis report``: the stale studies, then the report."""
+    from .report import REPORT_PATH, ReportError, build
+    parser = argparse.ArgumentParser(prog="python -m analysis report", description="Build the HTML report.")
+    parser.add_argument("--config", type=Path, default=None, help="study file (default analysis/study.toml)")
+    parser.add_argument("--quick", action="store_true", help="the small [quick] grid of the study file")
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="the data folder (default reports/data)")
+    parser.add_argument(
+        "--out", type=Path, default=REPORT_PATH, help="report file (default reports/softmax_study.html)"
+    )
+    parser.add_argument("--no-sweep", action="store_true", help="use the data as they are; run no study")
+    parser.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS", help="run the sweep on this dask.distributed scheduler"
+    )
+    args = parser.parse_args(argv)
+    from .cluster import ClusterError
+
+    try:
+        data_dir = (
+            args.data_dir if args.no_sweep else _run_studies(args.config, args.quick, args.data_dir, args.scheduler)
+        )
+        out = build(data_dir, args.out, command=_command(args))
+    except ClusterError as err:
+        print(f"error: {err}; the previous report (if any) is unchanged", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(2)  # not sys.exit: a failed Client's finaliser would wait seconds to close
+    except ReportError as err:
+        print(f"error: {err}; the previous report (if any) is unchanged", file=sys.stderr)
+        return 1
+    except Exception as err:  # noqa: BLE001 -- any failure must leave the old report and exit non-zero
+        print(
+            f"error: report build failed: {type(err).__name__}: {err}; the previous report (if any) is unchanged",
+            file=sys.stderr,
+        )
+        return 1
+    print(out)
+    return 0
