@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..studies.sweep import BLOCK, COLUMNS, TEXT_COLUMNS
+from .schema import BLOCK, COLUMNS, TEXT_COLUMNS
 
 SCHEMA = pa.schema(
     [(name, pa.dictionary(pa.int32(), pa.string())) if name in TEXT_COLUMNS

@@ -12,14 +12,7 @@ import numpy as np
 from .. import families, fastref, peers
 from ..formats import FORMATS
 from ..metrics import bits_from_ulps, classify, relative_error, ulp_distance
-
-COLUMNS = (
-    "family", "function", "method", "dtype", "n", "offset", "gap", "scale", "draw",
-    "status", "max_ulp", "median_ulp", "max_bits", "median_bits", "rel_error", "sums_to_one",
-)  # fmt: skip
-TEXT_COLUMNS = ("family", "function", "method", "dtype", "status")
-FLOAT_COLUMNS = ("offset", "gap", "scale", "draw", "max_ulp", "median_ulp", "max_bits", "median_bits", "rel_error")
-BLOCK = ("family", "function", "method", "dtype", "n")  # one value per block of rows
+from ..store.schema import BLOCK, COLUMNS, FLOAT_COLUMNS, TEXT_COLUMNS  # noqa: F401
 
 IMPLEMENTATIONS = peers.IMPLEMENTATIONS  # ours and SciPy's
 TRUTH_INDEX = {"softmax": 0, "logsumexp": 1, "log_softmax": 2}  # in fastref.truths' result

@@ -6,8 +6,7 @@ import math
 
 import numpy as np
 
-from ...formats import FORMATS
-from ...logsoftmax import GRID_STEP, ulp
+from ...formats import FORMATS, ulp
 from .. import figures
 from ..bundle import PAIR, dtypes_of, select
 from ..values import format_value, length, number, short, text, vector_text
@@ -47,7 +46,7 @@ def logsoftmax_section(doc: dict, dtypes) -> dict:
                 same = record["g_star_observed"] == more["g_star_predicted_grid"]
                 on_grid += same
                 apart = abs(record["g_star_observed"] - record["g_star_predicted"])
-                within_ulp += apart <= max(more["ulp_at_g_star"], GRID_STEP)
+                within_ulp += apart <= max(more["ulp_at_g_star"], doc["grid_step"])
                 cells += [
                     number(record["g_star_observed"], f"gstar/{dtype}/n{n}/{entry}", digits=6),
                     number(record["g_star_predicted"], digits=6),
@@ -113,7 +112,7 @@ def logsoftmax_section(doc: dict, dtypes) -> dict:
         "gstar_count": number(len(gstar)),
         "gstar_on_grid": number(on_grid, "gstar_on_grid"),
         "gstar_within_ulp": number(within_ulp, "gstar_within_ulp"),
-        "grid_step": number(GRID_STEP),
+        "grid_step": number(doc["grid_step"]),
         "window_points_min": number(min(r["window_points"] for r in windows)),
         "coarse_points": number(max(r["coarse_points"] for r in windows)),
         "all_exact_beyond": text("yes" if all(r["exact_beyond"] for r in windows) else "no"),

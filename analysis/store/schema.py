@@ -1,0 +1,10 @@
+"""The sweep's table: its columns, as the study computes them and the store writes them."""
+
+COLUMNS = (
+    "family", "function", "method", "dtype", "n", "offset", "gap", "scale", "draw",
+    "status", "max_ulp", "median_ulp", "max_bits", "median_bits", "rel_error", "sums_to_one",
+)  # fmt: skip
+TEXT_COLUMNS = ("family", "function", "method", "dtype", "status")
+FLOAT_COLUMNS = ("offset", "gap", "scale", "draw", "max_ulp", "median_ulp", "max_bits", "median_bits", "rel_error")
+BLOCK = ("family", "function", "method", "dtype", "n")  # one value per block of rows
+STATUSES = ("ok", "inf", "nan", "zero")  # analysis.metrics.classify
