@@ -1,4 +1,4 @@
-# softmax-study: `make test` and (soon) `make report` set everything up on a
+# softmax-study: `make test` and `make report` set everything up on a
 # fresh machine that has Python 3.11, pip and gcc.
 PYTHON ?= python3
 VENV ?= .venv
@@ -12,8 +12,8 @@ STAMP := $(VENV)/.installed-stamp
 help:  ## list the targets
 	@echo "make test    build $(VENV) from requirements.lock if needed, run the whole test suite"
 	@echo "make test-levels  the numerics tests again with numpy stopped below AVX-512 and below AVX2 (NPY_DISABLE_CPU_FEATURES)"
-	@echo "make data    run the sweep (cached) into reports/data/: sweep.csv, thresholds.json, manifest.json, gstar.csv, logsoftmax.json"
-	@echo "make report  run the sweep (cached), then build reports/softmax_study.html (one offline file)"
+	@echo "make data    bring reports/data/ up to date: the studies whose code, settings or versions changed (sweep.parquet, ..., manifest.json)"
+	@echo "make report  make data, then build reports/softmax_study.html (one offline file) from reports/data/ alone"
 	@echo "make bench   measure the cost of stability (implementations vs naive/SciPy/copy floor, report cold/warm, sweep points/s) into reports/data/bench.json (minutes; not part of make test)"
 	@echo "make baseline  rewrite tests/baselines/error_budgets.json (accept improved error budgets) and show the diff"
 	@echo "make worstcases  rerun the worst-case search and rewrite tests/baselines/worst_cases.json (then make baseline)"
@@ -53,10 +53,10 @@ baseline: $(STAMP)  ## accept improved error budgets: rewrite tests/baselines/er
 worstcases: $(STAMP)  ## rerun the worst-case search (cached), rewrite tests/baselines/worst_cases.json, show the diff
 	$(PY) tools/baselines.py worstcases --write
 
-data: $(STAMP)  ## the sweep; reruns only what changed
+data: $(STAMP)  ## every study whose key changed (analysis.pipeline); reruns only what changed
 	$(PY) -m analysis sweep
 
-report: $(STAMP)  ## the sweep (cached), figures and reports/softmax_study.html
+report: $(STAMP)  ## the stale studies, then reports/softmax_study.html from reports/data/ alone
 	$(PY) -m analysis report
 
 bench: $(STAMP)  ## timings on this machine -> reports/data/bench.json (never part of make test)

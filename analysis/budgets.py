@@ -57,7 +57,7 @@ def regression_set(dtype) -> list[np.ndarray]:
     _, logits = datasets.mnist_logits()
     rows = np.random.default_rng(SEED).choice(len(logits), 100, replace=False)
     vectors.extend(logits[np.sort(rows)].astype(np.float64))
-    if WORST_CASES.exists():  # written by python -m analysis.outputs --write
+    if WORST_CASES.exists():  # written by tools/baselines.py worstcases (make worstcases)
         for case in json.loads(WORST_CASES.read_text(encoding="utf-8")):
             if case["dtype"] == np.dtype(dtype).name:
                 vectors.append(np.array([float.fromhex(h) for h in case["input_hex"]]))

@@ -322,7 +322,7 @@ def produce_all(data_dir: Path = DATA_DIR, cfg=None, config_path=None, quick: bo
 
 def write_study(cfg, config_path=None, data_dir: Path = DATA_DIR, executor=None, progress=None) -> Path:
     """Every data file of the study under ``data_dir``, each recomputed only
-    when out of date: the sweep (sweep.csv, thresholds.json, manifest.json;
+    when out of date: the sweep (sweep.parquet, thresholds.json;
     its chunks on ``executor`` when given), the log-softmax study (gstar.csv,
     logsoftmax.json), the examples (examples.json), the parts above, and
     methods_real.json.  What
@@ -376,7 +376,7 @@ def report_main(argv: list[str] | None = None) -> int:
         "--scheduler", default=None, metavar="ADDRESS", help="run the sweep on this dask.distributed scheduler"
     )
     args = parser.parse_args(argv)
-    from .cluster import ClusterError
+    from .cluster import ClusterError, leave
 
     try:
         data_dir = (
@@ -384,9 +384,7 @@ def report_main(argv: list[str] | None = None) -> int:
         )
         out = build(data_dir, args.out, command=_command(args))
     except ClusterError as err:
-        print(f"error: {err}; the previous report (if any) is unchanged", file=sys.stderr)
-        sys.stderr.flush()
-        os._exit(2)  # not sys.exit: a failed Client's finaliser would wait seconds to close
+        leave(err, "the previous report (if any) is unchanged")
     except ReportError as err:
         print(f"error: {err}; the previous report (if any) is unchanged", file=sys.stderr)
         return 1

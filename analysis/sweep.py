@@ -87,8 +87,8 @@ def run(
     progress=None,
     executor=None,
 ) -> Path:
-    """Compute (or load from the cache) every chunk and write sweep.csv,
-    thresholds.json and manifest.json atomically under data_dir.
+    """Compute (or load from the cache) every chunk and write sweep.parquet
+    and thresholds.json atomically under data_dir, recorded in its manifest.
 
     ``config`` is a validated Config or the path of a study file (the default
     study.toml when None); ``quick`` applies its [quick] overrides.

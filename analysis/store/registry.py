@@ -3,7 +3,7 @@ computes it and so the code it depends on (:mod:`analysis.store.deps`
 follows that module's imports), and which files are host-dependent.
 
 This is the one list of data files: the writers (:mod:`analysis.sweep`,
-:mod:`analysis.outputs`) key and record them by it, and the report's bundle
+:mod:`analysis.pipeline`) key and record them by it, and the report's bundle
 (:mod:`analysis.report.bundle`) loads and checks them by it.
 """
 
