@@ -34,9 +34,7 @@ still match; every file is written atomically, the manifest last.
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
-import io
 import json
 import os
 import subprocess
@@ -48,6 +46,7 @@ from .formats import STUDY_DTYPES
 from .store import manifest as store_manifest
 from .store import registry
 from .store.files import DATA_DIR, json_bytes, load_cached, store_cached
+from .store.tables import gstar_csv
 from .sweep import CACHE_DIR, versions
 
 HERE = Path(__file__).parent
@@ -55,17 +54,7 @@ HERE = Path(__file__).parent
 
 # --- the smaller studies ------------------------------------------------------------------
 
-GSTAR_COLUMNS = ("n", "dtype", "entry", "g_star_observed", "g_star_predicted")
 QUICK_REAL_ROWS = 250  # --quick: the first 250 of the 2,500 vectors
-
-
-def gstar_csv(records) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(GSTAR_COLUMNS)
-    for r in records:
-        writer.writerow([r["n"], r["dtype"], r["entry"], repr(r["g_star_observed"]), repr(r["g_star_predicted"])])
-    return out.getvalue().encode()
 
 
 def _command_of(quick: bool) -> str:

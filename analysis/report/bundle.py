@@ -23,10 +23,9 @@ from ..formats import STUDY_DTYPES
 from ..store import manifest as store_manifest
 from ..store.files import sha256_file
 from ..store.registry import ARTIFACTS
-from ..store.schema import STATUSES, TEXT_COLUMNS
+from ..store.schema import GSTAR_COLUMNS, STATUSES, TEXT_COLUMNS
 from ..store.tables import read_sweep
 
-GSTAR_COLUMNS = ("n", "dtype", "entry", "g_star_observed", "g_star_predicted")
 BENCH_KEYS = ("machine", "implementations", "report", "sweep", "ground_truth", "targets")
 REQUIRED = ("sweep", "logsoftmax", "examples")  # artifacts without which there is no report
 

@@ -39,7 +39,7 @@ class Artifact:
 ARTIFACTS = (
     Artifact("sweep", ("sweep.parquet", "thresholds.json"),
              ("analysis.studies.sweep", "analysis.findings", "analysis.store.tables")),
-    Artifact("logsoftmax", ("gstar.csv", "logsoftmax.json"), ("analysis.logsoftmax",)),
+    Artifact("logsoftmax", ("gstar.csv", "logsoftmax.json"), ("analysis.logsoftmax", "analysis.store.tables")),
     Artifact("examples", ("examples.json",), ("analysis.studies.examples",)),
     Artifact("bhh2021", ("bhh2021.json", "bhh2021_points.json"), ("analysis.bhh2021", "analysis.datasets"),
              data=("data/bhh2021/mnist_presoftmax.csv",)),

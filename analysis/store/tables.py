@@ -1,10 +1,11 @@
-"""The sweep's table in Parquet: typed columns (text as dictionaries, ``n``
-as int64, the errors as float64 with null where not applicable,
+"""The tables.  The sweep's in Parquet: typed columns (text as dictionaries,
+``n`` as int64, the errors as float64 with null where not applicable,
 ``sums_to_one`` as a nullable bool), compressed, read directly by pandas,
-polars, DuckDB and pyarrow."""
+polars, DuckDB and pyarrow.  The critical gaps, a few dozen rows, in CSV."""
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .schema import BLOCK, COLUMNS, TEXT_COLUMNS
+from .schema import BLOCK, COLUMNS, GSTAR_COLUMNS, TEXT_COLUMNS
 
 SCHEMA = pa.schema(
     [(name, pa.dictionary(pa.int32(), pa.string())) if name in TEXT_COLUMNS
@@ -86,3 +87,13 @@ def read_sweep(path: Path) -> dict:
                 raise ValueError(f"column {name}, row {row}: {column[row].as_py()!r} is not a finite number")
             out[name] = column.fill_null(np.nan).to_numpy().astype(np.float64)
     return out
+
+
+def gstar_csv(records) -> bytes:
+    """gstar.csv: the critical gaps, floats as their repr (they round-trip)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(GSTAR_COLUMNS)
+    for r in records:
+        writer.writerow([r["n"], r["dtype"], r["entry"], repr(r["g_star_observed"]), repr(r["g_star_predicted"])])
+    return out.getvalue().encode()
