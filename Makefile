@@ -37,7 +37,7 @@ NUMERICS_TESTS := tests/test_softmax.py tests/test_crmath.py tests/test_algorith
 	tests/test_logsoftmax.py tests/test_bhh2021.py tests/test_bounds.py tests/test_special.py tests/test_hostlib.py
 
 test-levels: $(STAMP)  ## the numerics tests at the lower dispatch levels of this CPU
-	@$(PY) -m analysis.hostlib --list-lower-levels | while IFS='	' read -r name disable; do \
+	@$(PY) -m analysis.studies.hostlib --list-lower-levels | while IFS='	' read -r name disable; do \
 	  echo "numerics tests with numpy at $$name (NPY_DISABLE_CPU_FEATURES=\"$$disable\")"; \
 	  NPY_DISABLE_CPU_FEATURES="$$disable" $(PY) -m pytest -n 2 -q $(NUMERICS_TESTS) || exit 1; \
 	done

@@ -4,19 +4,19 @@ stale studies, then the report from the files alone.
 
 The artifacts besides the sweep's (:mod:`analysis.sweep`):
 
-- ``gstar.csv`` and ``logsoftmax.json``: the log-softmax study (:mod:`analysis.logsoftmax`);
+- ``gstar.csv`` and ``logsoftmax.json``: the log-softmax study (:mod:`analysis.studies.logsoftmax`);
 - ``examples.json``: the Background section's examples (:mod:`analysis.studies.examples`);
-- ``methods_real.json``: every method on the MNIST logits (:mod:`analysis.comparison`);
+- ``methods_real.json``: every method on the MNIST logits (:mod:`analysis.studies.comparison`);
 
 - ``bhh2021.json`` (+ ``bhh2021_points.json`` for the figures): the
-  reproduction of Blanchard, Higham & Higham 2021 (:mod:`analysis.bhh2021`);
+  reproduction of Blanchard, Higham & Higham 2021 (:mod:`analysis.studies.bhh2021`);
 - ``bounds.json``: the theorems' bounds against the sweep's vectors
-  (:func:`analysis.bounds.measure_sweep`);
-- ``special_values.json``: the special-values table (:mod:`analysis.special`);
-- ``worst_cases.json``: the worst-case search (:mod:`analysis.worstcase`),
+  (:func:`analysis.studies.bounds.measure_sweep`);
+- ``special_values.json``: the special-values table (:mod:`analysis.studies.special`);
+- ``worst_cases.json``: the worst-case search (:mod:`analysis.studies.worstcase`),
   each (function, method, format) cached under reports/.cache;
 - ``host.json``: numpy's exp/log and their effect on the study at every SIMD
-  dispatch level of this CPU (:mod:`analysis.hostlib`), one worker process
+  dispatch level of this CPU (:mod:`analysis.studies.hostlib`), one worker process
   per level started with its ``NPY_DISABLE_CPU_FEATURES``.
 
 Host-dependent by design (declared in :mod:`analysis.store.registry` and
@@ -72,12 +72,12 @@ def produce(data_dir: Path, name: str, settings, compute) -> bool:
 
 
 def logsoftmax_outputs(data_dir: Path = DATA_DIR, quick: bool = False) -> Path:
-    """The log-softmax study (analysis.logsoftmax.study): gstar.csv and
+    """The log-softmax study (analysis.studies.logsoftmax.study): gstar.csv and
     logsoftmax.json, unless up to date (then this takes milliseconds; a
     cold run takes a few seconds)."""
 
     def compute():
-        from . import logsoftmax
+        from .studies import logsoftmax
 
         study = logsoftmax.study(quick)
         document = {"quick": quick, "versions": versions(), "command": _command_of(quick), **study}
@@ -88,10 +88,10 @@ def logsoftmax_outputs(data_dir: Path = DATA_DIR, quick: bool = False) -> Path:
 
 
 def methods_real_outputs(data_dir: Path = DATA_DIR, quick: bool = False) -> Path:
-    """analysis.comparison.real_data_errors: methods_real.json, unless up to date."""
+    """analysis.studies.comparison.real_data_errors: methods_real.json, unless up to date."""
 
     def compute():
-        from . import comparison
+        from .studies import comparison
 
         rows = QUICK_REAL_ROWS if quick else None
         document = {"quick": quick, "rows": rows or "all", "versions": versions(), "command": _command_of(quick),
@@ -125,7 +125,8 @@ QUICK_BUDGET = 60
 
 
 def bhh2021_files(quick: bool = False) -> dict:
-    from . import bhh2021, datasets
+    from . import datasets
+    from .studies import bhh2021
 
     _, logits = datasets.mnist_logits()
     if quick:
@@ -135,13 +136,13 @@ def bhh2021_files(quick: bool = False) -> dict:
 
 
 def bounds_files(cfg) -> dict:
-    from . import bounds
+    from .studies import bounds
 
     return {"bounds.json": bounds.measure_sweep(cfg)}
 
 
 def special_files() -> dict:
-    from . import special
+    from .studies import special
 
     records = special.table()
     return {
@@ -161,7 +162,7 @@ def _case_key(function: str, method: str, dtype_name: str, wcfg) -> str:
 
 def worst_case_record(function: str, method: str, dtype_name: str, wcfg) -> dict:
     """The search for one (function, method, format), assessed."""
-    from . import special, worstcase
+    from .studies import special, worstcase
 
     f = special.implementations(adapter=False)[function, method]
     found = worstcase.search(f, function, dtype_name, wcfg.seed, wcfg.budget, wcfg.restarts, wcfg.batch, wcfg.lengths)
@@ -206,17 +207,18 @@ def worstcase_files(wcfg) -> dict:
 
 
 def host_files(config_path, quick: bool) -> dict:
-    """host.json: analysis.hostlib run once per dispatch level, each in a
+    """host.json: analysis.studies.hostlib run once per dispatch level, each in a
     fresh interpreter whose NPY_DISABLE_CPU_FEATURES stops numpy at that
     level (numpy reads it at import), two at a time."""
     import concurrent.futures
 
-    from . import hostlib
     from .config import load_host
+    from .studies import hostlib
 
     def run(level: dict) -> dict:
         env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": level["disable"], "PYTHONPATH": str(HERE.parent)}
-        command = [sys.executable, "-m", "analysis.hostlib"] + (["--config", str(config_path)] if config_path else [])
+        command = [sys.executable, "-m", "analysis.studies.hostlib"]
+        command += ["--config", str(config_path)] if config_path else []
         done = subprocess.run(command + (["--quick"] if quick else []), env=env, capture_output=True, check=False)
         if done.returncode:
             raise RuntimeError(f"host measurement at {level['name']} failed: {done.stderr.decode()[-500:]}")
@@ -239,8 +241,8 @@ def host_files(config_path, quick: bool) -> dict:
 def _host_settings(config_path, quick: bool, cfg) -> dict:
     """What host.json depends on besides code and versions: the machine (its
     CPU and numpy's dispatch targets on it) and the settings."""
-    from . import hostlib
     from .config import load_host
+    from .studies import hostlib
 
     return {"cpu": hostlib.cpu_model(), "targets": hostlib.dispatch_targets(),
             "host": load_host(config_path, quick).as_dict(), "study": cfg.as_dict()}  # fmt: skip

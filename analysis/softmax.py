@@ -20,7 +20,7 @@ Elementary functions (keyword ``arithmetic=``):
   user's numpy computes.  numpy dispatches these by CPU feature (its SIMD
   kernels differ at AVX2 and AVX-512), promises no correct rounding, and
   computes float16/bfloat16/float8 in float32 rounded once more (a double
-  rounding); the study measures what that adds (:mod:`analysis.hostlib`).
+  rounding); the study measures what that adds (:mod:`analysis.studies.hostlib`).
 
 Summation (keyword ``summation=``):
 

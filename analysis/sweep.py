@@ -25,13 +25,13 @@ import sys
 import threading
 from pathlib import Path
 
-from . import findings
 from .config import Config
 from .config import load as load_config
 from .store import manifest as store_manifest
 from .store import registry
 from .store.files import DATA_DIR, ROOT, atomic_write, load_cached, store_cached  # noqa: F401
 from .store.tables import sweep_parquet
+from .studies import findings
 from .studies.sweep import COLUMNS, IMPLEMENTATIONS, block_columns, chunk_vectors, compute_chunk, tasks  # noqa: F401
 
 CACHE_DIR = Path(os.environ.get("SOFTMAX_STUDY_CACHE", ROOT / "reports" / ".cache"))

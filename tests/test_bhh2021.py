@@ -8,9 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from analysis import bhh2021, bounds, datasets
+from analysis import datasets
 from analysis import softmax as sm
 from analysis.store.files import jsonable
+from analysis.studies import bhh2021, bounds
 
 
 @pytest.fixture(scope="module")

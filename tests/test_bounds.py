@@ -1,4 +1,4 @@
-"""The theorems' leading-term bounds (analysis.bounds): values on vectors
+"""The theorems' leading-term bounds (analysis.studies.bounds): values on vectors
 worked by hand, the error measures, and the bounds against measurements."""
 
 import dataclasses
@@ -7,9 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from analysis import bounds, config, reference
+from analysis import config, reference
 from analysis import softmax as sm
 from analysis.formats import FORMATS
+from analysis.studies import bounds
 
 
 def test_bounds_on_a_vector_worked_by_hand():

@@ -1,4 +1,4 @@
-"""The host study (analysis.hostlib) and the promise it makes possible: every
+"""The host study (analysis.studies.hostlib) and the promise it makes possible: every
 data file not marked host-dependent is the same bytes at every numpy SIMD
 dispatch level, because the methods run in the model arithmetic."""
 
@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import config, crmath, hostlib
+from analysis import config, crmath
 from analysis.formats import FORMATS
 from analysis.metrics import ulp_distance
 from analysis.store import registry
+from analysis.studies import hostlib
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -25,11 +25,11 @@ import mpmath
 import numpy as np
 import pytest
 
-from analysis import logsoftmax as ls
 from analysis import pipeline, reference
 from analysis import softmax as sm
 from analysis.families import two_level
 from analysis.formats import FORMATS, STUDY_DTYPES
+from analysis.studies import logsoftmax as ls
 
 # g* measured on the 0.01 grid (python -m analysis sweep, reports/data/gstar.csv): (top, rest).
 PINNED = {

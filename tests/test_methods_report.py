@@ -65,7 +65,7 @@ def test_methods_real_is_cached(tmp_path, monkeypatch):
         calls.append(rows)
         return {"float16": {"skipped": 0, "methods": {}}}
 
-    from analysis import comparison
+    from analysis.studies import comparison
 
     monkeypatch.setattr(comparison, "real_data_errors", fake)
     pipeline.methods_real_outputs(tmp_path, quick=True)

@@ -7,12 +7,13 @@ import json
 
 import pytest
 
-from analysis import bhh2021, bounds, config, datasets, report, special
+from analysis import config, datasets, report
 from analysis.report.prose import PAPER
 from analysis.report.sections import bounds as bounds_section
 from analysis.report.sections import realdata, worstcase
 from analysis.report.sections import special as special_section
 from analysis.store.files import ROOT, jsonable
+from analysis.studies import bhh2021, bounds, special
 
 TEMPLATES = ("realdata.html", "bounds.html", "special.html", "worstcase.html")
 

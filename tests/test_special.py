@@ -1,4 +1,4 @@
-"""The special-values table (analysis.special): masked rows, infinities,
+"""The special-values table (analysis.studies.special): masked rows, infinities,
 NaN, n = 1 and the rest, for the study's methods and SciPy."""
 
 import json
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from analysis import softmax as sm
-from analysis import special
 from analysis.store.files import jsonable
+from analysis.studies import special
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analysis import config, families, findings, reference, sweep
+from analysis import config, families, reference, sweep
 from analysis.formats import FORMATS
 from analysis.metrics import classify, ulp_distance
 from analysis.store.files import atomic_write
+from analysis.studies import findings
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,9 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from analysis import bounds, budgets, config, special, worstcase
+from analysis import config
 from analysis import softmax as sm
 from analysis.formats import FORMATS
+from analysis.studies import bounds, budgets, special, worstcase
 from tests.conftest import DTYPES
 
 CASES = json.loads(budgets.WORST_CASES.read_text(encoding="utf-8"))

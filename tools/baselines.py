@@ -16,9 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analysis import budgets, pipeline  # noqa: E402
+from analysis import pipeline  # noqa: E402
 from analysis.config import ConfigError, load_worstcase  # noqa: E402
 from analysis.store.files import atomic_write  # noqa: E402
+from analysis.studies import budgets  # noqa: E402
 
 WORST_BASELINE = budgets.WORST_CASES
 

@@ -38,17 +38,18 @@ class Artifact:
 
 ARTIFACTS = (
     Artifact("sweep", ("sweep.parquet", "thresholds.json"),
-             ("analysis.studies.sweep", "analysis.findings", "analysis.store.tables")),
-    Artifact("logsoftmax", ("gstar.csv", "logsoftmax.json"), ("analysis.logsoftmax", "analysis.store.tables")),
+             ("analysis.studies.sweep", "analysis.studies.findings", "analysis.store.tables")),
+    Artifact("logsoftmax", ("gstar.csv", "logsoftmax.json"), ("analysis.studies.logsoftmax", "analysis.store.tables")),
     Artifact("examples", ("examples.json",), ("analysis.studies.examples",)),
-    Artifact("bhh2021", ("bhh2021.json", "bhh2021_points.json"), ("analysis.bhh2021", "analysis.datasets"),
+    Artifact("bhh2021", ("bhh2021.json", "bhh2021_points.json"), ("analysis.studies.bhh2021", "analysis.datasets"),
              data=("data/bhh2021/mnist_presoftmax.csv",)),
-    Artifact("bounds", ("bounds.json",), ("analysis.bounds",)),
-    Artifact("special", ("special_values.json",), ("analysis.special", "analysis.peers"),
+    Artifact("bounds", ("bounds.json",), ("analysis.studies.bounds",)),
+    Artifact("special", ("special_values.json",), ("analysis.studies.special", "analysis.peers"),
              host_dependent=("special_values.json",)),
-    Artifact("worstcase", ("worst_cases.json",), ("analysis.worstcase", "analysis.special", "analysis.peers")),
-    Artifact("host", ("host.json",), ("analysis.hostlib", "analysis.config"), host_dependent=("host.json",)),
-    Artifact("methods_real", ("methods_real.json",), ("analysis.comparison", "analysis.datasets"),
+    Artifact("worstcase", ("worst_cases.json",),
+             ("analysis.studies.worstcase", "analysis.studies.special", "analysis.peers")),
+    Artifact("host", ("host.json",), ("analysis.studies.hostlib", "analysis.config"), host_dependent=("host.json",)),
+    Artifact("methods_real", ("methods_real.json",), ("analysis.studies.comparison", "analysis.datasets"),
              host_dependent=("methods_real.json",)),
 )  # fmt: skip
 BY_NAME = {a.name: a for a in ARTIFACTS}

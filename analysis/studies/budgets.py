@@ -23,13 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import crmath, datasets, families, fastref
-from . import softmax as sm
-from .formats import FORMATS, STUDY_DTYPES
-from .metrics import classify, ulp_distance
+from .. import crmath, datasets, families, fastref
+from .. import softmax as sm
+from ..formats import FORMATS, STUDY_DTYPES
+from ..metrics import classify, ulp_distance
 
 SEED = 20261125
-BASELINE = Path(__file__).resolve().parent.parent / "tests" / "baselines" / "error_budgets.json"
+BASELINE = Path(__file__).resolve().parent.parent.parent / "tests" / "baselines" / "error_budgets.json"
 WORST_CASES = BASELINE.with_name("worst_cases.json")
 
 # (function, method) -> (implementation, index into fastref.truths (= reference.truths), sums?)

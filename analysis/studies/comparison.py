@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import datasets, fastref, peers
-from .formats import ALL_DTYPES, FORMATS
-from .metrics import bits_from_ulps, classify, ulp_distance
+from .. import datasets, fastref, peers
+from ..formats import ALL_DTYPES, FORMATS
+from ..metrics import bits_from_ulps, classify, ulp_distance
 
 TRUTH_INDEX = {"softmax": 0, "logsumexp": 1, "log_softmax": 2}
 

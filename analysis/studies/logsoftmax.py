@@ -37,11 +37,11 @@ import math
 import mpmath
 import numpy as np
 
-from . import crmath, reference
-from . import softmax as sm
-from .families import two_level
-from .formats import FORMATS, STUDY_DTYPES, Format, ulp  # noqa: F401 (ulp: part of this module's interface)
-from .metrics import bits_of_error, classify
+from .. import crmath, reference
+from .. import softmax as sm
+from ..families import two_level
+from ..formats import FORMATS, STUDY_DTYPES, Format, ulp  # noqa: F401 (ulp: part of this module's interface)
+from ..metrics import bits_of_error, classify
 
 G_STAR_LENGTHS = (2, 10, 100, 1000, 10000)
 ENTRIES = ("top", "rest")

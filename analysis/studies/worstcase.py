@@ -34,9 +34,10 @@ import zlib
 
 import numpy as np
 
-from . import bounds, crmath, families, fastref, reference
-from .formats import FORMATS
-from .metrics import classify, ulp_distance
+from .. import crmath, families, fastref, reference
+from ..formats import FORMATS
+from ..metrics import classify, ulp_distance
+from . import bounds
 
 _TRUTH_INDEX = {"softmax": 0, "logsumexp": 1, "log_softmax": 2}
 _UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}

@@ -17,7 +17,7 @@ These two functions reproduce the paper's code; the study's own methods
 (``analysis.softmax.IMPLEMENTATIONS``) and SciPy are measured on the same data by
 :func:`registry_errors`.
 
-The errors are those of :mod:`analysis.bounds`, in units of the format's u,
+The errors are those of :mod:`analysis.studies.bounds`, in units of the format's u,
 against our truth: the exact function at the (rounded) input, correctly
 rounded to float64 (``analysis.reference``).  The authors' reference was the
 unshifted algorithm run in single precision on the same rounded input
@@ -33,10 +33,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import bounds, crmath, fastref
-from . import softmax as sm
-from .formats import FORMATS
-from .metrics import ulp_distance
+from .. import crmath, fastref
+from .. import softmax as sm
+from ..formats import FORMATS
+from ..metrics import ulp_distance
+from . import bounds
 
 FORMAT_NAMES = ("float16", "bfloat16", "float32", "float64")
 # algorithm -> theorem of its bound, per function.

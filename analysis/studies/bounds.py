@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .formats import FORMATS, STUDY_DTYPES
+from ..formats import FORMATS, STUDY_DTYPES
 
 STUDY_INDEX = {name: i for i, name in enumerate(STUDY_DTYPES)}
 
@@ -71,7 +71,7 @@ def softmax_exp_lse_shifted(z, lse):
 
 
 # theorem -> (function, the algorithm it is about, bound).  The algorithm names
-# are those of analysis.bhh2021; the methods of analysis.softmax each theorem
+# are those of analysis.studies.bhh2021; the methods of analysis.softmax each theorem
 # covers are in METHODS below.
 THEOREMS = {
     "3.2": ("logsumexp", "naive", lse_naive),
@@ -138,7 +138,7 @@ def sweep_vectors(cfg, dtype_name: str, n: int, family: str, sample: int = SAMPL
     """A seeded subset of the sweep's vectors of one chunk (built as
     analysis.studies.sweep.compute_chunk builds them; inputs that overflow the format
     on conversion are left out)."""
-    from .studies import sweep
+    from . import sweep
 
     task = next(t for t in sweep.tasks(cfg) if (t["family"], t["dtype"], t["n"]) == (family, dtype_name, n))
     z, _ = sweep.chunk_vectors(task)
@@ -152,8 +152,8 @@ def measure_sweep(cfg, sample: int = SAMPLE) -> dict:
     seeded subset of the sweep's vectors where the bound applies, the worst
     error, the smallest ratio bound / error (the tightness) and the number of
     vectors above their bound."""
-    from . import fastref
-    from . import softmax as sm
+    from .. import fastref
+    from .. import softmax as sm
 
     out = {}
     # The bounds use gamma_n = n u / (1 - n u): in float8 (u = 2**-4, 2**-3) n u >= 1
