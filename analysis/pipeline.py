@@ -7,7 +7,6 @@ The artifacts besides the sweep's (:mod:`analysis.sweep`):
 - ``gstar.csv`` and ``logsoftmax.json``: the log-softmax study (:mod:`analysis.studies.logsoftmax`);
 - ``examples.json``: the Background section's examples (:mod:`analysis.studies.examples`);
 - ``methods_real.json``: every method on the MNIST logits (:mod:`analysis.studies.comparison`);
-
 - ``bhh2021.json`` (+ ``bhh2021_points.json`` for the figures): the
   reproduction of Blanchard, Higham & Higham 2021 (:mod:`analysis.studies.bhh2021`);
 - ``bounds.json``: the theorems' bounds against the sweep's vectors
@@ -114,7 +113,7 @@ def examples_outputs(data_dir: Path, dtypes) -> Path:
     return Path(data_dir)
 
 
-# --- the four parts ------------------------------------------------------------------
+# --- the studies computed side by side on the worker processes ----------------------------
 
 
 # --quick (a small grid for tests): the first QUICK_VECTORS MNIST vectors and a
