@@ -45,10 +45,6 @@ LSE_THEOREMS = {"naive": "3.2", "alg41": "4.2"}
 SOFTMAX_THEOREMS = {"naive": "3.3", "exp_lse_naive": "3.4", "alg41": "4.3", "exp_lse_alg41": "4.4"}
 
 
-def _quiet():
-    return np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore")
-
-
 def _chop(function: str, x: np.ndarray) -> np.ndarray:
     """chop(f(x)) of the authors' code: f in double precision (MATLAB's exp,
     log, log1p, here correctly rounded to float64 by analysis.crmath, so the
@@ -63,7 +59,7 @@ def _recursive_sum(e: np.ndarray) -> np.ndarray:
 
 def lse_chop(x: np.ndarray):
     """(f, g, h) of lse_chop.m for rows x in the arithmetic of x's dtype."""
-    with _quiet():
+    with sm.quiet():
         e = _chop("exp", x)
         s = _recursive_sum(e)
         f = _chop("log", s)
@@ -77,7 +73,7 @@ def lse_chopshift(x: np.ndarray):
     rows = np.arange(x.shape[0])
     k = np.argmax(x, axis=-1)  # the first maximum, as MATLAB's max
     a = x[rows, k]
-    with _quiet():
+    with sm.quiet():
         e = _chop("exp", x - a[:, None])
         e[rows, k] = 0  # the max term is left out of the sum (and 0 + t = t exactly)
         s = _recursive_sum(e)
@@ -223,7 +219,7 @@ def registry_errors(logits: np.ndarray, name: str) -> dict:
     truths = dict(zip(("softmax", "logsumexp", "log_softmax"), fastref.truths(x)))
     out = {}
     for (function, method), f in sorted(sm.IMPLEMENTATIONS.items()):
-        with _quiet():
+        with sm.quiet():
             computed = np.asarray(f(x)).astype(fmt.dtype)
         truth = truths[function]
         if computed.ndim == 1:

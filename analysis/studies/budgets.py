@@ -27,6 +27,7 @@ from .. import crmath, datasets, families, fastref
 from .. import softmax as sm
 from ..formats import FORMATS, STUDY_DTYPES
 from ..metrics import classify, ulp_distance
+from ..reference import TRUTH_INDEX
 
 SEED = 20261125
 BASELINE = Path(__file__).resolve().parent.parent.parent / "tests" / "baselines" / "error_budgets.json"
@@ -34,7 +35,7 @@ WORST_CASES = BASELINE.with_name("worst_cases.json")
 
 # (function, method) -> (implementation, index into fastref.truths (= reference.truths), sums?)
 CASES = {
-    **{key: (f, ("softmax", "logsumexp", "log_softmax").index(key[0]), True) for key, f in sm.IMPLEMENTATIONS.items()},
+    **{key: (f, TRUTH_INDEX[key[0]], True) for key, f in sm.IMPLEMENTATIONS.items()},
     ("log_softmax", "max_approx"): (sm.log_softmax_max_approx, 2, False),
 }
 

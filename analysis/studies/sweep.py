@@ -12,10 +12,10 @@ import numpy as np
 from .. import families, fastref, peers
 from ..formats import FORMATS
 from ..metrics import bits_from_ulps, classify, relative_error, ulp_distance
+from ..reference import TRUTH_INDEX
 from ..store.schema import BLOCK, COLUMNS, FLOAT_COLUMNS, TEXT_COLUMNS  # noqa: F401
 
 IMPLEMENTATIONS = peers.IMPLEMENTATIONS  # ours and SciPy's
-TRUTH_INDEX = {"softmax": 0, "logsumexp": 1, "log_softmax": 2}  # in fastref.truths' result
 
 
 def _metrics_rows(function, computed, truth, n):
