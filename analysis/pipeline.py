@@ -6,7 +6,7 @@ The artifacts besides the sweep's (:mod:`analysis.sweep`):
 
 - ``gstar.csv`` and ``logsoftmax.json``: the log-softmax study (:mod:`analysis.studies.logsoftmax`);
 - ``examples.json``: the Background section's examples (:mod:`analysis.studies.examples`);
-- ``methods_real.json``: every method on the MNIST logits (:mod:`analysis.studies.comparison`);
+- ``methods_real.json``: every method on the MNIST logits (:mod:`analysis.studies.methods_real`);
 - ``bhh2021.json`` (+ ``bhh2021_points.json`` for the figures): the
   reproduction of Blanchard, Higham & Higham 2021 (:mod:`analysis.studies.bhh2021`);
 - ``bounds.json``: the theorems' bounds against the sweep's vectors
@@ -87,14 +87,14 @@ def logsoftmax_outputs(data_dir: Path = DATA_DIR, quick: bool = False) -> Path:
 
 
 def methods_real_outputs(data_dir: Path = DATA_DIR, quick: bool = False) -> Path:
-    """analysis.studies.comparison.real_data_errors: methods_real.json, unless up to date."""
+    """analysis.studies.methods_real.real_data_errors: methods_real.json, unless up to date."""
 
     def compute():
-        from .studies import comparison
+        from .studies import methods_real
 
         rows = QUICK_REAL_ROWS if quick else None
         document = {"quick": quick, "rows": rows or "all", "versions": versions(), "command": _command_of(quick),
-                    "formats": comparison.real_data_errors(rows)}  # fmt: skip
+                    "formats": methods_real.real_data_errors(rows)}  # fmt: skip
         return {"methods_real.json": json_bytes(document)}
 
     produce(Path(data_dir), "methods_real", {"quick": quick}, compute)

@@ -31,7 +31,7 @@ from .store import manifest as store_manifest
 from .store import registry
 from .store.files import DATA_DIR, ROOT, atomic_write, load_cached, store_cached  # noqa: F401
 from .store.tables import sweep_parquet
-from .studies import findings
+from .studies import thresholds
 from .studies.sweep import COLUMNS, IMPLEMENTATIONS, block_columns, chunk_vectors, compute_chunk, tasks  # noqa: F401
 
 CACHE_DIR = Path(os.environ.get("SOFTMAX_STUDY_CACHE", ROOT / "reports" / ".cache"))
@@ -167,7 +167,7 @@ def _compute_and_write(cfg, todo, keys, artifact_key, vers, data_dir, cache_dir,
     blocks = {block: value for k in keys for block, value in results[k].items()}
     files = {
         "sweep.parquet": sweep_parquet(blocks),
-        "thresholds.json": (json.dumps(findings.thresholds(cfg), indent=1) + "\n").encode(),
+        "thresholds.json": (json.dumps(thresholds.thresholds(cfg), indent=1) + "\n").encode(),
     }
     provenance = {
         "config": cfg.as_dict(),

@@ -65,9 +65,9 @@ def test_methods_real_is_cached(tmp_path, monkeypatch):
         calls.append(rows)
         return {"float16": {"skipped": 0, "methods": {}}}
 
-    from analysis.studies import comparison
+    from analysis.studies import methods_real
 
-    monkeypatch.setattr(comparison, "real_data_errors", fake)
+    monkeypatch.setattr(methods_real, "real_data_errors", fake)
     pipeline.methods_real_outputs(tmp_path, quick=True)
     stamp = (tmp_path / "methods_real.json").stat().st_mtime_ns
     pipeline.methods_real_outputs(tmp_path, quick=True)

@@ -23,7 +23,7 @@ def test_an_artifacts_code_is_what_its_study_imports():
     truth (fastref), found by following imports; not on the report."""
     code = registry.BY_NAME["sweep"].code()
     assert {"analysis.studies.sweep", "analysis.peers", "analysis.softmax", "analysis.fastref",
-            "analysis.reference", "analysis.studies.findings", "analysis.crmath"} <= set(code)  # fmt: skip
+            "analysis.reference", "analysis.studies.thresholds", "analysis.crmath"} <= set(code)  # fmt: skip
     assert not [m for m in code if m.startswith(("analysis.report", "analysis.pipeline", "analysis.sweep"))]
     # A function-level import counts: analysis.studies.special imports peers inside a function.
     assert "analysis.peers" in deps.direct_imports("analysis.studies.special")

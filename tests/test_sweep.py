@@ -17,7 +17,7 @@ from analysis import config, families, reference, sweep
 from analysis.formats import FORMATS
 from analysis.metrics import classify, ulp_distance
 from analysis.store.files import atomic_write
-from analysis.studies import findings
+from analysis.studies import thresholds
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -201,7 +201,7 @@ def test_observed_thresholds_agree_with_predicted(quick_run):
             continue
         if r["kind"] == "overflow":
             u = fmt.unit_roundoff
-            tolerance = math.log1p(findings.gamma(r["n"] - 1, u) + 4 * u)
+            tolerance = math.log1p(thresholds.gamma(r["n"] - 1, u) + 4 * u)
             tolerance += float(np.spacing(np.array(r["predicted"], fmt.dtype)))
             assert abs(r["observed"] - r["predicted"]) <= tolerance, r
         else:
@@ -343,10 +343,10 @@ def test_overflow_thresholds_of_long_vectors(n):
     for dtype in config.load().dtypes:
         fmt = FORMATS[dtype]
         for function in ("logsumexp", "log_softmax"):
-            obs = findings.observed(function, "naive", "overflow", fmt, n, "recursive")
-            pred = findings.predicted(function, "naive", "overflow", fmt, n)
+            obs = thresholds.observed(function, "naive", "overflow", fmt, n, "recursive")
+            pred = thresholds.predicted(function, "naive", "overflow", fmt, n)
             u = fmt.unit_roundoff
-            tolerance = math.log1p(findings.gamma(n - 1, u) + 4 * u) + float(np.spacing(np.array(pred, fmt.dtype)))
+            tolerance = math.log1p(thresholds.gamma(n - 1, u) + 4 * u) + float(np.spacing(np.array(pred, fmt.dtype)))
             assert abs(obs - pred) <= tolerance, (dtype, function, obs, pred)
             # and the failure sits where observed says: finite one step below
             f = sweep.IMPLEMENTATIONS[function, "naive"]

@@ -38,7 +38,7 @@ class Artifact:
 
 ARTIFACTS = (
     Artifact("sweep", ("sweep.parquet", "thresholds.json"),
-             ("analysis.studies.sweep", "analysis.studies.findings", "analysis.store.tables")),
+             ("analysis.studies.sweep", "analysis.studies.thresholds", "analysis.store.tables")),
     Artifact("logsoftmax", ("gstar.csv", "logsoftmax.json"), ("analysis.studies.logsoftmax", "analysis.store.tables")),
     Artifact("examples", ("examples.json",), ("analysis.studies.examples",)),
     Artifact("bhh2021", ("bhh2021.json", "bhh2021_points.json"), ("analysis.studies.bhh2021", "analysis.datasets"),
@@ -49,7 +49,7 @@ ARTIFACTS = (
     Artifact("worstcase", ("worst_cases.json",),
              ("analysis.studies.worstcase", "analysis.studies.special", "analysis.peers")),
     Artifact("host", ("host.json",), ("analysis.studies.hostlib", "analysis.config"), host_dependent=("host.json",)),
-    Artifact("methods_real", ("methods_real.json",), ("analysis.studies.comparison", "analysis.datasets"),
+    Artifact("methods_real", ("methods_real.json",), ("analysis.studies.methods_real", "analysis.datasets"),
              host_dependent=("methods_real.json",)),
 )  # fmt: skip
 BY_NAME = {a.name: a for a in ARTIFACTS}

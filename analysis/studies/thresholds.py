@@ -1,4 +1,4 @@
-"""Records -> findings: the observed failure thresholds next to the predicted.
+"""The failure thresholds: observed (by bisection) next to predicted (closed forms).
 
 Observed thresholds are found by bisection over the representable values of
 the format (so they are exact, not limited by the sweep's grid) on the
