@@ -60,9 +60,9 @@ def _quick_study(folder: Path, disable: str) -> Path:
 
 
 def test_quick_study_is_the_same_bytes_at_the_lowest_and_highest_dispatch_level(tmp_path):
-    """Issue: numpy's exp/log differ by SIMD level.  With the model
-    arithmetic, only the files the manifest marks host-dependent may differ;
-    every other checksum in both manifests must be equal."""
+    """numpy's exp/log differ by SIMD level.  With the model arithmetic,
+    only the files the manifest marks host-dependent may differ; every other
+    checksum in the manifest must be equal."""
     levels = hostlib.levels()
     if len(levels) < 2:
         pytest.skip("numpy has a single dispatch level on this CPU: nothing to compare")
