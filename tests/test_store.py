@@ -55,11 +55,13 @@ def test_a_change_of_code_changes_the_key(monkeypatch):
 
 
 def test_the_manifest_records_checks_and_keeps_every_artifact(tmp_path):
+    (tmp_path / "manifest.json").write_text('{"outputs_key": "of an older layout"}')
     manifest.record(tmp_path, "examples", "k1", {"dtypes": []}, {"examples.json": b"{}\n"})
     manifest.record(tmp_path, "methods_real", "k2", {}, {"methods_real.json": b"[]\n"}, top={"seed": 7})
     document = json.loads((tmp_path / "manifest.json").read_text())
     assert set(document["checksums"]) == {"examples.json", "methods_real.json"}
     assert document["seed"] == 7 and document["artifacts"]["examples"]["code"]
+    assert "outputs_key" not in document
     assert manifest.up_to_date(tmp_path, "examples", "k1")
     assert not manifest.up_to_date(tmp_path, "examples", "another key")
     (tmp_path / "examples.json").write_text("{ }\n")  # changed after it was recorded

@@ -42,6 +42,8 @@ def record(data_dir: Path, name: str, key: str, settings, files: dict[str, bytes
     for file, data in files.items():
         atomic_write(data_dir / file, data)
     manifest = read(data_dir)
+    if "artifacts" not in manifest:  # none yet, or a manifest of another layout: start afresh
+        manifest = {}
     manifest.update(top or {})
     artifacts = manifest.setdefault("artifacts", {})
     artifacts[name] = {
