@@ -27,8 +27,8 @@ from pathlib import Path
 
 from .config import Config
 from .config import load as load_config
+from .store import deps, registry
 from .store import manifest as store_manifest
-from .store import registry
 from .store.files import DATA_DIR, ROOT, atomic_write, load_cached, store_cached  # noqa: F401
 from .store.tables import sweep_parquet
 from .studies import thresholds
@@ -39,8 +39,9 @@ versions = registry.versions
 
 
 def code_hash() -> str:
-    """The code whose change invalidates cached rows."""
-    return registry.BY_NAME["sweep"].code_hash()
+    """The code whose change invalidates cached rows: the chunk's computation
+    and what it imports (not the writer of the table, not the thresholds)."""
+    return deps.code_hash("analysis.studies.sweep")
 
 
 def task_key(task: dict, code: str, vers: dict) -> str:

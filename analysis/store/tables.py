@@ -39,9 +39,12 @@ def sweep_parquet(blocks: dict[tuple, dict]) -> bytes:
     sizes = [len(p["status"]) for p in parts]
     arrays = []
     for i, name in enumerate(COLUMNS):
-        if name in BLOCK:
-            values = np.repeat(np.array([k[i] for k in order], dtype=object), sizes).tolist()
-            arrays.append(pa.array(values, pa.int64()) if name == "n" else _dictionary(values))
+        if name == "n":
+            arrays.append(pa.array(np.repeat(np.array([k[i] for k in order], np.int64), sizes), pa.int64()))
+        elif name in BLOCK:  # one value per block: codes repeated, not a string per row
+            uniques = sorted({k[i] for k in order})
+            codes = np.repeat(np.array([uniques.index(k[i]) for k in order], np.int32), sizes)
+            arrays.append(pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(uniques, pa.string())))
         elif name == "status":
             arrays.append(_dictionary([v for p in parts for v in p[name]]))
         elif name == "sums_to_one":
@@ -58,7 +61,8 @@ def sweep_parquet(blocks: dict[tuple, dict]) -> bytes:
 def read_sweep(path: Path) -> dict:
     """sweep.parquet as numpy columns: text columns as (sorted distinct
     values, int32 codes), ``n`` int64, the numbers float64 with NaN where
-    null; ValueError when the columns are not the sweep's or a number is damaged."""
+    null, ``sums_to_one`` int8 (-1 where null); ValueError when the columns
+    are not the sweep's or a number is damaged."""
     table = pq.read_table(path)
     if tuple(table.column_names) != COLUMNS:
         raise ValueError(f"unexpected columns {','.join(table.column_names)!r}; expected {','.join(COLUMNS)!r}")
@@ -76,8 +80,8 @@ def read_sweep(path: Path) -> dict:
             out[name] = (values[order], remap[column.indices.to_numpy(zero_copy_only=False).astype(np.int64)])
         elif name == "n":
             out[name] = column.to_numpy().astype(np.int64)
-        elif name == "sums_to_one":
-            out[name] = np.array(column.to_pylist(), dtype=object)
+        elif name == "sums_to_one":  # 1 true, 0 false, -1 not applicable (not a softmax)
+            out[name] = pc.fill_null(pc.cast(column, pa.int8()), -1).to_numpy()
         else:
             # null is "not applicable"; a NaN, or an infinity anywhere but in
             # rel_error (an overflowed logsumexp), is damage.
