@@ -15,7 +15,7 @@ from .config import ConfigError, data_dir_argument, load, load_worstcase
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sweep = sub.add_parser("sweep", help="run the sweep (cached) and write reports/data/")
+    sweep = sub.add_parser("sweep", help="bring the data folder (reports/data/) up to date: the stale studies")
     sweep.add_argument("--config", type=Path, default=None, help="study file (default analysis/study.toml)")
     sweep.add_argument("--quick", action="store_true", help="apply the [quick] overrides: a small grid")
     sweep.add_argument("--data-dir", type=data_dir_argument, default=None, help="output folder (default reports/data)")
@@ -36,9 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     signal.signal(signal.SIGTERM, _terminate)
     if argv[:1] == ["report"]:
-        from . import report
+        from .pipeline import report_main
 
-        return report.main(argv[1:])
+        return report_main(argv[1:])
     if argv[:1] == ["bench"]:
         from . import bench
 
@@ -59,18 +59,16 @@ def main(argv: list[str] | None = None) -> int:
         def progress(total):
             return tqdm(total=total, desc="sweep chunks", unit="chunk")
 
-    from .cluster import ClusterError, executor
+    from .cluster import ClusterError, executor, leave
 
     start = time.perf_counter()
     try:
-        from . import outputs
+        from .pipeline import write_study
 
         with executor(args.scheduler) as pool:
-            out = outputs.write_study(cfg, args.config, args.data_dir or sweep.DATA_DIR, pool, progress)
+            out = write_study(cfg, args.config, args.data_dir or sweep.DATA_DIR, pool, progress)
     except ClusterError as err:
-        print(f"error: {err}; nothing was written", file=sys.stderr)
-        sys.stderr.flush()
-        os._exit(2)  # not sys.exit: a failed Client's finaliser would wait seconds to close
+        leave(err, "nothing was written")
     except OSError as err:
         print(f"error: cannot write results: {err}", file=sys.stderr)
         return 1
@@ -82,11 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         # the exit handlers of concurrent.futures could wait on a pool that
         # was interrupted mid-operation.
         os._exit(130)
-    files = (
-        "sweep.csv, thresholds.json, manifest.json, gstar.csv, logsoftmax.json, methods_real.json, "
-        "bhh2021.json, bounds.json, special_values.json, worst_cases.json, host.json"
-    )
-    print(f"wrote {files} under {out} in {time.perf_counter() - start:.1f} s")
+    from .store.registry import ARTIFACTS
+
+    files = ", ".join(f for a in ARTIFACTS for f in a.files)
+    print(f"{files} and manifest.json are up to date under {out} ({time.perf_counter() - start:.1f} s)")
     return 0
 
 

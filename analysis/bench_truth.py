@@ -28,8 +28,9 @@ import time
 
 import numpy as np
 
-from . import fastref, reference, sweep
+from . import fastref, reference
 from .config import load as load_config
+from .studies import sweep
 
 
 def sweep_inputs(cfg):

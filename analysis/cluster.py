@@ -16,12 +16,24 @@ Needs the optional extra: ``pip install '.[dask]'``.
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
+from typing import NoReturn
 
 CONNECT_TIMEOUT = 5  # seconds to reach the scheduler before giving up
 
 
 class ClusterError(RuntimeError):
     """The scheduler cannot be used; the message (one line) says why."""
+
+
+def leave(err: ClusterError, consequence: str) -> NoReturn:
+    """Say why the scheduler cannot be used and what that left as it was,
+    then exit with status 2 at once: not sys.exit, since a failed Client's
+    finaliser would wait seconds to close."""
+    print(f"error: {err}; {consequence}", file=sys.stderr)
+    sys.stderr.flush()
+    os._exit(2)
 
 
 @contextlib.contextmanager

@@ -277,7 +277,7 @@ def _choice(path, name, v, allowed):
     return v
 
 
-# --- [worstcase]: the worst-case search (analysis.worstcase) ------------------
+# --- [worstcase]: the worst-case search (analysis.studies.worstcase) ------------------
 
 _WORSTCASE_KEYS = {"seed": int, "dtypes": list, "lengths": list, "budget": int, "restarts": int, "batch": int}
 
@@ -329,7 +329,7 @@ def load_worstcase(path: str | Path | None = None) -> WorstcaseConfig:
     )
 
 
-# --- [host]: numpy's exp/log per SIMD dispatch level (analysis.hostlib) --------
+# --- [host]: numpy's exp/log per SIMD dispatch level (analysis.studies.hostlib) --------
 
 _HOST_KEYS = {"seed": int, "samples": int, "lengths": list, "methods": list}
 # --quick: this many seeded arguments at most, and the first length only.

@@ -140,3 +140,10 @@ def check_study_array(z, axis: int = -1) -> np.ndarray:
     if z.shape[axis] == 0:
         raise ValueError(f"axis {axis} is empty (shape {z.shape})")
     return z
+
+
+def ulp(x: float, fmt: Format) -> float:
+    """The spacing of ``fmt`` just above |x| (x a value of the format)."""
+    x = abs(x)
+    e = max(math.frexp(x)[1] - 1 if x else fmt.emin, fmt.emin)
+    return math.ldexp(1.0, e - fmt.precision + 1)

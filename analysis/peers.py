@@ -50,15 +50,11 @@ def _host_only(arithmetic: str) -> None:
         raise ValueError(f"SciPy computes with numpy's exp/log: arithmetic must be 'host', got {arithmetic!r}")
 
 
-def _quiet():
-    return np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore")
-
-
 def scipy_softmax(z, axis: int = -1, summation: str = sm.DEFAULT_SUMMATION, arithmetic: str = "host"):
     """scipy.special.softmax(z, axis), in the dtype of z (see the module)."""
     _host_only(arithmetic)
     z = check_study_array(z, axis)
-    with _quiet():
+    with sm.quiet():
         return np.asarray(scipy.special.softmax(z, axis=axis)).astype(z.dtype)
 
 
@@ -68,7 +64,7 @@ def scipy_logsumexp(z, axis: int = -1, summation: str = sm.DEFAULT_SUMMATION, ar
     float8_e5m2)."""
     _host_only(arithmetic)
     z = check_study_array(z, axis)
-    with _quiet():
+    with sm.quiet():
         return sm.crmath.to_format(np.asarray(scipy.special.logsumexp(z, axis=axis)), z.dtype)[()]
 
 
@@ -76,7 +72,7 @@ def scipy_log_softmax(z, axis: int = -1, summation: str = sm.DEFAULT_SUMMATION, 
     """scipy.special.log_softmax(z, axis), in the dtype of z (see the module)."""
     _host_only(arithmetic)
     z = check_study_array(z, axis)
-    with _quiet():
+    with sm.quiet():
         return np.asarray(scipy.special.log_softmax(z, axis=axis)).astype(z.dtype)
 
 

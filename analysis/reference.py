@@ -372,8 +372,14 @@ def _assemble(values, shape, dtype, axis: int | None = None):
     return out if out.ndim else out[()]
 
 
+# The functions in the order truths() (and analysis.fastref.truths) return them.
+TRUTHS = ("softmax", "logsumexp", "log_softmax")
+TRUTH_INDEX = {name: i for i, name in enumerate(TRUTHS)}
+
+
 def truths(z, axis: int = -1):
-    """(softmax, logsumexp, log_softmax) of ``z`` from one evaluation per row."""
+    """(softmax, logsumexp, log_softmax) of ``z`` from one evaluation per row
+    (their positions: ``TRUTH_INDEX``)."""
     z, shape, rows = _rows(z, axis)
     return (
         _assemble([r[0] for r in rows], shape, z.dtype, axis),

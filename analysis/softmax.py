@@ -20,7 +20,7 @@ Elementary functions (keyword ``arithmetic=``):
   user's numpy computes.  numpy dispatches these by CPU feature (its SIMD
   kernels differ at AVX2 and AVX-512), promises no correct rounding, and
   computes float16/bfloat16/float8 in float32 rounded once more (a double
-  rounding); the study measures what that adds (:mod:`analysis.hostlib`).
+  rounding); the study measures what that adds (:mod:`analysis.studies.hostlib`).
 
 Summation (keyword ``summation=``):
 
@@ -160,7 +160,7 @@ def _max_shift(z: np.ndarray) -> np.ndarray:
 
 # Overflow, underflow and inf - inf are what the study measures, so numpy's
 # warnings about them are silenced in each computation (and only there).
-def _quiet():
+def quiet():
     return np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore")
 
 
@@ -173,7 +173,7 @@ def softmax_naive(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arithme
     """
     z, axis = _last_axis(z, axis)
     f = _elementary(arithmetic)
-    with _quiet():
+    with quiet():
         e = f.exp(z)
         return _back(e / _sum(e, summation), axis, keep_axis=True)
 
@@ -188,7 +188,7 @@ def softmax_shifted(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arith
     """
     z, axis = _last_axis(z, axis)
     f = _elementary(arithmetic)
-    with _quiet():
+    with quiet():
         # One temporary, reused: the same roundings as exp(z - m) / sum, with
         # two fewer array allocations (a measured cost at n = 10^6: make bench).
         e = np.subtract(z, _max_shift(z))
@@ -203,7 +203,7 @@ def logsumexp_naive(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arith
     """
     z, axis = _last_axis(z, axis)
     f = _elementary(arithmetic)
-    with _quiet():
+    with quiet():
         return _back(f.log(_sum(f.exp(z), summation)), axis, keep_axis=False)
 
 
@@ -214,7 +214,7 @@ def logsumexp_shifted(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, ari
     """
     z, axis = _last_axis(z, axis)
     f = _elementary(arithmetic)
-    with _quiet():
+    with quiet():
         m = _max_shift(z)
         return _back(m + f.log(_sum(f.exp(z - m), summation)), axis, keep_axis=False)
 
@@ -226,7 +226,7 @@ def log_softmax_naive(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, ari
     """
     z, axis = _last_axis(z, axis)
     f = _elementary(arithmetic)
-    with _quiet():
+    with quiet():
         return _back(z - f.log(_sum(f.exp(z), summation)), axis, keep_axis=True)
 
 
@@ -237,7 +237,7 @@ def log_softmax_shifted(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, a
     """
     z, axis = _last_axis(z, axis)
     f = _elementary(arithmetic)
-    with _quiet():
+    with quiet():
         shifted = z - _max_shift(z)
         return _back(shifted - f.log(_sum(f.exp(shifted), summation)), axis, keep_axis=True)
 
@@ -250,7 +250,7 @@ def log_softmax_max_approx(z, axis: int = -1, arithmetic: str = DEFAULT_ARITHMET
     below half an ulp of the result once the gap g is large enough.
     """
     z, axis = _last_axis(z, axis)
-    with _quiet():
+    with quiet():
         return _back(z - np.max(z, axis=-1, keepdims=True), axis, keep_axis=True)
 
 
@@ -263,7 +263,7 @@ def std_norm(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arithmetic: 
     *Deep Learning*, §4.1 and §6.2.2.3).
     """
     z, axis = _last_axis(z, axis)
-    with _quiet():
+    with quiet():
         return _back(z / _sum(z, summation), axis, keep_axis=True)
 
 
@@ -304,7 +304,7 @@ def logsumexp_log1p(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arith
     """
     z, axis = _last_axis(z, axis)
     f = _elementary(arithmetic)
-    with _quiet():
+    with quiet():
         m, _, s, finite = _log1p_parts(z, summation, f)
         return _back(np.where(finite, m + f.log1p(s), f.log(s)), axis, keep_axis=False)
 
@@ -320,7 +320,7 @@ def softmax_log1p(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arithme
     """
     z, axis = _last_axis(z, axis)
     f = _elementary(arithmetic)
-    with _quiet():
+    with quiet():
         _, e, s, finite = _log1p_parts(z, summation, f)
         denominator = np.where(finite, np.ones_like(s) + s, s)
         return _back(e / denominator, axis, keep_axis=True)
@@ -337,7 +337,7 @@ def log_softmax_log1p(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, ari
     """
     z, axis = _last_axis(z, axis)
     f = _elementary(arithmetic)
-    with _quiet():
+    with quiet():
         m, _, s, finite = _log1p_parts(z, summation, f)
         return _back((z - m) - np.where(finite, f.log1p(s), f.log(s)), axis, keep_axis=True)
 
@@ -355,7 +355,7 @@ def softmax_exp_lse(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arith
     """
     z, axis = _last_axis(z, axis)
     f = _elementary(arithmetic)
-    with _quiet():
+    with quiet():
         m, _, s, finite = _log1p_parts(z, summation, f)
         lse = np.where(finite, m + f.log1p(s), f.log(s))
         return _back(f.exp(z - lse), axis, keep_axis=True)
@@ -395,7 +395,7 @@ def softmax_online(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arithm
     """
     z, axis = _last_axis(z, axis)
     f = _elementary(arithmetic)
-    with _quiet():
+    with quiet():
         m, d = _online(z, f)
         return _back(f.exp(z - m) / d, axis, keep_axis=True)
 
@@ -406,7 +406,7 @@ def logsumexp_online(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, arit
     ignored."""
     z, axis = _last_axis(z, axis)
     f = _elementary(arithmetic)
-    with _quiet():
+    with quiet():
         m, d = _online(z, f)
         return _back(m + f.log(d), axis, keep_axis=False)
 
@@ -417,7 +417,7 @@ def log_softmax_online(z, axis: int = -1, summation: str = DEFAULT_SUMMATION, ar
     ``summation`` is ignored."""
     z, axis = _last_axis(z, axis)
     f = _elementary(arithmetic)
-    with _quiet():
+    with quiet():
         m, d = _online(z, f)
         return _back((z - m) - f.log(d), axis, keep_axis=True)
 
@@ -432,7 +432,7 @@ def _in_float32(f):
         z = check_study_array(z, axis)
         if z.dtype.itemsize >= 4:
             return f(z, axis=axis, summation=summation, arithmetic=arithmetic)
-        with _quiet():
+        with quiet():
             wide = f(z.astype(np.float32), axis=axis, summation=summation, arithmetic=arithmetic)
             return np.asarray(wide).astype(z.dtype)[()]
 

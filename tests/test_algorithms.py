@@ -1,4 +1,4 @@
-"""The algorithms of the literature and the SciPy peers (issue 6, parts 2 and 4):
+"""The algorithms of the literature and the SciPy peers:
 BHH 2021 Algorithm 4.1 ("log1p"), the division-free softmax ("exp_lse"), the
 online softmax of Milakov & Gimelshein 2018 ("online"), compensated
 summation ("kahan"), float32 arithmetic for narrow formats ("shifted_fp32"),

@@ -13,8 +13,12 @@ import re
 from pathlib import Path
 
 import pytest
+from matplotlib.figure import Figure
 
-from analysis import bench, figures, report
+from analysis import bench, pipeline, report
+from analysis.report import bundle, compose
+from analysis.report.sections import SECTIONS
+from analysis.store.files import load_cached
 from tests.test_report import EPOCH, write_fixture
 
 REQUIRED = ("machine", "implementations", "report", "sweep", "ground_truth", "targets")
@@ -191,7 +195,7 @@ def test_damaged_bench_json_fails_the_build_and_keeps_the_old_report(tmp_path, m
     out = tmp_path / "r.html"
     out.write_text("previous", encoding="utf-8")
     monkeypatch.setenv("SOFTMAX_STUDY_CACHE", str(tmp_path / "cache"))
-    assert report.main(["--no-sweep", "--data-dir", str(data), "--out", str(out)]) == 1
+    assert pipeline.report_main(["--no-sweep", "--data-dir", str(data), "--out", str(out)]) == 1
     assert "bench.json" in capsys.readouterr().err
     assert out.read_text(encoding="utf-8") == "previous"
 
@@ -200,40 +204,37 @@ def test_warm_build_is_byte_identical_and_draws_nothing(built, tmp_path, monkeyp
     """Against the module's cold build of the same data (which drew every figure)."""
     data, _, cold, _ = built["bench"]
     cache = _copy_cache(built["bench"], tmp_path)
-    assert list((cache / "figures").glob("*.pickle"))
+    assert len(list((cache / "sections").glob("*.pickle"))) == len(SECTIONS)
 
     def no_drawing(*args, **kwargs):
         raise AssertionError("a warm build with unchanged data must not draw")
 
-    monkeypatch.setattr(figures, "to_svg", no_drawing)
-    monkeypatch.setattr(report, "draw_figures", no_drawing)
-    monkeypatch.setattr(report, "_load_compact", no_drawing)  # the parsed sweep.csv comes from the cache too
+    monkeypatch.setattr(Figure, "savefig", no_drawing)
+    monkeypatch.setattr(bundle, "load_sweep", no_drawing)  # nor read the sweep's table
     warm = _build(data, tmp_path / "warm.html", monkeypatch, cache)
     assert warm == cold
 
 
-def test_a_damaged_figure_cache_entry_is_redrawn(built, tmp_path, monkeypatch):
+def test_a_damaged_section_cache_entry_is_recomputed(built, tmp_path, monkeypatch):
     data, _, cold, _ = built["plain"]
     cache = _copy_cache(built["plain"], tmp_path)
-    (entry,) = (cache / "figures").glob("*.pickle")
-    assert len(list((cache / "tables").glob("*.pickle"))) == 1
-    blob = bytearray(entry.read_bytes())
+    entries = sorted((cache / "sections").glob("*.pickle"))
+    blob = bytearray(entries[0].read_bytes())
     blob[-1] ^= 1
-    entry.write_bytes(bytes(blob))
-    calls = []
-    draw = report.draw_figures
-    monkeypatch.setattr(report, "draw_figures", lambda *a: calls.append(1) or draw(*a))
+    entries[0].write_bytes(bytes(blob))
+    assert load_cached(entries[0].stem, cache / "sections") is None
     assert _build(data, tmp_path / "again.html", monkeypatch, cache) == cold
-    assert calls == [1]
+    assert load_cached(entries[0].stem, cache / "sections") is not None  # rewritten
 
 
-def test_the_figure_cache_key_follows_the_data(tmp_path, monkeypatch):
+def test_a_sections_cache_key_follows_the_artifacts_it_needs(tmp_path):
+    """bench.json keys the Cost section's values, not the Key findings'."""
     data = write_fixture(tmp_path / "data")
-    loaded = report.load_data(data)
-    dtypes = report.dtypes_of(loaded.sweep)
-    key = report.figure_cache_key(loaded, dtypes)
+    by_id = {s.id: s for s in SECTIONS}
+    before = {i: compose.section_key(by_id[i], report.load(data)) for i in ("cost", "key-findings")}
     (data / "bench.json").write_text(json.dumps(synthetic_bench()), encoding="utf-8")
-    assert report.figure_cache_key(report.load_data(data), dtypes) != key
+    after = {i: compose.section_key(by_id[i], report.load(data)) for i in ("cost", "key-findings")}
+    assert after["cost"] != before["cost"] and after["key-findings"] == before["key-findings"]
 
 
 # --- the in-place shifted softmax (a bench finding) is bit-identical to the formula ---------------

@@ -8,8 +8,10 @@ import json
 import numpy as np
 import pytest
 
-from analysis import bhh2021, bounds, datasets, sweep
+from analysis import datasets
 from analysis import softmax as sm
+from analysis.store.files import jsonable
+from analysis.studies import bhh2021, bounds
 
 
 @pytest.fixture(scope="module")
@@ -76,5 +78,5 @@ def test_document_schema(logits):
     # The authors' reference ran in double: float16 and float32 are compared with it.
     assert set(document["float16"]["reference_effect"]) == {"float64"}
     assert set(document["float32"]["reference_effect"]) == {"float64"}
-    json.dumps(sweep._jsonable(document), allow_nan=False)
+    json.dumps(jsonable(document), allow_nan=False)
     assert set(points["float16"]) == set(bounds.THEOREMS)

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import bhh2021, datasets
+from analysis import datasets
+from analysis.studies import bhh2021
 from analysis.formats import FORMATS
 
 DATA = Path(__file__).parent / "data" / "bhh2021_octave"

@@ -1,4 +1,4 @@
-"""The theorems' leading-term bounds (analysis.bounds): values on vectors
+"""The theorems' leading-term bounds (analysis.studies.bounds): values on vectors
 worked by hand, the error measures, and the bounds against measurements."""
 
 import dataclasses
@@ -7,21 +7,23 @@ import math
 import numpy as np
 import pytest
 
-from analysis import bounds, config, reference
+from analysis import config, reference
 from analysis import softmax as sm
 from analysis.formats import FORMATS
+from analysis.studies import bounds
 
 
 def test_bounds_on_a_vector_worked_by_hand():
     z = np.array([[0.0, -1.0, -3.0]])
     lse = np.array([math.log(1 + math.exp(-1) + math.exp(-3))])
     n = 3
-    assert bounds.lse_naive(z, lse)[0] == pytest.approx(1 + (n + 1) / lse[0], rel=1e-15)
-    assert bounds.lse_shifted(z, lse)[0] == pytest.approx(abs(lse[0] + n + 3) / lse[0], rel=1e-15)
-    assert bounds.softmax_naive(z)[0] == n + 3
-    assert bounds.softmax_shifted(z)[0] == n + 2 + 2 * 3
-    assert bounds.softmax_exp_lse(z, lse)[0] == pytest.approx(lse[0] + (3 + lse[0]) + n + 2, rel=1e-15)
-    assert bounds.softmax_exp_lse_shifted(z, lse)[0] == pytest.approx(1 + (3 + lse[0]) + (lse[0] + n + 3), rel=1e-15)
+    assert bounds.lse_naive_bound(z, lse)[0] == pytest.approx(1 + (n + 1) / lse[0], rel=1e-15)
+    assert bounds.lse_shifted_bound(z, lse)[0] == pytest.approx(abs(lse[0] + n + 3) / lse[0], rel=1e-15)
+    assert bounds.softmax_naive_bound(z)[0] == n + 3
+    assert bounds.softmax_shifted_bound(z)[0] == n + 2 + 2 * 3
+    assert bounds.softmax_exp_lse_bound(z, lse)[0] == pytest.approx(lse[0] + (3 + lse[0]) + n + 2, rel=1e-15)
+    expected = 1 + (3 + lse[0]) + (lse[0] + n + 3)
+    assert bounds.softmax_exp_lse_shifted_bound(z, lse)[0] == pytest.approx(expected, rel=1e-15)
 
 
 def test_measured_error_is_relative_and_normwise():
@@ -56,8 +58,8 @@ def test_the_exact_algorithms_stay_within_their_bounds(name):
     assert keep.sum() >= 100  # the test measures something
     lse_error = bounds.measured_error_u("logsumexp", sm.logsumexp_naive(z), lse_true, fmt.unit_roundoff)
     sm_error = bounds.measured_error_u("softmax", sm.softmax_naive(z), sm_true, fmt.unit_roundoff)
-    assert np.all((lse_error <= bounds.lse_naive(z64, lse_true))[keep])
-    assert np.all((sm_error <= bounds.softmax_naive(z64))[keep])
+    assert np.all((lse_error <= bounds.lse_naive_bound(z64, lse_true))[keep])
+    assert np.all((sm_error <= bounds.softmax_naive_bound(z64))[keep])
 
 
 def test_measure_sweep_on_a_small_grid():

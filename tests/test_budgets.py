@@ -9,10 +9,11 @@ import math
 import numpy as np
 import pytest
 
-from analysis import budgets, reference
+from analysis import reference
 from analysis import softmax as sm
 from analysis.formats import FORMATS
 from analysis.metrics import ulp_distance
+from analysis.studies import budgets
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """The sweep on a dask.distributed cluster (``--scheduler ADDRESS``).
 
 A LocalCluster of two worker processes on this machine runs the --quick
-sweep through ``python -m analysis sweep --scheduler``; its sweep.csv and
+sweep through ``python -m analysis sweep --scheduler``; its sweep.parquet and
 thresholds.json must be byte-identical to a local run (every chunk is a
 pure function of its parameters).  A bad or unreachable address must fail
 fast with a one-line error and write nothing.
@@ -48,7 +48,7 @@ def test_dask_sweep_is_byte_identical_to_a_local_run(cluster, tmp_path):
         prefixes = client.run_on_scheduler(lambda dask_scheduler: sorted(dask_scheduler.task_prefixes))
     assert any(prefix.startswith("compute_chunk") for prefix in prefixes), prefixes
     sweep.run(None, quick=True, data_dir=tmp_path / "local", cache_dir=tmp_path / "cache-local")
-    for name in ("sweep.csv", "thresholds.json"):
+    for name in ("sweep.parquet", "thresholds.json"):
         assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
 
 

@@ -15,7 +15,7 @@ from analysis import softmax as sm
 def previous(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    (data / "sweep.csv").write_text("previous results\n")
+    (data / "sweep.parquet").write_text("previous results\n")
     return data
 
 
@@ -29,7 +29,7 @@ def test_config_that_is_a_directory(tmp_path, capsys):
     data = previous(tmp_path)
     code, err = run_cli(["sweep", "--config", str(tmp_path), "--data-dir", str(data)], capsys)
     assert code == 2 and "cannot read" in err and str(tmp_path) in err and len(err.splitlines()) == 1
-    assert (data / "sweep.csv").read_text() == "previous results\n"
+    assert (data / "sweep.parquet").read_text() == "previous results\n"
 
 
 def test_config_that_is_not_text(tmp_path, capsys):
@@ -38,7 +38,7 @@ def test_config_that_is_not_text(tmp_path, capsys):
     bad.write_bytes(b"\xff\xfe\x00 binary")
     code, err = run_cli(["sweep", "--config", str(bad), "--data-dir", str(data)], capsys)
     assert code == 2 and "cannot read" in err and str(bad) in err
-    assert sorted(p.name for p in data.iterdir()) == ["sweep.csv"]
+    assert sorted(p.name for p in data.iterdir()) == ["sweep.parquet"]
 
 
 def test_missing_config(tmp_path, capsys):
@@ -61,8 +61,8 @@ def test_unwritable_output_folder(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(config, "load", lambda path=None, quick=False: cfg)
     code, err = run_cli(["sweep", "--quick", "--data-dir", str(data)], capsys)
     assert code == 1 and "cannot write results" in err and "Permission denied" in err
-    assert sorted(p.name for p in data.iterdir()) == ["sweep.csv"]
-    assert (data / "sweep.csv").read_text() == "previous results\n"
+    assert sorted(p.name for p in data.iterdir()) == ["sweep.parquet"]
+    assert (data / "sweep.parquet").read_text() == "previous results\n"
 
 
 @pytest.mark.parametrize("bad", [np.arange(3), np.zeros(3, np.complex64), np.array(["a", "b"])])
@@ -82,12 +82,13 @@ def test_api_rejects_empty_axis(shape):
 @pytest.fixture(scope="module")
 def quick_data(tmp_path_factory):
     """Quick sweep output (and the log-softmax files the report needs)."""
-    from analysis import sweep
+    from analysis import pipeline, sweep
 
     base = tmp_path_factory.mktemp("faults")
     data = base / "data"
     sweep.run(config.load(quick=True), data_dir=data, cache_dir=base / "cache")
-    sweep.logsoftmax_outputs(data, quick=True)
+    pipeline.logsoftmax_outputs(data, quick=True)
+    pipeline.examples_outputs(data, ("float64", "float16"))
     return data
 
 
@@ -101,7 +102,7 @@ def _damage(data, tmp_path, name, edit):
     copy = tmp_path / "data"
     shutil.copytree(data, copy)
     path = copy / name
-    path.write_text(edit(path.read_text()))
+    edit(path)
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["checksums"][name] = hashlib.sha256(path.read_bytes()).hexdigest()
     (copy / "manifest.json").write_text(json.dumps(manifest))
@@ -111,15 +112,23 @@ def _damage(data, tmp_path, name, edit):
 def _in_first_ok_row(value):
     """An edit that writes value into max_ulp of the first row whose status is ok."""
 
-    def edit(text):
-        lines = text.splitlines(True)
-        for i, line in enumerate(lines[1:], start=1):
-            cells = line.rstrip("\n").split(",")
-            if cells[9] == "ok":
-                cells[10] = value
-                lines[i] = ",".join(cells) + "\n"
-                return "".join(lines)
-        raise AssertionError("no ok row")
+    def edit(path):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+        status = table.column("status").to_pylist()
+        column = table.column("max_ulp").to_pylist()
+        column[status.index("ok")] = value
+        i = table.column_names.index("max_ulp")
+        pq.write_table(table.set_column(i, "max_ulp", pa.array(column, pa.float64())), path)
+
+    return edit
+
+
+def _text(replace):
+    def edit(path):
+        path.write_text(replace(path.read_text()))
 
     return edit
 
@@ -127,20 +136,20 @@ def _in_first_ok_row(value):
 @pytest.mark.parametrize(
     "name, edit, message",
     [
-        ("sweep.csv", _in_first_ok_row("nan"), "column max_ulp"),
-        ("sweep.csv", _in_first_ok_row("inf"), "column max_ulp"),
-        ("thresholds.json", lambda t: t.replace('"observed": null', '"observed": NaN', 1), "observed"),
-        ("thresholds.json", lambda t: t.replace('"predicted": null', '"predicted": Infinity', 1), "predicted"),
+        ("sweep.parquet", _in_first_ok_row(float("nan")), "column max_ulp"),
+        ("sweep.parquet", _in_first_ok_row(float("inf")), "column max_ulp"),
+        ("thresholds.json", _text(lambda t: t.replace('"observed": null', '"observed": NaN', 1)), "observed"),
+        ("thresholds.json", _text(lambda t: t.replace('"predicted": null', '"predicted": Infinity', 1)), "predicted"),
     ],
-    ids=["nan-in-csv", "inf-in-csv", "nan-in-json", "inf-in-json"],
+    ids=["nan-in-table", "inf-in-table", "nan-in-json", "inf-in-json"],
 )
 def test_report_rejects_non_finite_data(quick_data, tmp_path, capsys, name, edit, message):
-    from analysis import report
+    from analysis import pipeline
 
     data = _damage(quick_data, tmp_path, name, edit)
     out = tmp_path / "report.html"
     out.write_text("previous report")
-    code = report.main(["--no-sweep", "--quick", "--data-dir", str(data), "--out", str(out)])
+    code = pipeline.report_main(["--no-sweep", "--quick", "--data-dir", str(data), "--out", str(out)])
     err = capsys.readouterr().err.strip()
     assert code != 0 and message in err and "finite" in err, err
     assert out.read_text() == "previous report"

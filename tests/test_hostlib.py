@@ -1,4 +1,4 @@
-"""The host study (analysis.hostlib) and the promise it makes possible: every
+"""The host study (analysis.studies.hostlib) and the promise it makes possible: every
 data file not marked host-dependent is the same bytes at every numpy SIMD
 dispatch level, because the methods run in the model arithmetic."""
 
@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import config, crmath, hostlib, outputs
+from analysis import config, crmath
 from analysis.formats import FORMATS
 from analysis.metrics import ulp_distance
+from analysis.store import registry
+from analysis.studies import hostlib
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,9 +60,9 @@ def _quick_study(folder: Path, disable: str) -> Path:
 
 
 def test_quick_study_is_the_same_bytes_at_the_lowest_and_highest_dispatch_level(tmp_path):
-    """Issue: numpy's exp/log differ by SIMD level.  With the model
-    arithmetic, only the files the manifest marks host-dependent may differ;
-    every other checksum in both manifests must be equal."""
+    """numpy's exp/log differ by SIMD level.  With the model arithmetic,
+    only the files the manifest marks host-dependent may differ; every other
+    checksum in the manifest must be equal."""
     levels = hostlib.levels()
     if len(levels) < 2:
         pytest.skip("numpy has a single dispatch level on this CPU: nothing to compare")
@@ -68,16 +70,13 @@ def test_quick_study_is_the_same_bytes_at_the_lowest_and_highest_dispatch_level(
     high = _quick_study(tmp_path / "high", levels[-1]["disable"])
     manifest = json.loads((low / "manifest.json").read_text())
     host_dependent = set(manifest["host_dependent"])
-    assert host_dependent == set(outputs.host_dependent(config.load(quick=True)))
+    assert host_dependent == set(registry.host_dependent(config.load(quick=True)))
 
     def checksums(folder):
-        sums = dict(json.loads((folder / "manifest.json").read_text())["checksums"])
-        for entry in json.loads((folder / "extras_manifest.json").read_text()).values():
-            sums.update(entry["checksums"])
-        return sums
+        return dict(json.loads((folder / "manifest.json").read_text())["checksums"])
 
     a, b = checksums(low), checksums(high)
-    assert set(a) == set(b) and "sweep.csv" in a and "bhh2021.json" in a
+    assert set(a) == set(b) and "sweep.parquet" in a and "bhh2021.json" in a
     differ = sorted(name for name in a if name not in host_dependent and a[name] != b[name])
     assert not differ, f"CPU-dependent although not marked so: {differ}"
     for name in a:

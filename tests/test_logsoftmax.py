@@ -25,11 +25,11 @@ import mpmath
 import numpy as np
 import pytest
 
-from analysis import logsoftmax as ls
-from analysis import reference, sweep
+from analysis import pipeline, reference
 from analysis import softmax as sm
 from analysis.families import two_level
 from analysis.formats import FORMATS, STUDY_DTYPES
+from analysis.studies import logsoftmax as ls
 
 # g* measured on the 0.01 grid (python -m analysis sweep, reports/data/gstar.csv): (top, rest).
 PINNED = {
@@ -101,7 +101,7 @@ def test_error_curves_follow_the_closed_form_and_the_bound():
 
 
 def test_gstar_csv_columns_and_cache(tmp_path):
-    sweep.logsoftmax_outputs(tmp_path, quick=True)
+    pipeline.logsoftmax_outputs(tmp_path, quick=True)
     with open(tmp_path / "gstar.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     assert tuple(rows[0]) == ("n", "dtype", "entry", "g_star_observed", "g_star_predicted")
@@ -112,13 +112,13 @@ def test_gstar_csv_columns_and_cache(tmp_path):
         assert float(observed) == PINNED[dtype][int(n)][0 if entry == "top" else 1]
     # A second call with nothing changed does not rewrite; a damaged file is recomputed.
     stamp = (tmp_path / "logsoftmax.json").stat().st_mtime_ns
-    sweep.logsoftmax_outputs(tmp_path, quick=True)
+    pipeline.logsoftmax_outputs(tmp_path, quick=True)
     assert (tmp_path / "logsoftmax.json").stat().st_mtime_ns == stamp
     good = (tmp_path / "gstar.csv").read_bytes()
     (tmp_path / "gstar.csv").write_bytes(good.replace(b"top", b"TOP", 1))
-    sweep.logsoftmax_outputs(tmp_path, quick=True)
+    pipeline.logsoftmax_outputs(tmp_path, quick=True)
     assert (tmp_path / "gstar.csv").read_bytes() == good
-    assert hashlib.sha256(good).hexdigest() in (tmp_path / "logsoftmax.json").read_text()
+    assert hashlib.sha256(good).hexdigest() in (tmp_path / "manifest.json").read_text()
 
 
 @pytest.fixture(scope="module")

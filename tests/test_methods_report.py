@@ -1,11 +1,13 @@
 """The methods comparison in the report: ranking, cost from bench.json,
-the figure, and the cached MNIST file (analysis.sweep.methods_real_outputs)."""
+the figure, and the cached MNIST file (analysis.pipeline.methods_real_outputs)."""
 
 import json
 
 import numpy as np
 
-from analysis import figures, report, sweep
+from analysis import pipeline
+from analysis.report import figures
+from analysis.report.sections import methods
 
 
 def synthetic_sweep():
@@ -28,7 +30,7 @@ def synthetic_sweep():
 
 
 def test_ranking_uses_common_lengths_and_puts_failures_last():
-    ranking = report.method_ranking(synthetic_sweep(), None, None, "softmax")["float16"]
+    ranking = methods.method_ranking(synthetic_sweep(), None, None, "softmax")["float16"]
     assert [r["method"] for r in ranking] == ["log1p", "shifted", "naive"]
     log1p, shifted, naive = ranking
     assert (log1p["sweep_median"], log1p["sweep_max"]) == (2.0, 3.0)
@@ -45,13 +47,13 @@ def test_cost_relative_to_naive_at_the_largest_common_n():
         {"function": "softmax", "method": "log1p", "dtype": "float16", "n": 100, "median_s": 3.0},
         {"function": "softmax", "method": "log1p", "dtype": "float16", "n": 1000, "median_s": 9.0},
     ]}  # fmt: skip
-    assert report._bench_cost(bench, "softmax", "log1p", "float16") == 1.5
-    assert report._bench_cost(bench, "softmax", "log1p", "float32") is None
-    assert report._bench_cost(None, "softmax", "log1p", "float16") is None
+    assert methods.bench_cost(bench, "softmax", "log1p", "float16") == 1.5
+    assert methods.bench_cost(bench, "softmax", "log1p", "float32") is None
+    assert methods.bench_cost(None, "softmax", "log1p", "float16") is None
 
 
 def test_ranking_figure_renders():
-    ranking = report.method_ranking(synthetic_sweep(), None, None, "softmax")
+    ranking = methods.method_ranking(synthetic_sweep(), None, None, "softmax")
     svg = figures.method_ranking(ranking, "softmax")
     assert svg.svg.startswith("<svg") and "float16: log1p" in svg.alt
 
@@ -63,13 +65,13 @@ def test_methods_real_is_cached(tmp_path, monkeypatch):
         calls.append(rows)
         return {"float16": {"skipped": 0, "methods": {}}}
 
-    from analysis import comparison
+    from analysis.studies import methods_real
 
-    monkeypatch.setattr(comparison, "real_data_errors", fake)
-    sweep.methods_real_outputs(tmp_path, quick=True)
+    monkeypatch.setattr(methods_real, "real_data_errors", fake)
+    pipeline.methods_real_outputs(tmp_path, quick=True)
     stamp = (tmp_path / "methods_real.json").stat().st_mtime_ns
-    sweep.methods_real_outputs(tmp_path, quick=True)
-    assert calls == [sweep.QUICK_REAL_ROWS]
+    pipeline.methods_real_outputs(tmp_path, quick=True)
+    assert calls == [pipeline.QUICK_REAL_ROWS]
     assert (tmp_path / "methods_real.json").stat().st_mtime_ns == stamp
     document = json.loads((tmp_path / "methods_real.json").read_text())
     assert document["quick"] is True and document["formats"]["float16"]["skipped"] == 0

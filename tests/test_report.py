@@ -1,8 +1,8 @@
 """The report: structure, provenance, determinism, atomic writes, and a real browser.
 
 The report is built once per test module from a small synthetic data set
-written here exactly as the sweep's data contract describes it (sweep.csv,
-thresholds.json, manifest.json), so these tests neither depend on nor wait
+written here through the data contract (analysis.store: sweep.parquet,
+thresholds.json, the manifest), so these tests neither depend on nor wait
 for the sweep.  The key findings are then recomputed from those files with
 the standard library alone and compared with the numbers in the HTML.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import fcntl
-import hashlib
 import json
 import math
 import os
@@ -26,8 +25,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis import report
+from analysis import pipeline, report
 from analysis.formats import FORMATS
+from analysis.report import compose
+from analysis.store import manifest as store_manifest
+from analysis.store import tables
+from analysis.store.files import atomic_write
+from analysis.studies.sweep import block_columns
 
 ROOT = Path(__file__).resolve().parent.parent
 EPOCH = "1764000000"  # 2025-11-24 UTC
@@ -124,10 +128,13 @@ def write_fixture(data_dir: Path) -> Path:
                                     sums,
                                 ]
                             )
-    with open(data_dir / "sweep.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(report.COLUMNS)
-        writer.writerows(rows)
+    blocks: dict[tuple, list] = {}
+    for row in rows:
+        blocks.setdefault((row[0], row[1], row[2], row[3], int(row[4])), []).append(
+            (*row[:4], int(row[4]), *[float(v) if v else None for v in row[5:9]], row[9],
+             *[float(v) if v else None for v in row[10:15]], {"True": True, "False": False}.get(row[15]))
+        )  # fmt: skip
+    sweep_table = tables.sweep_parquet({k: block_columns(v) for k, v in blocks.items()})
 
     thresholds = []
     for function in ("softmax", "logsumexp", "log_softmax"):
@@ -167,12 +174,8 @@ def write_fixture(data_dir: Path) -> Path:
                                 "note": "observed = predicted" if observed == value else "one step below",
                             }
                         )
-    (data_dir / "thresholds.json").write_text(json.dumps(thresholds, indent=1) + "\n", encoding="utf-8")
-
-    checksums = {
-        name: hashlib.sha256((data_dir / name).read_bytes()).hexdigest() for name in ("sweep.csv", "thresholds.json")
-    }
-    manifest = {
+    files = {"sweep.parquet": sweep_table, "thresholds.json": (json.dumps(thresholds, indent=1) + "\n").encode()}
+    provenance = {
         "config": {"seed": 7, "dtypes": list(DTYPES), "lengths": list(LENGTHS), "summation": "recursive"},
         "config_hash": "0" * 64,
         "seed": 7,
@@ -180,14 +183,12 @@ def write_fixture(data_dir: Path) -> Path:
         "python": sys.version.split()[0],
         "platform": "test-platform",
         "numpy_simd": {"baseline": ["SSE2"], "dispatch": ["AVX2"], "enabled": ["SSE2", "AVX2"]},
-        "checksums": checksums,
         "command": "python -m analysis sweep --quick",
     }
-    (data_dir / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    store_manifest.record(data_dir, "sweep", "test", {}, files, top=provenance)
     # The log-softmax section's data (gstar.csv, logsoftmax.json): the real computation, small (about a second).
-    from analysis import sweep
-
-    sweep.logsoftmax_outputs(data_dir, quick=True)
+    pipeline.logsoftmax_outputs(data_dir, quick=True)
+    pipeline.examples_outputs(data_dir, DTYPES)
     return data_dir
 
 
@@ -284,7 +285,7 @@ def shared(tmp_path_factory, worker_id):
             out = folder / "report" / "softmax_study.html"
             with pytest.MonkeyPatch.context() as mp:
                 mp.setenv("SOURCE_DATE_EPOCH", EPOCH)
-                code = report.main(["--no-sweep", "--data-dir", str(folder / "data"), "--out", str(out)])
+                code = pipeline.report_main(["--no-sweep", "--data-dir", str(folder / "data"), "--out", str(out)])
             assert code == 0
             (folder / "done").write_text("ok", encoding="utf-8")
     return folder
@@ -346,8 +347,9 @@ def test_formulas_are_mathml_and_the_date_comes_from_source_date_epoch(built):
 
 
 def test_every_number_in_the_key_findings_comes_from_the_data(built, data_dir):
-    with open(data_dir / "sweep.csv", newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(data_dir / "sweep.parquet").to_pylist()
     thresholds = json.loads((data_dir / "thresholds.json").read_text(encoding="utf-8"))
     expected = {}
     for dtype in DTYPES:
@@ -491,22 +493,22 @@ def test_a_failed_build_leaves_the_previous_report_and_exits_non_zero(data_dir, 
     out.write_text("previous report", encoding="utf-8")
 
     # Data edited after the sweep: the checksum no longer matches.
-    with open(broken / "sweep.csv", "a", encoding="utf-8") as handle:
-        handle.write("two_level,softmax,naive,float64,2,1.0,0.0,,,ok,0.0,0.0,0.0,0.0,,True\n")
-    assert report.main(["--no-sweep", "--data-dir", str(broken), "--out", str(out)]) == 1
+    with open(broken / "thresholds.json", "a", encoding="utf-8") as handle:
+        handle.write("\n")
+    assert pipeline.report_main(["--no-sweep", "--data-dir", str(broken), "--out", str(out)]) == 1
     assert "checksum" in capsys.readouterr().err
 
     # Missing data.
     (broken / "thresholds.json").unlink()
-    assert report.main(["--no-sweep", "--data-dir", str(broken), "--out", str(out)]) == 1
-    assert "thresholds.json is missing" in capsys.readouterr().err
+    assert pipeline.report_main(["--no-sweep", "--data-dir", str(broken), "--out", str(out)]) == 1
+    assert "thresholds.json is listed in the manifest but missing" in capsys.readouterr().err
 
     # A failure while rendering, after the data were read.
     def fail(*_args, **_kwargs):
         raise RuntimeError("rendering interrupted")
 
-    monkeypatch.setattr(report, "context", fail)
-    assert report.main(["--no-sweep", "--data-dir", str(data_dir), "--out", str(out)]) == 1
+    monkeypatch.setattr(compose, "context", fail)
+    assert pipeline.report_main(["--no-sweep", "--data-dir", str(data_dir), "--out", str(out)]) == 1
     assert "rendering interrupted" in capsys.readouterr().err
 
     assert out.read_text(encoding="utf-8") == "previous report"
@@ -520,9 +522,9 @@ def test_write_atomically_cleans_up_when_interrupted(tmp_path, monkeypatch):
     def interrupted(src, dst):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(report.os, "replace", interrupted)
+    monkeypatch.setattr(os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        report.write_atomically(out, "new")
+        atomic_write(out, "new")
     assert out.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
 
@@ -531,7 +533,7 @@ def test_main_runs_the_study_first_and_reports_its_command(data_dir, tmp_path, m
     """Without --no-sweep, main() loads the study file, writes the study's
     data files (analysis.outputs.write_study, locally: no executor) and
     builds from the folder that returns; the report names its command."""
-    from analysis import config, outputs
+    from analysis import config
 
     calls = []
     monkeypatch.setattr(config, "load", lambda path, quick: calls.append(("load", path, quick)) or "CFG")
@@ -540,11 +542,10 @@ def test_main_runs_the_study_first_and_reports_its_command(data_dir, tmp_path, m
         calls.append(("write", cfg, config_path, data, executor))
         return data
 
-    monkeypatch.setattr(outputs, "write_study", write_study)
-    monkeypatch.setattr(report, "make_figures", lambda data, dtypes: {"failure": [], "bits": [], "thresholds": None})
+    monkeypatch.setattr(pipeline, "write_study", write_study)
     out = tmp_path / "r.html"
     argv = ["--quick", "--config", "study.toml", "--data-dir", str(data_dir), "--out", str(out)]
-    assert report.main(argv) == 0
+    assert pipeline.report_main(argv) == 0
     assert calls == [("load", Path("study.toml"), True), ("write", "CFG", Path("study.toml"), data_dir, None)]
     assert capsys.readouterr().out.strip() == str(out)
     assert "<code>python -m analysis report --quick --config study.toml</code>" in out.read_text(encoding="utf-8")

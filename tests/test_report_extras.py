@@ -1,4 +1,4 @@
-"""The report sections of analysis.outputs' files (real logits, bounds,
+"""The report sections of analysis.outputs' files (analysis.report.sections) (real logits, bounds,
 special values, worst cases) render from small real documents, show the
 numbers of the data, and say so when the files are absent."""
 
@@ -7,7 +7,13 @@ import json
 
 import pytest
 
-from analysis import bhh2021, bounds, config, datasets, report, special, sweep
+from analysis import config, datasets, report
+from analysis.report.prose import PAPER
+from analysis.report.sections import bounds as bounds_section
+from analysis.report.sections import realdata, worstcase
+from analysis.report.sections import special as special_section
+from analysis.store.files import ROOT, jsonable
+from analysis.studies import bhh2021, bounds, special
 
 TEMPLATES = ("realdata.html", "bounds.html", "special.html", "worstcase.html")
 
@@ -16,27 +22,27 @@ TEMPLATES = ("realdata.html", "bounds.html", "special.html", "worstcase.html")
 def extra():
     _, logits = datasets.mnist_logits()
     document, points = bhh2021.study(logits[:60], ("float16", "bfloat16"))
-    document, points = json.loads(json.dumps(sweep._jsonable(document))), json.loads(json.dumps(points))
+    document, points = json.loads(json.dumps(jsonable(document))), json.loads(json.dumps(points))
     cfg = dataclasses.replace(config.load(None, quick=True), dtypes=("float16",), lengths=(10,))
     records = special.table()
-    cases = json.loads((report.ROOT / "tests" / "baselines" / "worst_cases.json").read_text())
+    cases = json.loads((ROOT / "tests" / "baselines" / "worst_cases.json").read_text())
     worst = {"settings": config.load_worstcase().as_dict(),
              "cases": [{**c, "n": len(c["input_hex"]), "bits": 1.0, "error_u": None, "componentwise_error_u": None,
                         "bound_u": None, "within_bound": None} for c in cases]}  # fmt: skip
     return {
-        "names": {"alg41": "Algorithm 4.1", "alg41_number": "4.1", "thm42": "Theorem 4.2"},
-        "realdata": report.realdata_section(document, points),
-        "bounds": report.bounds_section(bounds.measure_sweep(cfg, sample=6), ["float16"]),
-        "special": report.special_section({"match_ulps": special.MATCH_ULPS, "records": records,
+        "paper": PAPER,
+        "realdata": realdata.realdata_section(document, points),
+        "bounds": bounds_section.bounds_section(bounds.measure_sweep(cfg, sample=6), ["float16"]),
+        "special": special_section.special_section({"match_ulps": special.MATCH_ULPS, "records": records,
                                            "mismatches": special.mismatches(records),
                                            "masked": special.masked_behaviour(records)}),  # fmt: skip
-        "worstcase": report.worstcase_section(worst),
+        "worstcase": worstcase.worstcase_section(worst),
         "document": document,
     }
 
 
 def test_sections_render_with_the_datas_numbers(extra):
-    html = "".join(report.ENV.get_template(name).render(extra=extra) for name in TEMPLATES)
+    html = "".join(report.ENV.get_template(name).render(**extra) for name in TEMPLATES)
     naive = extra["document"]["float16"]["lse_naive_inf"]
     assert f'data-key="bhh/float16/lse_naive_inf">{naive}</data>' in html
     for section in ("realdata", "bounds", "special", "worstcase"):
@@ -46,6 +52,6 @@ def test_sections_render_with_the_datas_numbers(extra):
 
 
 def test_sections_without_files_say_so():
-    empty = {"names": {}, "realdata": None, "bounds": None, "special": None, "worstcase": None}
+    empty = {"paper": {}, "realdata": None, "bounds": None, "special": None, "worstcase": None}
     for name in TEMPLATES:
-        assert "Not computed" in report.ENV.get_template(name).render(extra=empty)
+        assert "Not computed" in report.ENV.get_template(name).render(**empty)

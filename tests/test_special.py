@@ -1,4 +1,4 @@
-"""The special-values table (analysis.special): masked rows, infinities,
+"""The special-values table (analysis.studies.special): masked rows, infinities,
 NaN, n = 1 and the rest, for the study's methods and SciPy."""
 
 import json
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from analysis import softmax as sm
-from analysis import special, sweep
+from analysis.store.files import jsonable
+from analysis.studies import special
 
 
 @pytest.fixture(scope="module")
@@ -67,5 +68,5 @@ def test_describe_and_compare():
 
 
 def test_records_are_strict_json(records):
-    json.dumps(sweep._jsonable(records), allow_nan=False)
+    json.dumps(jsonable(records), allow_nan=False)
     assert set(special.mismatches(records)) == {f"{f}/{m}" for f, m in special.implementations()}

@@ -1,6 +1,5 @@
 """The sweep engine: config validation, reproducibility, cache, thresholds."""
 
-import csv
 import hashlib
 import json
 import math
@@ -11,11 +10,15 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
-from analysis import config, families, findings, reference, sweep
+from analysis import config, families, reference, sweep
 from analysis.formats import FORMATS
 from analysis.metrics import classify, ulp_distance
+from analysis.store.files import atomic_write
+from analysis.studies import thresholds
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,20 +33,17 @@ def quick_run(tmp_path_factory):
 
 
 def read_rows(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+    return pq.read_table(path).to_pylist()
 
 
 def test_outputs_exist_with_columns(quick_run):
     cfg, base = quick_run
-    rows = read_rows(base / "data" / "sweep.csv")
+    rows = read_rows(base / "data" / "sweep.parquet")
     assert list(rows[0]) == list(sweep.COLUMNS)
     assert {r["family"] for r in rows} == {"two_level", "scaled_normal"}
     assert {r["dtype"] for r in rows} == set(cfg.dtypes)
     manifest = json.loads((base / "data" / "manifest.json").read_text())
-    for name in ("sweep.csv", "thresholds.json"):
-        import hashlib
-
+    for name in ("sweep.parquet", "thresholds.json"):
         assert manifest["checksums"][name] == hashlib.sha256((base / "data" / name).read_bytes()).hexdigest()
     assert manifest["config_hash"] == cfg.hash and manifest["seed"] == cfg.seed
     assert manifest["numpy_simd"]["enabled"]
@@ -63,7 +63,7 @@ def test_rows_rebuild_from_their_parameters(quick_run):
     the vector from its float64 parameters, the truth per row, then status
     and ULP numbers."""
     _, base = quick_run
-    rows = read_rows(base / "data" / "sweep.csv")
+    rows = read_rows(base / "data" / "sweep.parquet")
     rng = np.random.default_rng(4)
     truth_of = {"softmax": reference.softmax, "logsumexp": reference.logsumexp, "log_softmax": reference.log_softmax}
     for i in rng.choice(len(rows), 150, replace=False):
@@ -80,36 +80,33 @@ def test_rows_rebuild_from_their_parameters(quick_run):
             assert float(row["max_bits"]) == math.log2(1 + ulps.max())
 
 
-def test_the_table_the_sweep_caches_is_the_parse_of_its_csv(quick_run):
-    """The report takes sweep.csv's table from the cache the sweep filled;
-    it must be exactly what parsing the file gives (values, NaN cells, text
-    codes and their dtypes)."""
-    from analysis import report
+def test_the_table_is_typed_and_the_report_reads_it_back_exactly(quick_run):
+    """sweep.parquet: text as dictionaries, n as int64, the errors as float64
+    with null where not applicable; the report's reader gives the same
+    values as pyarrow's rows (null -> NaN, text -> codes into sorted values)."""
+    from analysis.report import bundle
 
     _, base = quick_run
-    path = base / "data" / "sweep.csv"
-    key = sweep.table_key(hashlib.sha256(path.read_bytes()).hexdigest())
-    stored = sweep.load_cached(key, base / "cache" / "tables")
-    assert stored is not None, "the sweep did not store its table"
-    parsed = report._load_compact(path)
-    assert list(stored) == list(parsed) == list(sweep.COLUMNS)
-    for name in sweep.COLUMNS:
-        a, b = stored[name], parsed[name]
-        if isinstance(b, tuple):
-            assert isinstance(a, tuple), name
-            for x, y in zip(a, b, strict=True):
-                assert x.dtype == y.dtype, name
-                np.testing.assert_array_equal(x, y, err_msg=name)
-        else:
-            assert a.dtype == b.dtype, name
-            np.testing.assert_array_equal(a, b, err_msg=name)  # NaN == NaN here
+    path = base / "data" / "sweep.parquet"
+    schema = pq.read_schema(path)
+    assert pa.types.is_dictionary(schema.field("method").type) and schema.field("n").type == pa.int64()
+    assert schema.field("max_bits").type == pa.float64() and schema.field("sums_to_one").type == pa.bool_()
+    rows = read_rows(path)
+    table = bundle.load_sweep(path)
+    assert list(table) == list(sweep.COLUMNS)
+    for name in ("family", "method", "dtype", "status"):
+        assert table[name].tolist() == [r[name] for r in rows], name
+    for name in ("offset", "gap", "max_ulp", "rel_error"):
+        expected = np.array([np.nan if r[name] is None else r[name] for r in rows])
+        np.testing.assert_array_equal(table[name], expected, err_msg=name)
+    assert table["n"].dtype == np.int64 and table["n"].tolist() == [r["n"] for r in rows]
 
 
 def test_same_config_twice_is_byte_identical(quick_run, tmp_path):
     cfg, base = quick_run
     # A fresh cache: everything is recomputed, and must come out the same.
     sweep.run(cfg, data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
-    for name in ("sweep.csv", "thresholds.json", "manifest.json"):
+    for name in ("sweep.parquet", "thresholds.json", "manifest.json"):
         assert (tmp_path / "data" / name).read_bytes() == (base / "data" / name).read_bytes(), name
 
 
@@ -123,7 +120,7 @@ def test_warm_run_uses_cache_and_corrupt_entries_are_recomputed(quick_run, tmp_p
     with ThreadPoolExecutor(1) as pool:
         sweep.run(cfg, data_dir=tmp_path / "warm", cache_dir=cache, executor=pool)
     assert calls == []  # nothing recomputed
-    assert (tmp_path / "warm" / "sweep.csv").read_bytes() == (base / "data" / "sweep.csv").read_bytes()
+    assert (tmp_path / "warm" / "sweep.parquet").read_bytes() == (base / "data" / "sweep.parquet").read_bytes()
     # Truncate one entry and change the content of another: both recomputed.
     entries = sorted(cache.glob("*.pickle"))
     entries[0].write_bytes(entries[0].read_bytes()[:100])
@@ -135,7 +132,7 @@ def test_warm_run_uses_cache_and_corrupt_entries_are_recomputed(quick_run, tmp_p
     monkeypatch.undo()
     with ThreadPoolExecutor(1) as pool:
         sweep.run(cfg, data_dir=tmp_path / "repaired", cache_dir=cache, executor=pool)
-    assert (tmp_path / "repaired" / "sweep.csv").read_bytes() == (base / "data" / "sweep.csv").read_bytes()
+    assert (tmp_path / "repaired" / "sweep.parquet").read_bytes() == (base / "data" / "sweep.parquet").read_bytes()
     assert sweep.load_cached(entries[0].stem, cache) is not None  # rewritten
 
 
@@ -146,9 +143,9 @@ def test_unchanged_outputs_are_not_rewritten_but_damaged_ones_are(quick_run, tmp
     before = {p.name: p.stat().st_mtime_ns for p in data.iterdir()}
     sweep.run(cfg, data_dir=data, cache_dir=base / "cache")
     assert {p.name: p.stat().st_mtime_ns for p in data.iterdir()} == before
-    (data / "sweep.csv").write_text("damaged\n")
+    (data / "sweep.parquet").write_text("damaged\n")
     sweep.run(cfg, data_dir=data, cache_dir=base / "cache")
-    assert (data / "sweep.csv").read_bytes() == (base / "data" / "sweep.csv").read_bytes()
+    assert (data / "sweep.parquet").read_bytes() == (base / "data" / "sweep.parquet").read_bytes()
 
 
 def test_shifted_never_non_finite_on_default_grid():
@@ -205,7 +202,7 @@ def test_observed_thresholds_agree_with_predicted(quick_run):
             continue
         if r["kind"] == "overflow":
             u = fmt.unit_roundoff
-            tolerance = math.log1p(findings.gamma(r["n"] - 1, u) + 4 * u)
+            tolerance = math.log1p(thresholds.gamma(r["n"] - 1, u) + 4 * u)
             tolerance += float(np.spacing(np.array(r["predicted"], fmt.dtype)))
             assert abs(r["observed"] - r["predicted"]) <= tolerance, r
         else:
@@ -242,7 +239,7 @@ def test_bad_config_exits_2_naming_the_key_and_changes_nothing(mistake, tmp_path
     bad.write_text(text.replace(old, new, 1))
     data = tmp_path / "data"
     data.mkdir()
-    (data / "sweep.csv").write_text("previous results\n")
+    (data / "sweep.parquet").write_text("previous results\n")
     result = subprocess.run(
         [sys.executable, "-m", "analysis", "sweep", "--config", str(bad), "--data-dir", str(data)],
         cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -250,8 +247,8 @@ def test_bad_config_exits_2_naming_the_key_and_changes_nothing(mistake, tmp_path
     assert result.returncode == 2, result.stderr
     message = result.stderr.strip()
     assert len(message.splitlines()) == 1 and key in message and str(bad) in message, message
-    assert (data / "sweep.csv").read_text() == "previous results\n"
-    assert sorted(p.name for p in data.iterdir()) == ["sweep.csv"]
+    assert (data / "sweep.parquet").read_text() == "previous results\n"
+    assert sorted(p.name for p in data.iterdir()) == ["sweep.parquet"]
 
 
 def test_missing_config_file(tmp_path):
@@ -268,7 +265,7 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError):
-        sweep.atomic_write(target, b"new")
+        atomic_write(target, b"new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["x.csv"]  # no temporary left behind
 
@@ -300,7 +297,7 @@ def test_interrupted_run_keeps_outputs_and_resumes(signal_name, target, quick_ru
     _, base = quick_run
     data = tmp_path / "data"
     data.mkdir()
-    (data / "sweep.csv").write_text("previous results\n")
+    (data / "sweep.parquet").write_text("previous results\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SOFTMAX_STUDY_CACHE": str(tmp_path / "cache")}
     command = [sys.executable, "-m", "analysis", "sweep", "--quick", "--data-dir", str(data)]
     interrupted = 0
@@ -328,10 +325,11 @@ def test_interrupted_run_keeps_outputs_and_resumes(signal_name, target, quick_ru
         assert not any(_alive(w) for w in workers), "a worker outlived the sweep"
         # Never a partial file: the old content, or (a signal that came after
         # the writes) the complete new one.
-        assert (data / "sweep.csv").read_bytes() in (b"previous results\n", (base / "data" / "sweep.csv").read_bytes())
+        complete = (base / "data" / "sweep.parquet").read_bytes()
+        assert (data / "sweep.parquet").read_bytes() in (b"previous results\n", complete)
     assert interrupted, "the sweep finished before any signal: the test tested nothing"
     subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
-    for name in ("sweep.csv", "thresholds.json"):
+    for name in ("sweep.parquet", "thresholds.json"):
         assert (data / name).read_bytes() == (base / "data" / name).read_bytes(), name
     assert not [p.name for p in data.iterdir() if p.name.startswith(".")]
 
@@ -346,10 +344,10 @@ def test_overflow_thresholds_of_long_vectors(n):
     for dtype in config.load().dtypes:
         fmt = FORMATS[dtype]
         for function in ("logsumexp", "log_softmax"):
-            obs = findings.observed(function, "naive", "overflow", fmt, n, "recursive")
-            pred = findings.predicted(function, "naive", "overflow", fmt, n)
+            obs = thresholds.observed(function, "naive", "overflow", fmt, n, "recursive")
+            pred = thresholds.predicted(function, "naive", "overflow", fmt, n)
             u = fmt.unit_roundoff
-            tolerance = math.log1p(findings.gamma(n - 1, u) + 4 * u) + float(np.spacing(np.array(pred, fmt.dtype)))
+            tolerance = math.log1p(thresholds.gamma(n - 1, u) + 4 * u) + float(np.spacing(np.array(pred, fmt.dtype)))
             assert abs(obs - pred) <= tolerance, (dtype, function, obs, pred)
             # and the failure sits where observed says: finite one step below
             f = sweep.IMPLEMENTATIONS[function, "naive"]

@@ -1,19 +1,20 @@
 """The worst cases found by the search, kept as regression tests: each stored
 input's error is recomputed and must not have increased; where the theorem's
 own algorithm is measured and its bound applies, the error is within it.
-Rewrite the baseline with ``python -m analysis.outputs --write``."""
+Rewrite the baseline with ``make worstcases`` (tools/baselines.py)."""
 
 import json
 
 import numpy as np
 import pytest
 
-from analysis import bounds, config, outputs, special, worstcase
+from analysis import config
 from analysis import softmax as sm
 from analysis.formats import FORMATS
+from analysis.studies import bounds, budgets, special, worstcase
 from tests.conftest import DTYPES
 
-CASES = json.loads(outputs.WORST_BASELINE.read_text(encoding="utf-8"))
+CASES = json.loads(budgets.WORST_CASES.read_text(encoding="utf-8"))
 
 
 def _id(case):

@@ -3,7 +3,7 @@
 For every (function, method, dtype, summation) the worst and median ULP error
 (over the components whose status is "ok") and the status counts on a fixed,
 seeded regression set.  ``tests/test_budgets.py`` recomputes them and fails on
-any increase; ``make baseline`` (``python -m analysis.budgets --write``)
+any increase; ``make baseline`` (``tools/baselines.py budgets``)
 accepts improvements by rewriting ``tests/baselines/error_budgets.json`` and
 shows the difference.
 
@@ -18,26 +18,24 @@ inputs of the worst-case search kept in ``tests/baselines/worst_cases.json``
 
 from __future__ import annotations
 
-import argparse
-import difflib
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from . import crmath, datasets, families, fastref
-from . import softmax as sm
-from .formats import FORMATS, STUDY_DTYPES
-from .metrics import classify, ulp_distance
+from .. import crmath, datasets, families, fastref
+from .. import softmax as sm
+from ..formats import FORMATS, STUDY_DTYPES
+from ..metrics import classify, ulp_distance
+from ..reference import TRUTH_INDEX
 
 SEED = 20261125
-BASELINE = Path(__file__).resolve().parent.parent / "tests" / "baselines" / "error_budgets.json"
+BASELINE = Path(__file__).resolve().parent.parent.parent / "tests" / "baselines" / "error_budgets.json"
 WORST_CASES = BASELINE.with_name("worst_cases.json")
 
 # (function, method) -> (implementation, index into fastref.truths (= reference.truths), sums?)
 CASES = {
-    **{key: (f, ("softmax", "logsumexp", "log_softmax").index(key[0]), True) for key, f in sm.IMPLEMENTATIONS.items()},
+    **{key: (f, TRUTH_INDEX[key[0]], True) for key, f in sm.IMPLEMENTATIONS.items()},
     ("log_softmax", "max_approx"): (sm.log_softmax_max_approx, 2, False),
 }
 
@@ -60,7 +58,7 @@ def regression_set(dtype) -> list[np.ndarray]:
     _, logits = datasets.mnist_logits()
     rows = np.random.default_rng(SEED).choice(len(logits), 100, replace=False)
     vectors.extend(logits[np.sort(rows)].astype(np.float64))
-    if WORST_CASES.exists():  # written by python -m analysis.outputs --write
+    if WORST_CASES.exists():  # written by tools/baselines.py worstcases (make worstcases)
         for case in json.loads(WORST_CASES.read_text(encoding="utf-8")):
             if case["dtype"] == np.dtype(dtype).name:
                 vectors.append(np.array([float.fromhex(h) for h in case["input_hex"]]))
@@ -129,24 +127,3 @@ def compare(baseline: dict, current: dict) -> tuple[list[str], list[str]]:
 
 def render(budgets: dict) -> str:
     return json.dumps(budgets, indent=1, sort_keys=True) + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.budgets", description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="rewrite the baseline and show the diff")
-    args = parser.parse_args(argv)
-    new = render(measure())
-    old = BASELINE.read_text() if BASELINE.exists() else ""
-    if not args.write:
-        sys.stdout.write(new)
-        return 0
-    sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True), str(BASELINE), "new"))
-    from .sweep import atomic_write
-
-    atomic_write(BASELINE, new.encode())
-    print(f"wrote {BASELINE}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -7,7 +7,7 @@ numpy chooses its exp/log kernels at import time by CPU feature (its
 ``NPY_DISABLE_CPU_FEATURES`` switches targets off.  A *level* is the set of
 targets up to one of them: the baseline, then each target this CPU has,
 every higher one disabled.  For each level, in a process started with that
-setting (:func:`measure_level`, run as ``python -m analysis.hostlib``):
+setting (:func:`measure_level`, run as ``python -m analysis.studies.hostlib``):
 
 - :func:`library_errors`: the distance in ulps between numpy's exp (and
   log) and the correctly rounded value (:mod:`analysis.crmath`) -- 0 is
@@ -41,12 +41,13 @@ import sys
 
 import numpy as np
 
-from . import crmath, fastref, peers, sweep
-from .formats import ALL_DTYPES, FORMATS
-from .metrics import classify, ulp_distance
+from .. import crmath, fastref, peers
+from ..formats import ALL_DTYPES, FORMATS
+from ..metrics import classify, ulp_distance
+from ..reference import TRUTH_INDEX
+from . import sweep
 
 FUNCTIONS = ("exp", "log")
-TRUTH_INDEX = {"softmax": 0, "logsumexp": 1, "log_softmax": 2}
 
 
 _TARGETS = (
@@ -205,9 +206,9 @@ def measure_level(cfg, hcfg) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Worker: measure at the level set by NPY_DISABLE_CPU_FEATURES in this
     process's environment; print the result as JSON."""
-    from .config import ConfigError, load, load_host
+    from ..config import ConfigError, load, load_host
 
-    parser = argparse.ArgumentParser(prog="python -m analysis.hostlib", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m analysis.studies.hostlib", description=main.__doc__)
     parser.add_argument("--config", default=None)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--list-lower-levels", action="store_true",

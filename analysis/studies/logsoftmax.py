@@ -37,11 +37,11 @@ import math
 import mpmath
 import numpy as np
 
-from . import crmath, reference
-from . import softmax as sm
-from .families import geomspace, two_level
-from .formats import FORMATS, STUDY_DTYPES, Format
-from .metrics import bits_of_error, classify
+from .. import crmath, reference
+from .. import softmax as sm
+from ..families import geomspace, two_level
+from ..formats import FORMATS, STUDY_DTYPES, Format, ulp  # noqa: F401 (ulp: part of this module's interface)
+from ..metrics import bits_of_error, classify
 
 G_STAR_LENGTHS = (2, 10, 100, 1000, 10000)
 ENTRIES = ("top", "rest")
@@ -53,13 +53,6 @@ WORK_BITS = 300  # mpmath precision of the closed forms
 
 
 # --- closed forms ---------------------------------------------------------------------------------
-
-
-def ulp(x: float, fmt: Format) -> float:
-    """The spacing of ``fmt`` just above |x| (x a value of the format)."""
-    x = abs(x)
-    e = max(math.frexp(x)[1] - 1 if x else fmt.emin, fmt.emin)
-    return math.ldexp(1.0, e - fmt.precision + 1)
 
 
 def _max_error(g: mpmath.mpf, n: int) -> mpmath.mpf:
@@ -509,12 +502,14 @@ def study(quick: bool = False) -> dict:
     (fewer lengths and points) for tests."""
     if quick:
         return {
+            "grid_step": GRID_STEP,
             "gstar": g_star_table(lengths=(2, 10), coarse=4),
             "error": error_curves(lengths=(2, 10), points=12),
             "cross_entropy": cross_entropy_study(points=31),
             "std_norm": std_norm_study(geomspace(0.1, 10.0, 5)),
         }
     return {
+        "grid_step": GRID_STEP,
         "gstar": g_star_table(),
         "error": error_curves(),
         "cross_entropy": cross_entropy_study(),

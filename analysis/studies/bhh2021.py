@@ -17,7 +17,7 @@ These two functions reproduce the paper's code; the study's own methods
 (``analysis.softmax.IMPLEMENTATIONS``) and SciPy are measured on the same data by
 :func:`registry_errors`.
 
-The errors are those of :mod:`analysis.bounds`, in units of the format's u,
+The errors are those of :mod:`analysis.studies.bounds`, in units of the format's u,
 against our truth: the exact function at the (rounded) input, correctly
 rounded to float64 (``analysis.reference``).  The authors' reference was the
 unshifted algorithm ``lse_basichigh.m`` on the same rounded input, run in
@@ -35,19 +35,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import bounds, crmath, fastref
-from . import softmax as sm
-from .formats import FORMATS
-from .metrics import ulp_distance
+from .. import crmath, fastref
+from .. import softmax as sm
+from ..formats import FORMATS
+from ..metrics import ulp_distance
+from . import bounds
 
 FORMAT_NAMES = ("float16", "bfloat16", "float32", "float64")
 # algorithm -> theorem of its bound, per function.
 LSE_THEOREMS = {"naive": "3.2", "alg41": "4.2"}
 SOFTMAX_THEOREMS = {"naive": "3.3", "exp_lse_naive": "3.4", "alg41": "4.3", "exp_lse_alg41": "4.4"}
-
-
-def _quiet():
-    return np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore")
 
 
 def _chop(function: str, x: np.ndarray) -> np.ndarray:
@@ -64,7 +61,7 @@ def _recursive_sum(e: np.ndarray) -> np.ndarray:
 
 def lse_chop(x: np.ndarray):
     """(f, g, h) of lse_chop.m for rows x in the arithmetic of x's dtype."""
-    with _quiet():
+    with sm.quiet():
         e = _chop("exp", x)
         s = _recursive_sum(e)
         f = _chop("log", s)
@@ -78,7 +75,7 @@ def lse_chopshift(x: np.ndarray):
     rows = np.arange(x.shape[0])
     k = np.argmax(x, axis=-1)  # the first maximum, as MATLAB's max
     a = x[rows, k]
-    with _quiet():
+    with sm.quiet():
         e = _chop("exp", x - a[:, None])
         e[rows, k] = 0  # the max term is left out of the sum (and 0 + t = t exactly)
         s = _recursive_sum(e)
@@ -225,7 +222,7 @@ def registry_errors(logits: np.ndarray, name: str) -> dict:
     truths = dict(zip(("softmax", "logsumexp", "log_softmax"), fastref.truths(x)))
     out = {}
     for (function, method), f in sorted(sm.IMPLEMENTATIONS.items()):
-        with _quiet():
+        with sm.quiet():
             computed = np.asarray(f(x)).astype(fmt.dtype)
         truth = truths[function]
         if computed.ndim == 1:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .formats import FORMATS, STUDY_DTYPES
+from ..formats import FORMATS, STUDY_DTYPES
 
 STUDY_INDEX = {name: i for i, name in enumerate(STUDY_DTYPES)}
 
@@ -32,38 +32,38 @@ def _n(z) -> int:
     return np.shape(z)[-1]
 
 
-def lse_naive(z, lse):
+def lse_naive_bound(z, lse):
     """Theorem 3.2 (unshifted logsumexp, eq. (1.1)): 1 + (n + 1) / |lse|."""
     with np.errstate(divide="ignore", over="ignore"):  # lse = 0 or tiny: no bound (inf)
         return 1.0 + (_n(z) + 1) / np.abs(lse)
 
 
-def lse_shifted(z, lse):
+def lse_shifted_bound(z, lse):
     """Theorem 4.2 (Algorithm 4.1, max pulled out, log1p):
     |lse + n - min z| / |lse|."""
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # lse = 0 or tiny: no bound
         return np.abs(lse + _n(z) - np.min(z, axis=-1)) / np.abs(lse)
 
 
-def softmax_naive(z, lse=None):
+def softmax_naive_bound(z, lse=None):
     """Theorem 3.3 (unshifted softmax, eq. (1.2)): n + 3."""
     return np.full(np.shape(z)[:-1], _n(z) + 3.0)
 
 
-def softmax_exp_lse(z, lse):
+def softmax_exp_lse_bound(z, lse):
     """Theorem 3.4 (softmax_i = exp(z_i - lse) with the unshifted lse):
     |lse| + max |z - lse| + n + 2."""
     lse = np.asarray(lse)
     return np.abs(lse) + np.max(np.abs(z - lse[..., None]), axis=-1) + _n(z) + 2
 
 
-def softmax_shifted(z, lse=None):
+def softmax_shifted_bound(z, lse=None):
     """Theorem 4.3 (Algorithm 4.1 softmax, exp(z_i - m) / (1 + s)):
     n + 2 + 2 (max z - min z)."""
     return _n(z) + 2 + 2 * (np.max(z, axis=-1) - np.min(z, axis=-1))
 
 
-def softmax_exp_lse_shifted(z, lse):
+def softmax_exp_lse_shifted_bound(z, lse):
     """Theorem 4.4 (softmax_i = exp(z_i - lse) with the lse of Algorithm 4.1):
     1 + max |z - lse| + |lse + n - min z|."""
     lse = np.asarray(lse)
@@ -71,15 +71,15 @@ def softmax_exp_lse_shifted(z, lse):
 
 
 # theorem -> (function, the algorithm it is about, bound).  The algorithm names
-# are those of analysis.bhh2021; the methods of analysis.softmax each theorem
+# are those of analysis.studies.bhh2021; the methods of analysis.softmax each theorem
 # covers are in METHODS below.
 THEOREMS = {
-    "3.2": ("logsumexp", "naive", lse_naive),
-    "4.2": ("logsumexp", "alg41", lse_shifted),
-    "3.3": ("softmax", "naive", softmax_naive),
-    "3.4": ("softmax", "exp_lse_naive", softmax_exp_lse),
-    "4.3": ("softmax", "alg41", softmax_shifted),
-    "4.4": ("softmax", "exp_lse_alg41", softmax_exp_lse_shifted),
+    "3.2": ("logsumexp", "naive", lse_naive_bound),
+    "4.2": ("logsumexp", "alg41", lse_shifted_bound),
+    "3.3": ("softmax", "naive", softmax_naive_bound),
+    "3.4": ("softmax", "exp_lse_naive", softmax_exp_lse_bound),
+    "4.3": ("softmax", "alg41", softmax_shifted_bound),
+    "4.4": ("softmax", "exp_lse_alg41", softmax_exp_lse_shifted_bound),
 }
 
 # theorem -> the (function, method) pairs of analysis.softmax.IMPLEMENTATIONS
@@ -136,20 +136,12 @@ def applies(z64, sm_true, lse_true, fmt, method: str):
 
 def sweep_vectors(cfg, dtype_name: str, n: int, family: str, sample: int = SAMPLE) -> np.ndarray:
     """A seeded subset of the sweep's vectors of one chunk (built as
-    analysis.sweep.compute_chunk builds them; inputs that overflow the format
+    analysis.studies.sweep.compute_chunk builds them; inputs that overflow the format
     on conversion are left out)."""
-    from . import families, sweep
+    from . import sweep
 
     task = next(t for t in sweep.tasks(cfg) if (t["family"], t["dtype"], t["n"]) == (family, dtype_name, n))
-    dtype = np.dtype(FORMATS[dtype_name].dtype)
-    if family == "two_level":
-        grid = [(c, g) for c in task["offsets"] for g in task["gaps"]]
-        z = families.two_level([p[0] for p in grid], [p[1] for p in grid], n, dtype)
-    else:
-        grid = [(s, d) for s in task["scales"] for d in range(task["draws"])]
-        z = np.concatenate([families.scaled_normal([s], task["seed"], n, d, dtype) for s, d in grid]).reshape(-1, n)
-    with np.errstate(invalid="ignore"):
-        z = z[np.all(np.isfinite(z), axis=-1)]
+    z, _ = sweep.chunk_vectors(task)
     rng = np.random.default_rng([cfg.seed, n, STUDY_INDEX[dtype_name], family == "two_level"])
     return z[np.sort(rng.choice(len(z), min(sample, len(z)), replace=False))]
 
@@ -160,8 +152,8 @@ def measure_sweep(cfg, sample: int = SAMPLE) -> dict:
     seeded subset of the sweep's vectors where the bound applies, the worst
     error, the smallest ratio bound / error (the tightness) and the number of
     vectors above their bound."""
-    from . import fastref
-    from . import softmax as sm
+    from .. import fastref
+    from .. import softmax as sm
 
     out = {}
     # The bounds use gamma_n = n u / (1 - n u): in float8 (u = 2**-4, 2**-3) n u >= 1

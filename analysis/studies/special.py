@@ -24,10 +24,11 @@ import math
 import ml_dtypes
 import numpy as np
 
-from . import reference
-from . import softmax as sm
-from .formats import FORMATS
-from .metrics import ulp_distance
+from .. import reference
+from .. import softmax as sm
+from ..formats import FORMATS
+from ..metrics import ulp_distance
+from ..reference import TRUTH_INDEX
 
 # The cases have n <= 4 (except the long rows), where every method's
 # rounding error is a few ulps (BHH 2021 Theorems 3.2-4.4 with n <= 4 and
@@ -56,7 +57,6 @@ CASES = {
 }
 
 FUNCTIONS = ("softmax", "logsumexp", "log_softmax")
-_TRUTH_INDEX = {name: i for i, name in enumerate(FUNCTIONS)}
 
 
 def _scipy_adapter() -> dict:
@@ -76,7 +76,7 @@ def implementations(adapter: bool = True) -> dict:
     ``adapter``) SciPy through the adapter above when no peer is "scipy"."""
     out = dict(sm.IMPLEMENTATIONS)
     try:
-        from . import peers  # added by the peers work (issue 6 part 4)
+        from .. import peers
 
         out.update(getattr(peers, "IMPLEMENTATIONS", {}))
     except ImportError:
@@ -127,7 +127,7 @@ def table() -> list[dict]:
     for case, (description, z) in CASES.items():
         truth = reference.truths(z)
         for (function, method), f in sorted(methods.items()):
-            expected = truth[_TRUTH_INDEX[function]]
+            expected = truth[TRUTH_INDEX[function]]
             computed, out_dtype, error = evaluate(f, z)
             record = {
                 "case": case,

@@ -34,11 +34,12 @@ import zlib
 import mpmath
 import numpy as np
 
-from . import bounds, crmath, families, fastref, reference
-from .formats import FORMATS
-from .metrics import bits_from_ulps, classify, ulp_distance
+from .. import crmath, families, fastref, reference
+from ..formats import FORMATS
+from ..metrics import bits_from_ulps, classify, ulp_distance
+from ..reference import TRUTH_INDEX
+from . import bounds
 
-_TRUTH_INDEX = {"softmax": 0, "logsumexp": 1, "log_softmax": 2}
 _UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
@@ -66,7 +67,7 @@ def objective(f, function: str, z: np.ndarray) -> np.ndarray:
     or 0 where the truth is not -- e.g. an overflowed sum dividing into 0)."""
     with np.errstate(all="ignore"):
         computed = np.asarray(f(z))
-    truth = fastref.truths(z)[_TRUTH_INDEX[function]]  # bit-identical to reference.truths, faster
+    truth = fastref.truths(z)[TRUTH_INDEX[function]]  # bit-identical to reference.truths, faster
     if computed.ndim == 1:
         computed, truth = computed[:, None], truth[:, None]
     ok = np.atleast_1d(classify(computed, truth)) == "ok"

@@ -1,36 +1,39 @@
-"""The outputs beyond the sweep, written under reports/data/ (I/O only):
+"""The pipeline: every artifact of the data folder brought up to date, each
+computed only when its key changed, and ``python -m analysis report``: the
+stale studies, then the report from the files alone.
 
+The artifacts besides the sweep's (:mod:`analysis.sweep`):
+
+- ``gstar.csv`` and ``logsoftmax.json``: the log-softmax study (:mod:`analysis.studies.logsoftmax`);
+- ``examples.json``: the Background section's examples (:mod:`analysis.studies.examples`);
+- ``methods_real.json``: every method on the MNIST logits (:mod:`analysis.studies.methods_real`);
 - ``bhh2021.json`` (+ ``bhh2021_points.json`` for the figures): the
-  reproduction of Blanchard, Higham & Higham 2021 (:mod:`analysis.bhh2021`);
+  reproduction of Blanchard, Higham & Higham 2021 (:mod:`analysis.studies.bhh2021`);
 - ``bounds.json``: the theorems' bounds against the sweep's vectors
-  (:func:`analysis.bounds.measure_sweep`);
-- ``special_values.json``: the special-values table (:mod:`analysis.special`);
-- ``worst_cases.json``: the worst-case search (:mod:`analysis.worstcase`),
+  (:func:`analysis.studies.bounds.measure_sweep`);
+- ``special_values.json``: the special-values table (:mod:`analysis.studies.special`);
+- ``worst_cases.json``: the worst-case search (:mod:`analysis.studies.worstcase`),
   each (function, method, format) cached under reports/.cache;
 - ``host.json``: numpy's exp/log and their effect on the study at every SIMD
-  dispatch level of this CPU (:mod:`analysis.hostlib`), one worker process
+  dispatch level of this CPU (:mod:`analysis.studies.hostlib`), one worker process
   per level started with its ``NPY_DISABLE_CPU_FEATURES``.
 
-Host-dependent by design (``HOST_DEPENDENT``, recorded in both manifests):
-``host.json``, and the files with SciPy's results (``special_values.json``,
-``methods_real.json``; ``sweep.csv`` too when the study's methods include
-"scipy"), since SciPy calls numpy's exp.  Every other file is the same bytes
-on every CPU: the methods run in the model arithmetic (:mod:`analysis.crmath`).
+Host-dependent by design (declared in :mod:`analysis.store.registry` and
+recorded in the manifest): ``host.json``, and the files with SciPy's results
+(``special_values.json``, ``methods_real.json``; ``sweep.parquet`` too when
+the study's methods include "scipy"), since SciPy calls numpy's exp.  Every
+other file is the same bytes on every CPU: the methods run in the model
+arithmetic (:mod:`analysis.crmath`).
 
-Each file is skipped when ``extras_manifest.json`` says it was made by the
-same code (hash of the modules it depends on), package versions and config
-and its checksum still matches; every file is written atomically, the
-manifest last.  ``python -m analysis.outputs --write`` rewrites the
-worst-case regression baseline ``tests/baselines/worst_cases.json`` (as
-``make baseline`` does for the error budgets) and shows the difference.
+Each artifact is skipped when the manifest says it was made with the same
+key (the code it imports, package versions, settings) and its checksums
+still match; every file is written atomically, the manifest last.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import difflib
-import hashlib
 import json
 import os
 import subprocess
@@ -38,100 +41,80 @@ import sys
 from pathlib import Path
 
 from . import sweep
-from .sweep import CACHE_DIR, DATA_DIR, atomic_write, load_cached, store_cached, versions
+from .config import data_dir_argument
+from .formats import STUDY_DTYPES
+from .store import manifest as store_manifest
+from .store import registry
+from .store.files import DATA_DIR, json_bytes, load_cached, store_cached
+from .store.tables import gstar_csv
+from .sweep import CACHE_DIR, versions
 
 HERE = Path(__file__).parent
-MANIFEST = "extras_manifest.json"
-WORST_BASELINE = HERE.parent / "tests" / "baselines" / "worst_cases.json"
-_NUMERICS = ("formats.py", "crmath.py", "softmax.py", "reference.py", "fastref.py", "metrics.py")
-CODE = {
-    "bhh2021": (
-        *_NUMERICS,
-        "bounds.py",
-        "bhh2021.py",
-        "datasets.py",
-        "special.py",
-        "peers.py",
-        "data/bhh2021/mnist_presoftmax.csv",
-    ),
-    "bounds": (*_NUMERICS, "bounds.py", "families.py", "sweep.py"),
-    "special": (*_NUMERICS, "special.py", "peers.py"),
-    "worstcase": (*_NUMERICS, "bounds.py", "families.py", "worstcase.py", "special.py", "peers.py"),
-    "host": (*_NUMERICS, "hostlib.py", "peers.py", "families.py", "sweep.py", "config.py"),
-}
-# Files whose bytes depend on the CPU by design (see the module docstring).
-HOST_DEPENDENT = ("host.json", "special_values.json", "methods_real.json")
 
 
-def host_dependent(cfg) -> list[str]:
-    """The data files of a study that may differ between machines."""
-    scipy_in_sweep = "scipy" in (*cfg.methods, *cfg.extra_methods)
-    return sorted({*HOST_DEPENDENT, *(("sweep.csv",) if scipy_in_sweep else ())})
+# --- the smaller studies ------------------------------------------------------------------
+
+QUICK_REAL_ROWS = 250  # --quick: the first 250 of the 2,500 vectors
 
 
-def code_hash(part: str) -> str:
-    """SHA-256 over the files a part depends on (absent ones, e.g. a peers
-    module not yet written, count as empty)."""
-    h = hashlib.sha256()
-    for name in CODE[part]:
-        path = HERE / name
-        h.update(name.encode() + b"\0" + (path.read_bytes() if path.exists() else b""))
-    return h.hexdigest()
+def _command_of(quick: bool) -> str:
+    return "python -m analysis sweep" + (" --quick" if quick else "")
 
 
-def part_key(part: str, settings: dict, vers: dict) -> str:
-    blob = json.dumps({"code": code_hash(part), "settings": settings, "versions": vers}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _json_bytes(document) -> bytes:
-    return (json.dumps(sweep._jsonable(document), indent=1, sort_keys=True, allow_nan=False) + "\n").encode()
-
-
-def _read_manifest(data_dir: Path) -> dict:
-    try:
-        manifest = json.loads((data_dir / MANIFEST).read_text(encoding="utf-8"))
-        return manifest if isinstance(manifest, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def _up_to_date(data_dir: Path, entry: dict | None, key: str) -> bool:
-    if not isinstance(entry, dict) or entry.get("key") != key:
+def produce(data_dir: Path, name: str, settings, compute) -> bool:
+    """Write artifact ``name`` (``compute()`` gives its files as bytes)
+    unless the manifest says it is up to date; True if recomputed."""
+    key = registry.key(name, settings)
+    if store_manifest.up_to_date(data_dir, name, key):
         return False
-    try:
-        return all(
-            hashlib.sha256((data_dir / name).read_bytes()).hexdigest() == digest
-            for name, digest in entry["checksums"].items()
-        )
-    except (OSError, KeyError, AttributeError, TypeError):
-        return False
-
-
-def _produce(data_dir: Path, part: str, settings: dict, compute, command: str) -> bool:
-    """Write the files of one part unless up to date; True if recomputed."""
-    vers = versions()
-    key = part_key(part, settings, vers)
-    manifest = _read_manifest(data_dir)
-    if _up_to_date(data_dir, manifest.get(part), key):
-        return False
-    files = {name: _json_bytes(doc) for name, doc in compute().items()}
-    for name, data in files.items():
-        atomic_write(data_dir / name, data)
-    manifest = _read_manifest(data_dir)  # re-read: keep the other parts' entries
-    manifest[part] = {
-        "host_dependent": sorted(name for name in files if name in HOST_DEPENDENT),
-        "key": key,
-        "settings": settings,
-        "versions": vers,
-        "command": command,
-        "checksums": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
-    }
-    atomic_write(data_dir / MANIFEST, (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
+    store_manifest.record(data_dir, name, key, settings, compute())
     return True
 
 
-# --- the four parts ------------------------------------------------------------------
+def logsoftmax_outputs(data_dir: Path = DATA_DIR, quick: bool = False) -> Path:
+    """The log-softmax study (analysis.studies.logsoftmax.study): gstar.csv and
+    logsoftmax.json, unless up to date (then this takes milliseconds; a
+    cold run takes a few seconds)."""
+
+    def compute():
+        from .studies import logsoftmax
+
+        study = logsoftmax.study(quick)
+        document = {"quick": quick, "versions": versions(), "command": _command_of(quick), **study}
+        return {"gstar.csv": gstar_csv(study["gstar"]), "logsoftmax.json": json_bytes(document)}
+
+    produce(Path(data_dir), "logsoftmax", {"quick": quick}, compute)
+    return Path(data_dir)
+
+
+def methods_real_outputs(data_dir: Path = DATA_DIR, quick: bool = False) -> Path:
+    """analysis.studies.methods_real.real_data_errors: methods_real.json, unless up to date."""
+
+    def compute():
+        from .studies import methods_real
+
+        rows = QUICK_REAL_ROWS if quick else None
+        document = {"quick": quick, "rows": rows or "all", "versions": versions(), "command": _command_of(quick),
+                    "formats": methods_real.real_data_errors(rows)}  # fmt: skip
+        return {"methods_real.json": json_bytes(document)}
+
+    produce(Path(data_dir), "methods_real", {"quick": quick}, compute)
+    return Path(data_dir)
+
+
+def examples_outputs(data_dir: Path, dtypes) -> Path:
+    """analysis.studies.examples: examples.json, unless up to date."""
+
+    def compute():
+        from .studies import examples
+
+        return {"examples.json": json_bytes(examples.study(dtypes))}
+
+    produce(Path(data_dir), "examples", {"dtypes": list(dtypes)}, compute)
+    return Path(data_dir)
+
+
+# --- the studies computed side by side on the worker processes ----------------------------
 
 
 # --quick (a small grid for tests): the first QUICK_VECTORS MNIST vectors and a
@@ -142,7 +125,8 @@ QUICK_BUDGET = 60
 
 
 def bhh2021_files(quick: bool = False) -> dict:
-    from . import bhh2021, datasets
+    from . import datasets
+    from .studies import bhh2021
 
     _, logits = datasets.mnist_logits()
     if quick:
@@ -152,13 +136,13 @@ def bhh2021_files(quick: bool = False) -> dict:
 
 
 def bounds_files(cfg) -> dict:
-    from . import bounds
+    from .studies import bounds
 
     return {"bounds.json": bounds.measure_sweep(cfg)}
 
 
 def special_files() -> dict:
-    from . import special
+    from .studies import special
 
     records = special.table()
     return {
@@ -173,12 +157,12 @@ def special_files() -> dict:
 
 def _case_key(function: str, method: str, dtype_name: str, wcfg) -> str:
     task = {"function": function, "method": method, "dtype": dtype_name, **wcfg.as_dict()}
-    return sweep.task_key(task, code_hash("worstcase"), versions())
+    return sweep.task_key(task, registry.BY_NAME["worstcase"].code_hash(), versions())
 
 
 def worst_case_record(function: str, method: str, dtype_name: str, wcfg) -> dict:
     """The search for one (function, method, format), assessed."""
-    from . import special, worstcase
+    from .studies import special, worstcase
 
     f = special.implementations(adapter=False)[function, method]
     found = worstcase.search(f, function, dtype_name, wcfg.seed, wcfg.budget, wcfg.restarts, wcfg.batch, wcfg.lengths)
@@ -223,17 +207,18 @@ def worstcase_files(wcfg) -> dict:
 
 
 def host_files(config_path, quick: bool) -> dict:
-    """host.json: analysis.hostlib run once per dispatch level, each in a
+    """host.json: analysis.studies.hostlib run once per dispatch level, each in a
     fresh interpreter whose NPY_DISABLE_CPU_FEATURES stops numpy at that
     level (numpy reads it at import), two at a time."""
     import concurrent.futures
 
-    from . import hostlib
     from .config import load_host
+    from .studies import hostlib
 
     def run(level: dict) -> dict:
         env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": level["disable"], "PYTHONPATH": str(HERE.parent)}
-        command = [sys.executable, "-m", "analysis.hostlib"] + (["--config", str(config_path)] if config_path else [])
+        command = [sys.executable, "-m", "analysis.studies.hostlib"]
+        command += ["--config", str(config_path)] if config_path else []
         done = subprocess.run(command + (["--quick"] if quick else []), env=env, capture_output=True, check=False)
         if done.returncode:
             raise RuntimeError(f"host measurement at {level['name']} failed: {done.stderr.decode()[-500:]}")
@@ -256,8 +241,8 @@ def host_files(config_path, quick: bool) -> dict:
 def _host_settings(config_path, quick: bool, cfg) -> dict:
     """What host.json depends on besides code and versions: the machine (its
     CPU and numpy's dispatch targets on it) and the settings."""
-    from . import hostlib
     from .config import load_host
+    from .studies import hostlib
 
     return {"cpu": hostlib.cpu_model(), "targets": hostlib.dispatch_targets(),
             "host": load_host(config_path, quick).as_dict(), "study": cfg.as_dict()}  # fmt: skip
@@ -268,10 +253,8 @@ def _compute_in_parallel(data_dir: Path, parts, cfg, wcfg) -> dict:
     computed on ``cfg.workers`` processes (the searches are ~90 independent
     jobs); returns part -> a function giving its files.  Worst cases go to
     the cache, where worst_cases() then finds them."""
-    vers = versions()
-    manifest = _read_manifest(data_dir)
     todo = [(part, compute) for part, settings, compute in parts
-            if not _up_to_date(data_dir, manifest.get(part), part_key(part, settings, vers))]  # fmt: skip
+            if not store_manifest.up_to_date(data_dir, part, registry.key(part, settings))]  # fmt: skip
     cases = []
     if any(part == "worstcase" for part, _ in todo):
         cases = [c for c in _cases(wcfg) if load_cached(_case_key(*c, wcfg)) is None]
@@ -312,7 +295,6 @@ def produce_all(data_dir: Path = DATA_DIR, cfg=None, config_path=None, quick: bo
     wcfg = load_worstcase(config_path)
     if quick:
         wcfg = dataclasses.replace(wcfg, budget=min(wcfg.budget, QUICK_BUDGET), restarts=1, dtypes=wcfg.dtypes[:1])
-    command = "python -m analysis sweep" + (" --quick" if quick else "")
     done = []
     parts = (
         ("bhh2021", {"quick": quick}, lambda: bhh2021_files(quick)),
@@ -323,58 +305,87 @@ def produce_all(data_dir: Path = DATA_DIR, cfg=None, config_path=None, quick: bo
     )
     computed = _compute_in_parallel(data_dir, parts, cfg, wcfg)
     for part, settings, compute in parts:
-        if _produce(data_dir, part, settings, computed.get(part, compute), command):
+        compute = computed.get(part, compute)
+        if produce(data_dir, part, settings, lambda c=compute: {n: json_bytes(d) for n, d in c().items()}):
             done.append(part)
     return done
 
 
 def write_study(cfg, config_path=None, data_dir: Path = DATA_DIR, executor=None, progress=None) -> Path:
     """Every data file of the study under ``data_dir``, each recomputed only
-    when out of date: the sweep (sweep.csv, thresholds.json, manifest.json;
+    when out of date: the sweep (sweep.parquet, thresholds.json;
     its chunks on ``executor`` when given), the log-softmax study (gstar.csv,
-    logsoftmax.json), the four parts above, and methods_real.json.  What
+    logsoftmax.json), the examples (examples.json), the parts above, and
+    methods_real.json.  What
     ``python -m analysis sweep`` and ``python -m analysis report`` run."""
     out = sweep.run(cfg, data_dir=data_dir, progress=progress, executor=executor)
-    sweep.logsoftmax_outputs(out, quick=cfg.quick)
+    logsoftmax_outputs(out, quick=cfg.quick)
+    examples_outputs(out, [d for d in STUDY_DTYPES if d in cfg.dtypes])
     produce_all(out, cfg=cfg, config_path=config_path, quick=cfg.quick)
-    sweep.methods_real_outputs(out, quick=cfg.quick)
+    methods_real_outputs(out, quick=cfg.quick)
     return out
 
 
-# --- the regression baseline of the worst cases --------------------------------------
+# --- python -m analysis report ------------------------------------------------------------
 
 
-def baseline_text(records: list[dict]) -> str:
-    """The stored cases: input (hex), ULPs, and the theorem verdict."""
-    cases = [
-        {k: r[k] for k in ("function", "method", "dtype", "input_hex", "ulps", "theorem", "bound_applies")}
-        for r in records
-        if r["ulps"] >= 0
-    ]
-    return json.dumps(cases, indent=1, sort_keys=True) + "\n"
+def _run_studies(config: Path | None, quick: bool, data_dir: Path, scheduler: str | None = None) -> Path:
+    """Bring the data folder up to date (milliseconds when nothing changed)."""
+    from .cluster import executor
+    from .config import load
+
+    cfg = load(config, quick)
+    with executor(scheduler) as pool:
+        return write_study(cfg, config, data_dir, executor=pool)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis.outputs", description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="rewrite tests/baselines/worst_cases.json, show the diff")
+def _command(args: argparse.Namespace) -> str:
+    """The command line as the report shows it: the options that change what
+    is computed (output paths are left out: they do not change the content)."""
+    words = ["python -m analysis report"]
+    if args.quick:
+        words.append("--quick")
+    if args.config is not None:
+        words.append(f"--config {args.config}")
+    if args.no_sweep:
+        words.append("--no-sweep")
+    return " ".join(words)
+
+
+def report_main(argv: list[str] | None = None) -> int:
+    """``python -m analysis report``: the stale studies, then the report."""
+    from .report import REPORT_PATH, ReportError, build
+    parser = argparse.ArgumentParser(prog="python -m analysis report", description="Build the HTML report.")
+    parser.add_argument("--config", type=Path, default=None, help="study file (default analysis/study.toml)")
+    parser.add_argument("--quick", action="store_true", help="the small [quick] grid of the study file")
+    parser.add_argument(
+        "--data-dir", type=data_dir_argument, default=DATA_DIR, help="the data folder (default reports/data)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=REPORT_PATH, help="report file (default reports/softmax_study.html)"
+    )
+    parser.add_argument("--no-sweep", action="store_true", help="use the data as they are; run no study")
+    parser.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS", help="run the sweep on this dask.distributed scheduler"
+    )
     args = parser.parse_args(argv)
-    from .config import ConfigError, load_worstcase
+    from .cluster import ClusterError, leave
 
     try:
-        wcfg = load_worstcase()
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    new = baseline_text(worst_cases(wcfg))
-    if not args.write:
-        sys.stdout.write(new)
-        return 0
-    old = WORST_BASELINE.read_text() if WORST_BASELINE.exists() else ""
-    sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True), str(WORST_BASELINE), "new"))
-    atomic_write(WORST_BASELINE, new.encode())
-    print(f"wrote {WORST_BASELINE}")
+        data_dir = (
+            args.data_dir if args.no_sweep else _run_studies(args.config, args.quick, args.data_dir, args.scheduler)
+        )
+        out = build(data_dir, args.out, command=_command(args))
+    except ClusterError as err:
+        leave(err, "the previous report (if any) is unchanged")
+    except ReportError as err:
+        print(f"error: {err}; the previous report (if any) is unchanged", file=sys.stderr)
+        return 1
+    except Exception as err:  # noqa: BLE001 -- any failure must leave the old report and exit non-zero
+        print(
+            f"error: report build failed: {type(err).__name__}: {err}; the previous report (if any) is unchanged",
+            file=sys.stderr,
+        )
+        return 1
+    print(out)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

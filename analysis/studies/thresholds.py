@@ -1,4 +1,4 @@
-"""Records -> findings: the observed failure thresholds next to the predicted.
+"""The failure thresholds: observed (by bisection) next to predicted (closed forms).
 
 Observed thresholds are found by bisection over the representable values of
 the format (so they are exact, not limited by the sweep's grid) on the
@@ -42,10 +42,10 @@ import math
 import mpmath
 import numpy as np
 
-from . import families
-from . import softmax as sm
-from .formats import FORMATS, STUDY_DTYPES, Format
-from .metrics import ulp_distance
+from .. import families
+from .. import softmax as sm
+from ..formats import FORMATS, STUDY_DTYPES, Format
+from ..metrics import ulp_distance
 
 _UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 

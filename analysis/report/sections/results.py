@@ -1,0 +1,99 @@
+"""Results: the failure maps, bits of error against scale, the thresholds predicted and observed, and the examples."""
+
+from __future__ import annotations
+
+from ...formats import STUDY_DTYPES
+from .. import figures
+from ..bundle import FUNCTIONS, dtypes_of, select
+from ..values import format_value, number, text
+from . import Section
+from .background import examples
+
+KINDS = ("overflow", "underflow", "nan")
+
+
+def threshold_tables(thresholds) -> list[dict]:
+    """Per function: the predicted-vs-observed rows where either exists."""
+    tables = []
+    for function in FUNCTIONS:
+        rows = []
+        records = [r for r in thresholds if r["function"] == function]
+        shown = [r for r in records if r["observed"] is not None or r["predicted"] is not None]
+        shown.sort(
+            key=lambda r: (
+                KINDS.index(r["kind"]) if r["kind"] in KINDS else 9,
+                r["method"],
+                STUDY_DTYPES.index(r["dtype"]) if r["dtype"] in STUDY_DTYPES else 9,
+                r["n"],
+            )
+        )
+        exact = 0
+        for r in shown:
+            same = r["observed"] == r["predicted"]
+            exact += same
+            rows.append(
+                [
+                    text(r["kind"]),
+                    text(r["method"]),
+                    text(r["dtype"]),
+                    number(r["n"]),
+                    format_value(r["observed"], r["dtype"]),
+                    format_value(r["predicted"], r["dtype"]),
+                    text(r["note"], "" if same else "differs"),
+                ]
+            )
+        if records:
+            tables.append(
+                {
+                    "function": function,
+                    "rows": rows,
+                    "shown": number(len(shown)),
+                    "exact": number(exact),
+                    "never": number(len(records) - len(shown)),
+                }
+            )
+    return tables
+
+
+def threshold_summary(thresholds) -> dict:
+    both = [r for r in thresholds if r["observed"] is not None and r["predicted"] is not None]
+    worst = max((abs(r["observed"] / r["predicted"] - 1) for r in both if r["predicted"]), default=0.0)
+    return {
+        "both": number(len(both), "thresholds_both"),
+        "exact": number(sum(1 for r in both if r["observed"] == r["predicted"]), "thresholds_exact"),
+        "worst": number(worst, "thresholds_worst_relative", digits=2),
+    }
+
+
+def make_figures(bundle, dtypes) -> dict:
+    sweep = bundle.sweep
+    two_level_lengths = sorted(set(sweep["n"][select(sweep, family="two_level")].tolist()))
+    out = {"failure": [], "bits": [], "thresholds": None}
+    if two_level_lengths:
+        plan = [("softmax", two_level_lengths[-1])]
+        if len(two_level_lengths) > 1:
+            plan.append(("softmax", two_level_lengths[0]))
+        plan += [(f, two_level_lengths[-1]) for f in ("logsumexp", "log_softmax")]
+        for function, n in plan:
+            if select(sweep, family="two_level", function=function, n=n).any():
+                out["failure"].append(
+                    {"function": function, "n": number(n), "figure": figures.failure_map(sweep, function, n, dtypes)}
+                )
+    for function in FUNCTIONS:
+        if select(sweep, family="scaled_normal", function=function).any():
+            out["bits"].append({"function": function, "figure": figures.bits_vs_scale(sweep, function, dtypes)})
+    if bundle.thresholds:
+        out["thresholds"] = figures.thresholds_scatter(bundle.thresholds)
+    return out
+
+
+def context(bundle) -> dict:
+    return {
+        "figures": make_figures(bundle, dtypes_of(bundle.sweep)),
+        "threshold_tables": threshold_tables(bundle.thresholds),
+        "threshold_summary": threshold_summary(bundle.thresholds),
+        "examples": examples(bundle.get("examples.json")),
+    }
+
+
+SECTION = Section("results", "Results", "results.html", ("sweep", "examples"), context)

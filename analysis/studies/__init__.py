@@ -1,0 +1,1 @@
+"""The studies: settings + numerics -> plain records (no file I/O)."""
