@@ -80,6 +80,7 @@ than the float64 range) and undecided values go to ``reference._row``.
 from __future__ import annotations
 
 import math
+import os
 from functools import lru_cache
 
 import mpmath
@@ -88,12 +89,21 @@ import numpy as np
 from . import reference
 from .formats import FORMATS, check_study_array
 
+try:  # the compiled kernel (Numba); without it the numpy path below does the same work
+    from . import fastref_kernel
+except ImportError:  # pragma: no cover - numba is in requirements.lock
+    fastref_kernel = None
+
 EPS = 2.0**-100  # relative error of one double-double operation (see docstring)
 EXP_REL = 2.0**-96  # relative error of exp_dd
 UNDERFLOW = 2.0**-1064  # absolute slack for underflow in the last operations (each <= 2**-1074)
 MARGIN = 4.0  # the stated margin on every bound
 CLAMP = -(2.0**16)
 TAYLOR_DEGREE = 10
+
+# Which path decides the rows: the compiled kernel when Numba is importable,
+# unless SOFTMAX_STUDY_FASTREF=numpy; tests switch it to compare both.
+COMPILED = fastref_kernel is not None and os.environ.get("SOFTMAX_STUDY_FASTREF", "") != "numpy"
 
 _STATS = {"elements": 0, "rows": 0, "fallback_rows": 0, "fallback_elements": 0}
 
@@ -471,6 +481,31 @@ def _core(u, counts, fmt):
     return sm, lse, lsm, max_err, ok
 
 
+@lru_cache(maxsize=1)
+def _kernel_constants() -> np.ndarray:
+    """_constants() in the flat layout of fastref_kernel."""
+    k_ = _constants()
+    consts = np.zeros(fastref_kernel.CONSTS_SIZE)
+    consts[fastref_kernel.C_PARTS : fastref_kernel.C_PARTS + 4] = k_["c"]
+    consts[fastref_kernel.INV_C] = k_["inv_c"]
+    consts[fastref_kernel.TABLE_HI : fastref_kernel.TABLE_HI + 64] = k_["table"][0]
+    consts[fastref_kernel.TABLE_LO : fastref_kernel.TABLE_LO + 64] = k_["table"][1]
+    hi, lo = zip(*k_["coef"])
+    consts[fastref_kernel.COEF_HI : fastref_kernel.COEF_HI + len(hi)] = hi
+    consts[fastref_kernel.COEF_LO : fastref_kernel.COEF_LO + len(lo)] = lo
+    consts.setflags(write=False)
+    return consts
+
+
+def _core_compiled(u, counts, fmt):
+    """_core by the compiled kernel: the same values and the same ``ok``."""
+    u = np.ascontiguousarray(u, dtype=np.float64)
+    counts = np.ascontiguousarray(counts, dtype=np.float64)
+    return fastref_kernel.core(
+        u, counts, _kernel_constants(), fmt.precision, fmt.emin, fmt.emax, fmt.max, fmt.has_inf, float(MARGIN)
+    )
+
+
 # --- whole arrays -----------------------------------------------------------
 
 
@@ -506,7 +541,8 @@ def _compute(flat, dtype_name):
         uniq, inverse = np.unique(u, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         with np.errstate(all="ignore"):  # overflow and NaN are caught by the decision
-            sm, ls, lsm, me, ok = _core(uniq, counts[: len(uniq)] if index is not None else np.ones_like(uniq), fmt)
+            core = _core_compiled if COMPILED else _core
+            sm, ls, lsm, me, ok = core(uniq, counts[: len(uniq)] if index is not None else np.ones_like(uniq), fmt)
         sm, ls, lsm, me, ok = sm[inverse], ls[inverse], lsm[inverse], me[inverse], ok[inverse]
         where = slice(None) if finite.all() else np.flatnonzero(finite)
         lse[where], max_err[where], done[where] = ls, me, ok
