@@ -499,11 +499,13 @@ def _kernel_constants() -> np.ndarray:
 
 def _core_compiled(u, counts, fmt):
     """_core by the compiled kernel: the same values and the same ``ok``."""
-    u = np.ascontiguousarray(u, dtype=np.float64)
-    counts = np.ascontiguousarray(counts, dtype=np.float64)
-    return fastref_kernel.core(
-        u, counts, _kernel_constants(), fmt.precision, fmt.emin, fmt.emax, fmt.max, fmt.has_inf, float(MARGIN)
+    rows, width = u.shape
+    u = np.ascontiguousarray(u, dtype=np.float64).reshape(-1)
+    counts = np.ascontiguousarray(np.broadcast_to(counts, (rows, width)), dtype=np.float64).reshape(-1)
+    sm, lse, lsm, max_err, ok = fastref_kernel.core(
+        u, counts, width, _kernel_constants(), fmt.precision, fmt.emin, fmt.emax, fmt.max, fmt.has_inf, float(MARGIN)
     )
+    return sm.reshape(rows, width), lse, lsm.reshape(rows, width), max_err, ok.astype(bool)
 
 
 # --- whole arrays -----------------------------------------------------------

@@ -70,88 +70,96 @@ COEF_LO = COEF_HI + TAYLOR_DEGREE + 2
 CONSTS_SIZE = COEF_LO + TAYLOR_DEGREE + 2
 
 _JIT = {"cache": True, "fastmath": False, "error_model": "numpy", "nogil": True}
+# The helpers are inlined in Numba's IR (not left to LLVM's inliner, which
+# keeps large functions out of line): a loop whose body has no call left is
+# one LLVM can vectorize.
+_INLINE = {**_JIT, "forceinline": True}
 _INT_MIN_HALF = np.iinfo(np.int64).min // 2
 
 
 # --- bits ---------------------------------------------------------------------
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _pow2(n):
     """2**n for an integer -1022 <= n <= 1023, exactly."""
     return np.int64((n + 1023) << 52).view(np.float64)
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
+def _ldexp_step(n):
+    """The exact pre-scaling of musl's scalbn for an exponent n: 2**1023 above
+    the normal range, 2**-969 = 2**-1022 * 2**53 below it, else 1."""
+    return 1023 if n > 1023 else (-969 if n < -1022 else 0)
+
+
+@njit(**_INLINE)
 def _ldexp(x, n):
-    """x 2**n correctly rounded (musl's scalbn): the scalings before the
-    last multiplication are exact, and 2**-1022 * 2**53 keeps a value that
-    will be subnormal from being rounded twice."""
-    if n > 1023:
-        x *= 8.98846567431158e307  # 2**1023
-        n -= 1023
-        if n > 1023:
-            x *= 8.98846567431158e307
-            n -= 1023
-            if n > 1023:
-                n = 1023
-    elif n < -1022:
-        x *= 2.004168360008973e-292  # 2**-969 = 2**-1022 * 2**53
-        n += 969
-        if n < -1022:
-            x *= 2.004168360008973e-292
-            n += 969
-            if n < -1022:
-                n = -1022
-    return x * _pow2(n)
+    """x 2**n correctly rounded, as numpy's ldexp: musl's scalbn without
+    branches (its steps of 2**0 are exact multiplications by 1).  Only the
+    last multiplication can round: 2**-969 keeps a value that will end
+    subnormal out of the subnormal range until then."""
+    step = _ldexp_step(n)
+    x *= _pow2(step)
+    n -= step
+    step = _ldexp_step(n)
+    x *= _pow2(step)
+    n -= step
+    return x * _pow2(min(max(n, -1022), 1023))
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _frexp_exponent(x):
     """The exponent e of frexp: x = f 2**e with 0.5 <= |f| < 1; 0 for 0,
     inf and NaN (as numpy's frexp)."""
     biased = (np.float64(x).view(np.int64) >> 52) & 0x7FF
-    if biased == 0x7FF or x == 0:
-        return np.int64(0)
-    if biased == 0:  # subnormal: scale into the normal range first
-        return ((np.float64(x * 1.8446744073709552e19).view(np.int64) >> 52) & 0x7FF) - 1022 - 64
-    return biased - 1022
+    # A subnormal is scaled by 2**64 into the normal range first.
+    scaled = (np.float64(x * 1.8446744073709552e19).view(np.int64) >> 52) & 0x7FF
+    exponent = biased - 1022 if biased != 0 else scaled - 1022 - 64
+    return np.int64(0) if (biased == 0x7FF) | (x == 0) else exponent
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
+def _nextafter(x, y):
+    """numpy's nextafter(x, y) on the bits (no call: the loop stays vectorizable)."""
+    bits = np.float64(x).view(np.int64)
+    step = np.int64(1) if (x < y) == (x > 0) else np.int64(-1)
+    result = np.int64(bits + step).view(np.float64)
+    result = math.copysign(5e-324, y - x) if x == 0 else result
+    result = y if x == y else result
+    return x + y if (x != x) | (y != y) else result
+
+
+@njit(**_INLINE)
 def _sign(x):
     """numpy's sign: -1, 0, +1, NaN for NaN."""
-    if x > 0:
-        return 1.0
-    if x < 0:
-        return -1.0
-    return x * 0.0  # 0 for +-0, NaN for NaN
+    return 1.0 if x > 0 else (-1.0 if x < 0 else x * 0.0)  # x * 0: 0 for +-0, NaN for NaN
 
 
 # --- error-free transformations and double-double arithmetic --------------
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _two_sum(a, b):
     s = a + b
     bb = s - a
     return s, (a - (s - bb)) + (b - bb)
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _fast_two_sum(a, b):  # |a| >= |b| (or a == 0)
     s = a + b
     return s, b - (s - a)
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _split(a):  # Veltkamp: a = hi + lo, each with at most 26 bits
     c = 134217729.0 * a  # 2**27 + 1
     hi = c - (c - a)
     return hi, a - hi
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _two_prod(a, b):  # Dekker: a*b = p + e exactly
     p = a * b
     ah, al = _split(a)
@@ -159,7 +167,7 @@ def _two_prod(a, b):  # Dekker: a*b = p + e exactly
     return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _add(xh, xl, yh, yl):  # AccurateDWPlusDW (JMP 2017, Alg. 6)
     sh, sl = _two_sum(xh, yh)
     th, tl = _two_sum(xl, yl)
@@ -167,19 +175,19 @@ def _add(xh, xl, yh, yl):  # AccurateDWPlusDW (JMP 2017, Alg. 6)
     return _fast_two_sum(vh, tl + vl)
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _mul(xh, xl, yh, yl):  # DWTimesDW1 (JMP 2017, Alg. 10)
     ch, cl1 = _two_prod(xh, yh)
     return _fast_two_sum(ch, cl1 + (xh * yl + xl * yh))
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _mul_d(xh, xl, y):  # DWTimesFP1 (JMP 2017, Alg. 7)
     ch, cl1 = _two_prod(xh, y)
     return _fast_two_sum(ch, cl1 + xl * y)
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _div(xh, xl, yh, yl):  # as fastref._div
     q1 = xh / yh
     ph, pl = _mul_d(yh, yl, q1)
@@ -187,7 +195,7 @@ def _div(xh, xl, yh, yl):  # as fastref._div
     return _fast_two_sum(q1, rh / yh)
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _add_err(xh, xl, yh, yl):  # as fastref._add_err
     sh, sl = _two_sum(xh, yh)
     th, tl = _two_sum(xl, yl)
@@ -201,7 +209,31 @@ def _add_err(xh, xl, yh, yl):  # as fastref._add_err
 # --- exp ---------------------------------------------------------------------
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
+def _horner_step(ph, pl, rh, rl, consts, i):
+    ph, pl = _mul(ph, pl, rh, rl)
+    return _add(ph, pl, consts[COEF_HI + i], consts[COEF_LO + i])
+
+
+@njit(**_INLINE)
+def _horner(rh, rl, consts):
+    """The Taylor polynomial of degree 10 at r, Horner's rule written out
+    (a loop inside the loop over the entries would keep LLVM from
+    vectorizing the latter)."""
+    ph, pl = consts[COEF_HI + 10], consts[COEF_LO + 10]
+    ph, pl = _horner_step(ph, pl, rh, rl, consts, 9)
+    ph, pl = _horner_step(ph, pl, rh, rl, consts, 8)
+    ph, pl = _horner_step(ph, pl, rh, rl, consts, 7)
+    ph, pl = _horner_step(ph, pl, rh, rl, consts, 6)
+    ph, pl = _horner_step(ph, pl, rh, rl, consts, 5)
+    ph, pl = _horner_step(ph, pl, rh, rl, consts, 4)
+    ph, pl = _horner_step(ph, pl, rh, rl, consts, 3)
+    ph, pl = _horner_step(ph, pl, rh, rl, consts, 2)
+    ph, pl = _horner_step(ph, pl, rh, rl, consts, 1)
+    return _horner_step(ph, pl, rh, rl, consts, 0)
+
+
+@njit(**_INLINE)
 def _exp_dd(dh, dl, consts):
     """fastref._exp_dd for one d in [-2**16, 0]: (a, Mh, Ml)."""
     c1, c2, c3, c4 = consts[C_PARTS], consts[C_PARTS + 1], consts[C_PARTS + 2], consts[C_PARTS + 3]
@@ -212,17 +244,14 @@ def _exp_dd(dh, dl, consts):
     rh, rl = _add(rh, rl, -k * c3, 0.0 * k)
     ph, pl = _two_prod(k, c4)
     rh, rl = _add(rh, rl, -ph, -pl)
-    ph, pl = consts[COEF_HI + TAYLOR_DEGREE], consts[COEF_LO + TAYLOR_DEGREE]
-    for i in range(TAYLOR_DEGREE - 1, -1, -1):
-        ph, pl = _mul(ph, pl, rh, rl)
-        ph, pl = _add(ph, pl, consts[COEF_HI + i], consts[COEF_LO + i])
+    ph, pl = _horner(rh, rl, consts)
     ki = np.int64(k)
     j = ki & 63  # ki mod 64, in [0, 64), as numpy's % for a positive modulus
     mh, ml = _mul(consts[TABLE_HI + j], consts[TABLE_LO + j], ph, pl)
     return (ki - j) >> 6, mh, ml
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _expm1_small(x, consts):
     """fastref._expm1_small for one |x| <= 2**-8."""
     ph, pl = consts[COEF_HI + TAYLOR_DEGREE + 1], consts[COEF_LO + TAYLOR_DEGREE + 1]
@@ -235,20 +264,22 @@ def _expm1_small(x, consts):
 # --- the decision -----------------------------------------------------------
 
 
-@njit(**_JIT)
-def _offset(vh, vl, wh, wl, shift, n):
-    """value / 2**q - n as a double-double, and its error (fastref._decide)."""
-    dh, dl = _two_sum(_ldexp(vh, shift), -n)  # exact
-    dh, dl, e1 = _add_err(dh, dl, _ldexp(vl, shift), 0.0 * dh)
-    dh, dl, e2 = _add_err(dh, dl, _ldexp(wh, shift), _ldexp(wl, shift))
+@njit(**_INLINE)
+def _offset(vs, vt, ws, wt, n):
+    """value / 2**q - n as a double-double, and its error (fastref._decide's
+    offset), from vh, vl, wh, wl already scaled by 2**-q."""
+    dh, dl = _two_sum(vs, -n)  # exact
+    dh, dl, e1 = _add_err(dh, dl, vt, 0.0 * dh)
+    dh, dl, e2 = _add_err(dh, dl, ws, wt)
     return dh, dl, e1 + e2
 
 
-@njit(**_JIT)
-def _decide(vh, vl, scale, err, p, emin, emax, fmax, has_inf, zero_sign, wh, wl, w_sign, margin):
+@njit(**_INLINE)
+def _decide(vh, vl, scale, err, fmt, zero_sign, wh, wl, w_sign, margin):
     """fastref._decide for one value: round 2**scale (vh + vl + wh + wl),
-    known within 2**scale err, to the format (p, emin, emax, fmax, has_inf).
-    Returns (value, decided)."""
+    known within 2**scale err, to the format ``fmt`` = (p, emin, emax, max,
+    has_inf, 2**(p-1)).  Returns (value, decided)."""
+    p, emin, emax, fmax, has_inf, two_p1 = fmt
     ah, _, _ = _add_err(vh, vl, wh, wl)  # only to choose the binade and N
     if ah == 0:
         binade = emin - p - 2
@@ -259,80 +290,76 @@ def _decide(vh, vl, scale, err, p, emin, emax, fmax, has_inf, zero_sign, wh, wl,
     t = _ldexp(ah, shift)
     # Off an exact half, toward the side of an unresolved w.
     if w_sign != 0:
-        t = np.nextafter(t, t + w_sign)
+        t = _nextafter(t, t + w_sign)
     n = np.rint(t)
-    dh, dl, e12 = _offset(vh, vl, wh, wl, shift, n)
+    # The scaled parts (fastref scales them in each call of its offset(): the same values).
+    vs, vt, ws, wt = _ldexp(vh, shift), _ldexp(vl, shift), _ldexp(wh, shift), _ldexp(wl, shift)
+    dh, dl, e12 = _offset(vs, vt, ws, wt, n)
     # ah lost w's bits: on an exact half, the side of w decides the nearest n.
-    if abs(dh) > 0.5 or (abs(dh) == 0.5 and dh * dl > 0):
+    # (Here and below & and | rather than `and` and `or`: their branches
+    # would keep LLVM from vectorizing the loops that call this.)
+    if (abs(dh) > 0.5) | ((abs(dh) == 0.5) & (dh * dl > 0)):
         n = n + _sign(dh)
-        dh, dl, e12 = _offset(vh, vl, wh, wl, shift, n)
+        dh, dl, e12 = _offset(vs, vt, ws, wt, n)
     # ldexp is exact unless it underflows (<= 2**-1074 each, four calls)
     tau = _ldexp(err * margin, shift) * (1 + 2.0**-50) + e12 + 2.0**-1069
     # The rounding interval of n is (n - below, n + above) in units: 1/2,
     # or 1/4 on the side toward zero of a normal power of two.
-    power = abs(n) == 2.0 ** (p - 1) and q > emin - p + 1
-    above = 0.25 if power and n < 0 else 0.5
-    below = 0.25 if power and n > 0 else 0.5
+    power = (abs(n) == two_p1) & (q > emin - p + 1)
+    above = 0.25 if power & (n < 0) else 0.5
+    below = 0.25 if power & (n > 0) else 0.5
     up_margin = above - dh
     low_margin = below + dh
     up = up_margin - dl > tau + 2.0**-51 * (abs(up_margin) + abs(dl))
     low = low_margin + dl > tau + 2.0**-51 * (abs(low_margin) + abs(dl))
-    if w_sign != 0:  # with a signed w and an exact v: v itself bounds the value strictly
-        vt = _ldexp(vl, shift)
-        vs = _ldexp(vh, shift)
-        exact_v = _ldexp(vt, -shift) == vl and _ldexp(vs, -shift) == vh and shift == scale - q
-        a, b = _two_sum(vs, -n)
-        s, e = _two_sum(b, vt)  # offset of v = a + s + e exactly
-        if exact_v and w_sign < 0 and (above - a) - s >= e:
-            up = True
-        if exact_v and w_sign > 0 and (below + a) + s >= -e:
-            low = True
-    inside = up and low
+    # With a signed w and an exact v: v itself bounds the value strictly.
+    exact_v = (_ldexp(vt, -shift) == vl) & (_ldexp(vs, -shift) == vh) & (shift == scale - q)
+    a, b = _two_sum(vs, -n)
+    s, e = _two_sum(b, vt)  # offset of v = a + s + e exactly
+    up = up | ((w_sign < 0) & exact_v & ((above - a) - s >= e))
+    low = low | ((w_sign > 0) & exact_v & ((below + a) + s >= -e))
+    inside = up & low
     value = _ldexp(n, q)
     finite = abs(value) <= fmax
     # Overflow: the whole interval at or above 2**(emax+1) rounds to inf.
-    big = binade >= emax + 1 and (abs(n) - abs(dh) - abs(dl) - tau) * (1 - 2.0**-40) >= 2.0 ** (p - 1)
+    big = (binade >= emax + 1) & ((abs(n) - abs(dh) - abs(dl) - tau) * (1 - 2.0**-40) >= two_p1)
     # Zero: |v| below half the smallest subnormal, with a known sign.
-    if zero_sign != 0:
-        zsign = zero_sign
-    elif abs(dh) * (1 - 2.0**-50) - abs(dl) * 1.01 > tau:
-        zsign = _sign(dh)
-    else:
-        zsign = 0.0
-    if big:
-        value = (math.inf if has_inf else math.nan) * _sign(ah)
-        ok = True
-    elif n == 0:
-        value = math.copysign(0.0, zsign)
-        ok = inside and zsign != 0
-    else:
-        ok = inside and finite
-    ok = ok and math.isfinite(ah) and math.isfinite(err) and math.isfinite(dh)
-    return value, ok
+    proved = _sign(dh) if abs(dh) * (1 - 2.0**-50) - abs(dl) * 1.01 > tau else 0.0
+    zsign = zero_sign if zero_sign != 0 else proved
+    zero = n == 0
+    inf = (math.inf if has_inf else math.nan) * _sign(ah)
+    value = inf if big else (math.copysign(0.0, zsign) if zero else value)
+    ok = big | (zero & inside & (zsign != 0)) | ((n != 0) & inside & finite)
+    ok = ok & math.isfinite(ah) & math.isfinite(err) & math.isfinite(dh)
+    # 1 or 0 rather than a bool: Numba's alias analysis counts a bool variable
+    # in a prange loop as a possible alias, and the loop then loses LLVM's
+    # noalias on its arrays (and its vectorization).
+    return value, np.uint8(ok)
 
 
 # --- the rows ---------------------------------------------------------------
 
 
-@njit(**_JIT)
-def _pairwise_sum(hi, lo, width):
-    """fastref._pairwise_sum in place on hi[:width], lo[:width] (both of
-    length >= width + 1: an odd level is padded with a zero)."""
+@njit(**_INLINE)
+def _pairwise_sum(hi, lo, base, width):
+    """fastref._pairwise_sum in place on hi[base:base + width], lo[...]:
+    pairs (0, 1), (2, 3), ... at each level, the last entry of an odd level
+    added to a zero (numpy's padding)."""
     levels = 0
     while width > 1:
-        if width % 2:
-            hi[width] = 0.0
-            lo[width] = 0.0
-            width += 1
         half = width // 2
         for i in range(half):
-            hi[i], lo[i] = _add(hi[2 * i], lo[2 * i], hi[2 * i + 1], lo[2 * i + 1])
+            hi[base + i], lo[base + i] = _add(hi[base + 2 * i], lo[base + 2 * i], hi[base + 2 * i + 1],
+                                              lo[base + 2 * i + 1])  # fmt: skip
+        if width % 2:
+            hi[base + half], lo[base + half] = _add(hi[base + width - 1], lo[base + width - 1], 0.0, 0.0)
+            half += 1
         width = half
         levels += 1
-    return hi[0], lo[0], levels
+    return hi[base], lo[base], levels
 
 
-@njit(**_JIT)
+@njit(**_INLINE)
 def _log_sum(sh, sl, big_a, width, levels, top_count, clamped_part, consts):
     """L = log S for S = top_count + 2**big_a (sh + sl): fastref._core's
     three branches.  Returns (Lh, Ll, L's scale, err_l, S hi, S lo, err_s, ok)."""
@@ -344,7 +371,7 @@ def _log_sum(sh, sl, big_a, width, levels, top_count, clamped_part, consts):
     single = top_count == 1
     tiny = single and log2_s < -60
     small = single and not tiny and log2_s <= -8
-    ok = True
+    ok = np.uint8(1)
     l_scale = big_a if tiny else 0
     if tiny:
         # L = sigma (1 - s/2), |log1p(s) - s(1 - s/2)| <= s**3/3 < 2**-120 s,
@@ -367,7 +394,7 @@ def _log_sum(sh, sl, big_a, width, levels, top_count, clamped_part, consts):
             + abs(wh) ** 3.0
             + abs(lh) * 2 * EPS
         )
-        ok = abs(wh) <= 2.0**-40
+        ok = np.uint8(abs(wh) <= 2.0**-40)
     else:
         # general: L0 = log(S), w = S exp(-L0) - 1, L = L0 + w - w**2/2.
         x0 = math.log(big_sh)
@@ -378,147 +405,167 @@ def _log_sum(sh, sl, big_a, width, levels, top_count, clamped_part, consts):
         ch, cl = _mul(wh, wl, 1.0 - wh / 2, 0.0 * wh)
         lh, ll = _add(x0, 0.0 * x0, ch, cl)
         err_l = (err_s / big_sh + EXP_REL + 3 * EPS) * abs(ph) * 1.01 + abs(wh) ** 3.0 + abs(lh) * 2 * EPS
-        ok = abs(wh) <= 2.0**-40
+        ok = np.uint8(abs(wh) <= 2.0**-40)
     if not tiny:  # underflow slack where L was computed unscaled
         err_l += UNDERFLOW
     return lh, ll, l_scale, err_l, big_sh, big_sl, err_s, ok
 
 
+BLOCK = 1024  # entries per task of the per-entry passes
+
+
 @njit(parallel=True, **_JIT)
-def core(u, counts, consts, p, emin, emax, fmax, has_inf, margin):
-    """fastref._core, compiled: (softmax, lse, log_softmax, max_err, ok)
-    for rows u (R x K, finite float64) with counts (R x K)."""
-    rows, width = u.shape
-    size = rows * width
-    f64_max = np.finfo(np.float64).max
+def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin):
+    """fastref._core, compiled, on rows of ``width`` entries stored one after
+    the other in ``u`` and ``counts`` (finite float64, 1-D):
+    (softmax, lse, log_softmax, max_err, ok), softmax and log_softmax 1-D,
+    ok as 1 (decided) or 0 (to the mpmath path).
+
+    The passes, each parallel: the row maxima; per entry d = u - max and
+    exp(d); per row the largest exponent; per entry the scaled terms; per
+    row S, L, logsumexp and max_err; per entry log_softmax and softmax; per
+    row the verdict.  The per-entry passes run over tasks of BLOCK entries
+    whatever the rows' length (long rows keep every core busy, short ones
+    share a task); their loops have no call, no branch that LLVM cannot turn
+    into a select and no bool variable (see _decide), and LLVM vectorizes
+    them.
+    """
+    size = u.size
+    rows = size // width
+    fmt = (np.int64(p), np.int64(emin), np.int64(emax), fmax, has_inf, 2.0 ** (p - 1))
+    f64 = (np.int64(53), np.int64(-1022), np.int64(1023), np.finfo(np.float64).max, True, 2.0**52)
+    tasks = (size + BLOCK - 1) // BLOCK
+
     m = np.empty(rows)
+    row_of = np.empty(size, np.int64)
     for r in prange(rows):
-        m[r] = u[r].max()
+        mr = u[r * width]
+        for i in range(r * width, (r + 1) * width):
+            mr = max(mr, u[i])
+            row_of[i] = r
+        m[r] = mr
+
+    # Per entry: d = u - max exactly, exp(d) = 2**a M.  Flags are 1 or 0.
     dh = np.empty(size)
     dl = np.empty(size)
     mh = np.empty(size)
     ml = np.empty(size)
     a = np.empty(size, np.int64)
-    top = np.empty(size, np.bool_)
-    clamped = np.empty(size, np.bool_)
-    ok_entry = np.empty(size, np.bool_)
-    # Per entry: d = u - max exactly, exp(d) = 2**a M.
-    for i in prange(size):
-        r = i // width
-        h, lo = _two_sum(u[r, i - r * width], -m[r])
-        top[i] = h == 0 and lo == 0
-        ok_entry[i] = math.isfinite(h)
-        if not math.isfinite(h):
-            h = 0.0
-        if not math.isfinite(lo):
-            lo = 0.0
-        dh[i], dl[i] = h, lo
-        clamped[i] = h < CLAMP
-        if clamped[i]:
-            h, lo = CLAMP, 0.0
-        a[i], mh[i], ml[i] = _exp_dd(h, lo, consts)
+    top = np.empty(size, np.uint8)
+    clamped = np.empty(size, np.uint8)
+    finite = np.empty(size, np.uint8)
+    for t in prange(tasks):
+        for i in range(t * BLOCK, min((t + 1) * BLOCK, size)):
+            h, lo = _two_sum(u[i], -m[row_of[i]])
+            top[i] = (h == 0) & (lo == 0)
+            finite[i] = math.isfinite(h)
+            h = h if math.isfinite(h) else 0.0
+            lo = lo if math.isfinite(lo) else 0.0
+            dh[i] = h
+            dl[i] = lo
+            clamped[i] = h < CLAMP
+            a[i], mh[i], ml[i] = _exp_dd(CLAMP if h < CLAMP else h, 0.0 if h < CLAMP else lo, consts)
+
+    # Per row: s = 2**A sigma over the non-maximal entries; A first.
+    big_a = np.empty(rows, np.int64)
+    has_rest = np.empty(rows, np.uint8)
+    top_count = np.empty(rows)
+    ok = np.empty(rows, np.uint8)
+    for r in prange(rows):
+        row_a = _INT_MIN_HALF
+        rest = 0
+        count = 0.0
+        all_finite = 1
+        for i in range(r * width, (r + 1) * width):
+            all_finite &= finite[i]
+            count += counts[i] if top[i] else 0.0
+            rest |= 1 - top[i]
+            row_a = row_a if top[i] else max(row_a, a[i])
+        big_a[r] = row_a if rest else 0
+        has_rest[r], top_count[r], ok[r] = rest, count, all_finite
+
+    # Per entry: the terms count * M * 2**(a - A), 0 for the maxima.
+    hi = np.empty(size)
+    lo = np.empty(size)
+    for t in prange(tasks):
+        for i in range(t * BLOCK, min((t + 1) * BLOCK, size)):
+            shift = min(max(a[i] - big_a[row_of[i]], -3000), 0)
+            th, tl = _mul_d(mh[i], ml[i], counts[i])  # count * M: EPS
+            th, tl = _ldexp(th, shift), _ldexp(tl, shift)  # underflow: <= 2**-1073 each
+            hi[i] = 0.0 if top[i] else th
+            lo[i] = 0.0 if top[i] else tl
 
     # Per row: S, L, logsumexp and max_err.
     lse = np.empty(rows)
     max_err = np.empty(rows)
-    ok = np.empty(rows, np.bool_)
     lsm_top = np.empty(rows)
-    ok_top = np.empty(rows, np.bool_)
+    ok_top = np.empty(rows, np.uint8)
     row_luh = np.empty(rows)
     row_lul = np.empty(rows)
     row_err_lu = np.empty(rows)
     row_positive = np.empty(rows)
-    row_one_entry = np.empty(rows, np.bool_)
     row_sh = np.empty(rows)
     row_sl = np.empty(rows)
     row_err_s = np.empty(rows)
     for r in prange(rows):
-        start = r * width
-        # s = 2**A sigma over the non-maximal entries.
-        big_a = _INT_MIN_HALF
-        has_rest = False
-        top_count = 0.0
-        row_ok = True
-        for j in range(start, start + width):
-            row_ok = row_ok and ok_entry[j]
-            if top[j]:
-                top_count += counts[r, j - start]
-            else:
-                has_rest = True
-                big_a = max(big_a, a[j])
-        if not has_rest:
-            big_a = 0
-        hi = np.empty(width + 1)
-        lo = np.empty(width + 1)
+        base = r * width
         # The clamped terms, summed with an error far below their 2**-40 margin.
         clamped_h, clamped_l = 0.0, 0.0
-        for j in range(start, start + width):
-            shift = min(max(a[j] - big_a, -3000), 0)
-            th, tl = _mul_d(mh[j], ml[j], counts[r, j - start])  # count * M: EPS
-            th, tl = _ldexp(th, shift), _ldexp(tl, shift)  # underflow: <= 2**-1073 each
-            if top[j]:
-                th, tl = 0.0, 0.0
-            hi[j - start], lo[j - start] = th, tl
-            if clamped[j] and not top[j]:
-                clamped_h, e = _two_sum(clamped_h, th)
+        for i in range(base, base + width):
+            if clamped[i] and not top[i]:
+                clamped_h, e = _two_sum(clamped_h, hi[i])
                 clamped_l += e
         # A compensated sum of positive terms: relative error below 2**-50,
         # so the margin of 2**-40 still makes it an upper bound.
         clamped_part = (clamped_h + clamped_l) * (1 + 2.0**-40)
-        sh, sl, levels = _pairwise_sum(hi, lo, width)
+        sh, sl, levels = _pairwise_sum(hi, lo, base, width)
         lh, ll, l_scale, err_l, big_sh, big_sl, err_s, l_ok = _log_sum(
-            sh, sl, big_a, width, levels, top_count, clamped_part, consts
+            sh, sl, big_a[r], width, levels, top_count[r], clamped_part, consts
         )
-        row_ok = row_ok and l_ok
-        one_entry = top_count == 1 and not has_rest  # L == 0 exactly
+        one_entry = top_count[r] == 1 and not has_rest[r]  # L == 0 exactly
         if one_entry:
             lh, ll, err_l = 0.0, 0.0, 0.0
         # max_approx_error = L in float64
-        me, ok_e = _decide(lh, ll, l_scale, err_l, 53, -1022, 1023, f64_max, True, 1.0, 0.0, 0.0, 0.0, margin)
-        row_ok = row_ok and ok_e
+        me, ok_e = _decide(lh, ll, l_scale, err_l, f64, 1.0, 0.0, 0.0, 0.0, margin)
         # L unscaled, for max + L and d - L.
         luh, lul = _ldexp(lh, l_scale), _ldexp(ll, l_scale)
         err_lu = 0.0 if one_entry else _ldexp(err_l, l_scale) + UNDERFLOW
         positive = 0.0 if one_entry else 1.0  # the sign of L: 0 or > 0
         mr = m[r]
         if mr == 0:  # a zero maximum: logsumexp = L, decided from L's scaled form
-            value, ok_l = _decide(lh, ll, l_scale, err_l, p, emin, emax, fmax, has_inf, 1.0, 0.0, 0.0, 0.0, margin)
+            value, ok_l = _decide(lh, ll, l_scale, err_l, fmt, 1.0, 0.0, 0.0, 0.0, margin)
         else:
-            value, ok_l = _decide(mr, 0.0 * mr, 0, err_lu, p, emin, emax, fmax, has_inf, 0.0, luh, lul, positive,
-                                  margin)  # fmt: skip
-        row_ok = row_ok and ok_l
+            value, ok_l = _decide(mr, 0.0 * mr, np.int64(0), err_lu, fmt, 0.0, luh, lul, positive, margin)
         # The maxima: log_softmax = -L, decided from L's scaled form.
-        lsm_top[r], ok_top[r] = _decide(-lh, -ll, l_scale, err_l, p, emin, emax, fmax, has_inf,
-                                        1.0 if one_entry else -1.0, 0.0, 0.0, 0.0, margin)  # fmt: skip
-        lse[r], max_err[r], ok[r] = value, me, row_ok
+        lsm_top[r], ok_top[r] = _decide(-lh, -ll, l_scale, err_l, fmt, 1.0 if one_entry else -1.0, 0.0, 0.0, 0.0,
+                                        margin)  # fmt: skip
+        lse[r], max_err[r] = value, me
+        ok[r] = ok[r] & l_ok & ok_e & ok_l
         row_luh[r], row_lul[r], row_err_lu[r], row_positive[r] = luh, lul, err_lu, positive
-        row_one_entry[r] = one_entry
         row_sh[r], row_sl[r], row_err_s[r] = big_sh, big_sl, err_s
 
     # Per entry: log_softmax = d - L, softmax = 2**a M / S.
-    softmax = np.empty((rows, width))
-    log_softmax = np.empty((rows, width))
-    for i in prange(size):
-        r = i // width
-        j = i - r * width
-        if top[i]:
-            log_softmax[r, j] = lsm_top[r]
-            entry_ok = ok_top[r]
-        else:
-            lsm_sign = -1.0
-            log_softmax[r, j], entry_ok = _decide(dh[i], dl[i], 0, row_err_lu[r], p, emin, emax, fmax, has_inf,
-                                                  lsm_sign, -row_luh[r], -row_lul[r], -row_positive[r], margin)  # fmt: skip
-        big_sh = row_sh[r]
-        qh, ql = _div(mh[i], ml[i], big_sh, row_sl[r])
-        if clamped[i]:  # the exact value lies between 0 and the clamped one
-            err_q = abs(qh) * 2
-        else:
-            err_q = abs(qh) * (EXP_REL + row_err_s[r] / big_sh + 2 * EPS) * 1.01 + UNDERFLOW
-        softmax[r, j], ok_s = _decide(qh, ql, a[i], err_q, p, emin, emax, fmax, has_inf, 1.0, 0.0, 0.0, 0.0, margin)
-        ok_entry[i] = entry_ok and ok_s
+    softmax = np.empty(size)
+    log_softmax = np.empty(size)
+    decided = np.empty(size, np.uint8)
+    for t in prange(tasks):
+        for i in range(t * BLOCK, min((t + 1) * BLOCK, size)):
+            re = row_of[i]
+            # Every load unconditional: a load in one arm of a conditional
+            # expression is a branch, and the loop is no longer vectorized.
+            top_value, top_ok, is_top, s_hi, err_s = lsm_top[re], ok_top[re], top[i], row_sh[re], row_err_s[re]
+            lsm, lsm_ok = _decide(dh[i], dl[i], np.int64(0), row_err_lu[re], fmt, -1.0, -row_luh[re], -row_lul[re],
+                                  -row_positive[re], margin)  # fmt: skip
+            log_softmax[i] = top_value if is_top else lsm
+            qh, ql = _div(mh[i], ml[i], s_hi, row_sl[re])
+            # Clamped entries: the exact value lies between 0 and the clamped one.
+            err_q = abs(qh) * 2 if clamped[i] else abs(qh) * (EXP_REL + err_s / s_hi + 2 * EPS) * 1.01 + UNDERFLOW
+            sm, sm_ok = _decide(qh, ql, a[i], err_q, fmt, 1.0, 0.0, 0.0, 0.0, margin)
+            softmax[i] = sm
+            decided[i] = (top_ok if is_top else lsm_ok) & sm_ok
     for r in prange(rows):
-        for j in range(r * width, (r + 1) * width):
-            if not ok_entry[j]:
-                ok[r] = False
-                break
+        verdict = ok[r]
+        for i in range(r * width, (r + 1) * width):
+            verdict &= decided[i]
+        ok[r] = verdict
     return softmax, lse, log_softmax, max_err, ok
