@@ -79,8 +79,10 @@ than the float64 range) and undecided values go to ``reference._row``.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
+import threading
 from functools import lru_cache
 
 import mpmath
@@ -89,11 +91,6 @@ import numpy as np
 from . import reference
 from .formats import FORMATS, check_study_array
 
-try:  # the compiled kernel (Numba); without it the numpy path below does the same work
-    from . import fastref_kernel
-except ImportError:  # pragma: no cover - numba is in requirements.lock
-    fastref_kernel = None
-
 EPS = 2.0**-100  # relative error of one double-double operation (see docstring)
 EXP_REL = 2.0**-96  # relative error of exp_dd
 UNDERFLOW = 2.0**-1064  # absolute slack for underflow in the last operations (each <= 2**-1074)
@@ -101,9 +98,13 @@ MARGIN = 4.0  # the stated margin on every bound
 CLAMP = -(2.0**16)
 TAYLOR_DEGREE = 10
 
-# Which path decides the rows: the compiled kernel when Numba is importable,
-# unless SOFTMAX_STUDY_FASTREF=numpy; tests switch it to compare both.
-COMPILED = fastref_kernel is not None and os.environ.get("SOFTMAX_STUDY_FASTREF", "") != "numpy"
+# Which path decides the rows: the compiled kernel (analysis.fastref_kernel,
+# imported on first use) when Numba is installed, unless
+# SOFTMAX_STUDY_FASTREF=numpy; the tests switch it to compare the two paths.
+COMPILED = os.environ.get("SOFTMAX_STUDY_FASTREF", "") != "numpy" and importlib.util.find_spec("numba") is not None
+# One call of the kernel at a time per process: it already uses every core,
+# and Numba's workqueue threading layer must not be entered from two threads.
+_KERNEL_LOCK = threading.Lock()
 
 _STATS = {"elements": 0, "rows": 0, "fallback_rows": 0, "fallback_elements": 0}
 
@@ -482,29 +483,34 @@ def _core(u, counts, fmt):
 
 
 @lru_cache(maxsize=1)
-def _kernel_constants() -> np.ndarray:
-    """_constants() in the flat layout of fastref_kernel."""
+def _kernel():
+    """The compiled kernel module and _constants() in its flat layout."""
+    from . import fastref_kernel as kernel
+
     k_ = _constants()
-    consts = np.zeros(fastref_kernel.CONSTS_SIZE)
-    consts[fastref_kernel.C_PARTS : fastref_kernel.C_PARTS + 4] = k_["c"]
-    consts[fastref_kernel.INV_C] = k_["inv_c"]
-    consts[fastref_kernel.TABLE_HI : fastref_kernel.TABLE_HI + 64] = k_["table"][0]
-    consts[fastref_kernel.TABLE_LO : fastref_kernel.TABLE_LO + 64] = k_["table"][1]
+    consts = np.zeros(kernel.CONSTS_SIZE)
+    consts[kernel.C_PARTS : kernel.C_PARTS + 4] = k_["c"]
+    consts[kernel.INV_C] = k_["inv_c"]
+    consts[kernel.TABLE_HI : kernel.TABLE_HI + 64] = k_["table"][0]
+    consts[kernel.TABLE_LO : kernel.TABLE_LO + 64] = k_["table"][1]
     hi, lo = zip(*k_["coef"])
-    consts[fastref_kernel.COEF_HI : fastref_kernel.COEF_HI + len(hi)] = hi
-    consts[fastref_kernel.COEF_LO : fastref_kernel.COEF_LO + len(lo)] = lo
+    consts[kernel.COEF_HI : kernel.COEF_HI + len(hi)] = hi
+    consts[kernel.COEF_LO : kernel.COEF_LO + len(lo)] = lo
     consts.setflags(write=False)
-    return consts
+    return kernel, consts
 
 
 def _core_compiled(u, counts, fmt):
-    """_core by the compiled kernel: the same values and the same ``ok``."""
+    """_core by the compiled kernel (analysis.fastref_kernel): the same
+    arithmetic entry by entry, so the same values and the same ``ok``."""
+    kernel, consts = _kernel()
     rows, width = u.shape
     u = np.ascontiguousarray(u, dtype=np.float64).reshape(-1)
     counts = np.ascontiguousarray(np.broadcast_to(counts, (rows, width)), dtype=np.float64).reshape(-1)
-    sm, lse, lsm, max_err, ok = fastref_kernel.core(
-        u, counts, width, _kernel_constants(), fmt.precision, fmt.emin, fmt.emax, fmt.max, fmt.has_inf, float(MARGIN)
-    )
+    with _KERNEL_LOCK:
+        sm, lse, lsm, max_err, ok = kernel.core(
+            u, counts, width, consts, fmt.precision, fmt.emin, fmt.emax, fmt.max, fmt.has_inf, float(MARGIN)
+        )
     return sm.reshape(rows, width), lse, lsm.reshape(rows, width), max_err, ok.astype(bool)
 
 
@@ -539,16 +545,23 @@ def _compute(flat, dtype_name):
     if finite.any():
         xf = x if finite.all() else x[finite]
         u, counts, index = _compress(xf)
-        # Equal rows once.
-        uniq, inverse = np.unique(u, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
+        # Equal rows once (for the two_level rows, and on the numpy path;
+        # sorting long general rows costs more than the kernel saves).
+        if index is not None or not COMPILED:
+            uniq, inverse = np.unique(u, axis=0, return_inverse=True)
+            inverse = inverse.reshape(-1)
+        else:
+            uniq, inverse = u, None
         with np.errstate(all="ignore"):  # overflow and NaN are caught by the decision
             core = _core_compiled if COMPILED else _core
             sm, ls, lsm, me, ok = core(uniq, counts[: len(uniq)] if index is not None else np.ones_like(uniq), fmt)
-        sm, ls, lsm, me, ok = sm[inverse], ls[inverse], lsm[inverse], me[inverse], ok[inverse]
+        if inverse is not None:
+            sm, ls, lsm, me, ok = sm[inverse], ls[inverse], lsm[inverse], me[inverse], ok[inverse]
         where = slice(None) if finite.all() else np.flatnonzero(finite)
         lse[where], max_err[where], done[where] = ls, me, ok
-        if index is None:
+        if index is None and finite.all():  # the kernel's arrays are the result
+            softmax, log_softmax = sm, lsm
+        elif index is None:
             softmax[where], log_softmax[where] = sm, lsm
         elif finite.all():  # (c, v, ..., v): fill the columns by broadcasting
             softmax[:, 0], log_softmax[:, 0] = sm[:, 0], lsm[:, 0]

@@ -51,9 +51,18 @@ the CPU; a stale or foreign entry is recompiled, never reused.
 from __future__ import annotations
 
 import math
+import os
 
+import numba
 import numpy as np
 from numba import njit, prange
+
+# GNU OpenMP, Numba's default threading layer where it is found, aborts a
+# process forked after its threads started, and the sweep forks its workers:
+# a fork-safe layer (TBB if installed, else Numba's own workqueue) unless
+# NUMBA_THREADING_LAYER says otherwise.
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "forksafe"
 
 # The same constants as fastref's (see its docstring for their bounds).
 EPS = 2.0**-100
