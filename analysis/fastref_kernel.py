@@ -346,6 +346,57 @@ def _decide(vh, vl, scale, err, fmt, zero_sign, wh, wl, w_sign, margin):
     return value, np.uint8(ok)
 
 
+@njit(**_INLINE)
+def _decide_fast(vh, vl, scale, err, fmt, zero_sign, wh, wl, w_sign, margin):
+    """_decide without its rare steps, for the vectorized loops:
+    (value, decided, redo).  Where ``redo`` is 1 the caller calls _decide
+    (value and decided are then meaningless); elsewhere they are _decide's,
+    bit for bit, because what is left out would not have changed them:
+
+    - every ldexp of _decide is one multiplication by 2**shift or 2**q when
+      shift and q lie in [-1022, 1023], which is what _ldexp computes there
+      (its two pre-scalings multiply by 1); redo otherwise;
+    - the second offset, for an n moved off an exact half: redo when needed;
+    - the bound by an exact v only widens a rounding interval that w's sign
+      would leave too narrow: redo when w is signed and the interval test
+      failed.
+    """
+    p, emin, emax, fmax, has_inf, two_p1 = fmt
+    ah, _, _ = _add_err(vh, vl, wh, wl)  # only to choose the binade and N
+    binade = emin - p - 2 if ah == 0 else _frexp_exponent(ah) - 1 + scale
+    q = max(binade, emin) - p + 1
+    shift = min(max(scale - q, -3000), 3000)
+    scaled = (shift >= -1022) & (shift <= 1023) & (q >= -1022) & (q <= 1023)
+    two_shift = _pow2(min(max(shift, -1022), 1023))
+    t = ah * two_shift
+    if w_sign != 0:
+        t = _nextafter(t, t + w_sign)
+    n = np.rint(t)
+    dh, dl, e12 = _offset(vh * two_shift, vl * two_shift, wh * two_shift, wl * two_shift, n)
+    beyond = (abs(dh) > 0.5) | ((abs(dh) == 0.5) & (dh * dl > 0))
+    tau = (err * margin) * two_shift * (1 + 2.0**-50) + e12 + 2.0**-1069
+    power = (abs(n) == two_p1) & (q > emin - p + 1)
+    above = 0.25 if power & (n < 0) else 0.5
+    below = 0.25 if power & (n > 0) else 0.5
+    up_margin = above - dh
+    low_margin = below + dh
+    up = up_margin - dl > tau + 2.0**-51 * (abs(up_margin) + abs(dl))
+    low = low_margin + dl > tau + 2.0**-51 * (abs(low_margin) + abs(dl))
+    inside = up & low
+    redo = (scaled ^ True) | beyond | ((w_sign != 0) & (inside ^ True))
+    value = n * _pow2(min(max(q, -1022), 1023))
+    finite = abs(value) <= fmax
+    big = (binade >= emax + 1) & ((abs(n) - abs(dh) - abs(dl) - tau) * (1 - 2.0**-40) >= two_p1)
+    proved = _sign(dh) if abs(dh) * (1 - 2.0**-50) - abs(dl) * 1.01 > tau else 0.0
+    zsign = zero_sign if zero_sign != 0 else proved
+    zero = n == 0
+    inf = (math.inf if has_inf else math.nan) * _sign(ah)
+    value = inf if big else (math.copysign(0.0, zsign) if zero else value)
+    ok = big | (zero & inside & (zsign != 0)) | ((n != 0) & inside & finite)
+    ok = ok & math.isfinite(ah) & math.isfinite(err) & math.isfinite(dh)
+    return value, np.uint8(ok), np.uint8(redo)
+
+
 # --- the rows ---------------------------------------------------------------
 
 
@@ -553,25 +604,43 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin):
         row_luh[r], row_lul[r], row_err_lu[r], row_positive[r] = luh, lul, err_lu, positive
         row_sh[r], row_sl[r], row_err_s[r] = big_sh, big_sl, err_s
 
-    # Per entry: log_softmax = d - L, softmax = 2**a M / S.
+    # Per entry: log_softmax = d - L, softmax = 2**a M / S; the rare entries
+    # that _decide_fast leaves undone are done again by _decide.
     softmax = np.empty(size)
     log_softmax = np.empty(size)
     decided = np.empty(size, np.uint8)
+    redo = np.empty(size, np.uint8)
     for t in prange(tasks):
         for i in range(t * BLOCK, min((t + 1) * BLOCK, size)):
             re = row_of[i]
             # Every load unconditional: a load in one arm of a conditional
             # expression is a branch, and the loop is no longer vectorized.
             top_value, top_ok, is_top, s_hi, err_s = lsm_top[re], ok_top[re], top[i], row_sh[re], row_err_s[re]
-            lsm, lsm_ok = _decide(dh[i], dl[i], np.int64(0), row_err_lu[re], fmt, -1.0, -row_luh[re], -row_lul[re],
-                                  -row_positive[re], margin)  # fmt: skip
+            lsm, lsm_ok, lsm_redo = _decide_fast(dh[i], dl[i], np.int64(0), row_err_lu[re], fmt, -1.0, -row_luh[re],
+                                                 -row_lul[re], -row_positive[re], margin)  # fmt: skip
             log_softmax[i] = top_value if is_top else lsm
             qh, ql = _div(mh[i], ml[i], s_hi, row_sl[re])
             # Clamped entries: the exact value lies between 0 and the clamped one.
             err_q = abs(qh) * 2 if clamped[i] else abs(qh) * (EXP_REL + err_s / s_hi + 2 * EPS) * 1.01 + UNDERFLOW
-            sm, sm_ok = _decide(qh, ql, a[i], err_q, fmt, 1.0, 0.0, 0.0, 0.0, margin)
+            sm, sm_ok, sm_redo = _decide_fast(qh, ql, a[i], err_q, fmt, 1.0, 0.0, 0.0, 0.0, margin)
             softmax[i] = sm
             decided[i] = (top_ok if is_top else lsm_ok) & sm_ok
+            redo[i] = (0 if is_top else lsm_redo) | sm_redo
+    for t in prange(tasks):
+        for i in range(t * BLOCK, min((t + 1) * BLOCK, size)):
+            if redo[i]:
+                re = row_of[i]
+                lsm, lsm_ok = _decide(dh[i], dl[i], np.int64(0), row_err_lu[re], fmt, -1.0, -row_luh[re],
+                                      -row_lul[re], -row_positive[re], margin)  # fmt: skip
+                if not top[i]:
+                    log_softmax[i] = lsm
+                qh, ql = _div(mh[i], ml[i], row_sh[re], row_sl[re])
+                if clamped[i]:
+                    err_q = abs(qh) * 2
+                else:
+                    err_q = abs(qh) * (EXP_REL + row_err_s[re] / row_sh[re] + 2 * EPS) * 1.01 + UNDERFLOW
+                softmax[i], sm_ok = _decide(qh, ql, a[i], err_q, fmt, 1.0, 0.0, 0.0, 0.0, margin)
+                decided[i] = (ok_top[re] if top[i] else lsm_ok) & sm_ok
     for r in prange(rows):
         verdict = ok[r]
         for i in range(r * width, (r + 1) * width):
