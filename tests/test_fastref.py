@@ -393,3 +393,51 @@ def test_a_forked_child_can_use_the_kernel_after_the_parent():
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
         got = pool.submit(_truths_in_child, z).result(timeout=600)
     assert disagreements(got, expected) == 0
+
+
+@needs_numba
+@pytest.mark.parametrize("name", ["float64", "float32", "float16", "float8_e5m2"])
+def test_decide_fast_is_decide_wherever_it_does_not_ask_for_a_redo(name):
+    # Values at every magnitude, exactly on and next to midpoints of the
+    # format, zero, beyond the overflow threshold, with and without a signed
+    # tiny w, bounds from 0 to far too wide.
+    import numba
+
+    from analysis import fastref_kernel
+
+    fmt = FORMATS[name]
+    fmt_tuple = (fmt.precision, fmt.emin, fmt.emax, fmt.max, fmt.has_inf, 2.0 ** (fmt.precision - 1))
+    rng = np.random.default_rng([17, fmt.precision])
+    size = 20000
+    with np.errstate(all="ignore"):  # magnitudes from below the subnormals (0) to 2**(emax + 2) (inf)
+        magnitude = 2.0 ** rng.integers(fmt.emin - fmt.precision - 4, fmt.emax + 3, size)
+        quantum = magnitude * 2.0 ** (1 - fmt.precision)
+        vh = rng.choice([-1, 1], size) * magnitude * rng.uniform(1, 2, size)
+        on_grid = rng.random(size) < 0.5  # on a midpoint or a representable value of the format
+        vh = np.where(on_grid, (np.round(vh / quantum * 2) / 2) * quantum, vh)
+        vh[:200] = 0.0
+        vl = np.where(rng.random(size) < 0.5, 0.0, vh * 2.0**-60 * rng.uniform(-1, 1, size))
+        scale = rng.integers(-2000, 2000, size) * (rng.random(size) < 0.1)
+        err = np.abs(vh) * 2.0 ** rng.uniform(-120, -10, size) * (rng.random(size) < 0.9)
+        w_sign = rng.choice([-1.0, 0.0, 1.0], size)
+        wh = w_sign * np.abs(vh) * 2.0 ** rng.uniform(-200, -55, size)
+        wl = wh * 2.0**-60
+        zero_sign = rng.choice([-1.0, 0.0, 1.0], size)
+
+    def both(vh, vl, scale, err, wh, wl, w_sign, zero_sign, fmt_tuple, out):
+        for i in range(vh.size):
+            v1, ok1, redo = fastref_kernel._decide_fast(vh[i], vl[i], scale[i], err[i], fmt_tuple, zero_sign[i], wh[i],
+                                                        wl[i], w_sign[i], 4.0)  # fmt: skip
+            v2, ok2 = fastref_kernel._decide(vh[i], vl[i], scale[i], err[i], fmt_tuple, zero_sign[i], wh[i], wl[i],
+                                             w_sign[i], 4.0)  # fmt: skip
+            out[i, 0], out[i, 1], out[i, 2], out[i, 3], out[i, 4] = v1, v2, ok1, ok2, redo
+
+    out = np.empty((size, 5))
+    with np.errstate(over="ignore", invalid="ignore"):
+        numba.njit(**{**fastref_kernel._JIT, "cache": False})(both)(vh, vl, scale, err, wh, wl, w_sign, zero_sign,
+                                                                     fmt_tuple, out)  # fmt: skip
+    fast = out[:, 4] == 0
+    assert fast.sum() > 2000 and (~fast).sum() > 200  # both kinds of entries were seen
+    np.testing.assert_array_equal(bits(out[fast, 0]), bits(out[fast, 1]))
+    np.testing.assert_array_equal(out[fast, 2], out[fast, 3])
+    assert out[fast, 3].any() and not out[fast, 3].all()  # decided and undecided ones
