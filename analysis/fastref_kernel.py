@@ -219,9 +219,9 @@ def _add_err(xh, xl, yh, yl):  # as fastref._add_err
 
 
 @njit(**_INLINE)
-def _horner_step(ph, pl, rh, rl, consts, i):
+def _horner_step(ph, pl, rh, rl, ch, cl):
     ph, pl = _mul(ph, pl, rh, rl)
-    return _add(ph, pl, consts[COEF_HI + i], consts[COEF_LO + i])
+    return _add(ph, pl, ch, cl)
 
 
 @njit(**_INLINE)
@@ -230,16 +230,16 @@ def _horner(rh, rl, consts):
     (a loop inside the loop over the entries would keep LLVM from
     vectorizing the latter)."""
     ph, pl = consts[COEF_HI + 10], consts[COEF_LO + 10]
-    ph, pl = _horner_step(ph, pl, rh, rl, consts, 9)
-    ph, pl = _horner_step(ph, pl, rh, rl, consts, 8)
-    ph, pl = _horner_step(ph, pl, rh, rl, consts, 7)
-    ph, pl = _horner_step(ph, pl, rh, rl, consts, 6)
-    ph, pl = _horner_step(ph, pl, rh, rl, consts, 5)
-    ph, pl = _horner_step(ph, pl, rh, rl, consts, 4)
-    ph, pl = _horner_step(ph, pl, rh, rl, consts, 3)
-    ph, pl = _horner_step(ph, pl, rh, rl, consts, 2)
-    ph, pl = _horner_step(ph, pl, rh, rl, consts, 1)
-    return _horner_step(ph, pl, rh, rl, consts, 0)
+    ph, pl = _horner_step(ph, pl, rh, rl, consts[COEF_HI + 9], consts[COEF_LO + 9])
+    ph, pl = _horner_step(ph, pl, rh, rl, consts[COEF_HI + 8], consts[COEF_LO + 8])
+    ph, pl = _horner_step(ph, pl, rh, rl, consts[COEF_HI + 7], consts[COEF_LO + 7])
+    ph, pl = _horner_step(ph, pl, rh, rl, consts[COEF_HI + 6], consts[COEF_LO + 6])
+    ph, pl = _horner_step(ph, pl, rh, rl, consts[COEF_HI + 5], consts[COEF_LO + 5])
+    ph, pl = _horner_step(ph, pl, rh, rl, consts[COEF_HI + 4], consts[COEF_LO + 4])
+    ph, pl = _horner_step(ph, pl, rh, rl, consts[COEF_HI + 3], consts[COEF_LO + 3])
+    ph, pl = _horner_step(ph, pl, rh, rl, consts[COEF_HI + 2], consts[COEF_LO + 2])
+    ph, pl = _horner_step(ph, pl, rh, rl, consts[COEF_HI + 1], consts[COEF_LO + 1])
+    return _horner_step(ph, pl, rh, rl, consts[COEF_HI], consts[COEF_LO])
 
 
 @njit(**_INLINE)
@@ -283,7 +283,7 @@ def _offset(vs, vt, ws, wt, n):
     return dh, dl, e1 + e2
 
 
-@njit(**_INLINE)
+@njit(**_JIT)  # called per row and for the rare redo: not inlined, which keeps the compilation short
 def _decide(vh, vl, scale, err, fmt, zero_sign, wh, wl, w_sign, margin):
     """fastref._decide for one value: round 2**scale (vh + vl + wh + wl),
     known within 2**scale err, to the format ``fmt`` = (p, emin, emax, max,
@@ -419,7 +419,7 @@ def _pairwise_sum(hi, lo, base, width):
     return hi[base], lo[base], levels
 
 
-@njit(**_INLINE)
+@njit(**_JIT)  # once per row: not inlined
 def _log_sum(sh, sl, big_a, width, levels, top_count, clamped_part, consts):
     """L = log S for S = top_count + 2**big_a (sh + sl): fastref._core's
     three branches.  Returns (Lh, Ll, L's scale, err_l, S hi, S lo, err_s, ok)."""
@@ -474,7 +474,7 @@ def _log_sum(sh, sl, big_a, width, levels, top_count, clamped_part, consts):
 BLOCK = 1024  # entries per task of the per-entry passes
 
 
-@njit(parallel=True, **_JIT)
+@njit(parallel={"prange": True, "fusion": False, "comprehension": False, "reduction": False, "setitem": False, "numpy": False, "stencil": False, "inplace_binop": False}, **_JIT)
 def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin):
     """fastref._core, compiled, on rows of ``width`` entries stored one after
     the other in ``u`` and ``counts`` (finite float64, 1-D):
@@ -493,7 +493,7 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin):
     size = u.size
     rows = size // width
     fmt = (np.int64(p), np.int64(emin), np.int64(emax), fmax, has_inf, 2.0 ** (p - 1))
-    f64 = (np.int64(53), np.int64(-1022), np.int64(1023), np.finfo(np.float64).max, True, 2.0**52)
+    f64 = (np.int64(53), np.int64(-1022), np.int64(1023), np.finfo(np.float64).max, np.bool_(True), 2.0**52)
     tasks = (size + BLOCK - 1) // BLOCK
 
     m = np.empty(rows)
