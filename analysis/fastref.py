@@ -75,6 +75,16 @@ logsumexp of a row whose maximum is 0 is >= 0) or proved from the interval.
 
 Rows with NaN or ±inf entries, overflowing differences (float64 rows wider
 than the float64 range) and undecided values go to ``reference._row``.
+
+Two implementations of ``_core`` (steps 2-5 and the decision): the numpy
+one below, on whole arrays, and the compiled kernel
+:mod:`analysis.fastref_kernel` (Numba), entry by entry, with the same
+operations in the same order and the same bounds, so the same values and the
+same verdicts (the tests compare both, and the kernel's TwoProduct, TwoSum
+and exp against these).  ``COMPILED`` chooses: the kernel when Numba is
+installed, unless ``SOFTMAX_STUDY_FASTREF=numpy``.  On the compiled path
+equal general rows are not merged (sorting long rows costs more than the
+kernel saves); the two_level rows still are.
 """
 
 from __future__ import annotations

@@ -1,16 +1,18 @@
-"""The compiled kernel of :mod:`analysis.fastref`: the same arithmetic, per element.
+"""The compiled kernel of :mod:`analysis.fastref`: the same arithmetic, entry by entry.
 
-``core(u, counts, consts, fmt..., margin)`` is ``fastref._core`` written
-element by element for Numba: the same double-double operations in the same
-order (TwoSum, FastTwoSum, Dekker's TwoProduct with Veltkamp splitting,
-AccurateDWPlusDW, DWTimesDW1, DWTimesFP1, the division), the same reduction
-and degree-10 Taylor polynomial for ``exp``, the same pairwise sum, the same
-three ways to ``log S`` and the same decision (``_decide``) with the same
-error bounds (the constants are imported from ``fastref``; ``margin`` is
-passed in, so a test that raises ``fastref.MARGIN`` reaches the kernel).
-The module docstring of :mod:`analysis.fastref` is the proof; this module
-only has to compute what it says.  Rows it cannot decide come back with
-``ok = False`` and ``fastref`` sends them to the mpmath path.
+``core(u, counts, width, consts, p, emin, emax, max, has_inf, margin)`` is
+``fastref._core`` written entry by entry for Numba: the same double-double
+operations in the same order (TwoSum, FastTwoSum, Dekker's TwoProduct with
+Veltkamp splitting, AccurateDWPlusDW, DWTimesDW1, DWTimesFP1, the
+division), the same reduction and degree-10 Taylor polynomial for ``exp``,
+the same pairwise sum, the same three ways to ``log S`` and the same
+decision (``_decide``) with the same error bounds.  The module docstring of
+:mod:`analysis.fastref` is the proof; this module only has to compute what
+it says.  Rows it cannot decide come back with ``ok = 0`` and ``fastref``
+sends them to the mpmath path.  The bounds' constants are copies of
+fastref's (a test checks that they are equal; they live here so that a
+change invalidates Numba's cache of this file), ``MARGIN`` and the table
+of ``exp`` are passed in (``consts``, made by fastref with mpmath).
 
 Exactness of the error-free transformations.  TwoSum, FastTwoSum and Dekker's
 product are exact only if every ``+``, ``-`` and ``*`` is one IEEE binary64
@@ -24,10 +26,11 @@ product's error term) and no reassociation.  What guarantees it here:
 - llvmlite creates its target machine with LLVM's default
   ``TargetOptions``, whose ``AllowFPOpFusion`` is ``Standard``: only the
   ``llvm.fmuladd`` intrinsic may become an FMA, and Numba never emits it;
-- the tests check both consequences on this machine: the generated assembly
-  of every kernel contains no FMA instruction (``vfmadd``/``vfmsub``/
+- the tests check the consequences on this machine: the generated assembly
+  of the kernel contains no FMA instruction (``vfmadd``/``vfmsub``/
   ``vfnmadd``/``vfnmsub``), and the compiled TwoProduct and TwoSum are exact
-  on inputs where a contraction would change the result;
+  on inputs where a contraction would change the result, and its exp is
+  the numpy path's bit for bit;
 - ``error_model="numpy"``: a division by zero gives inf/NaN as in numpy
   (and the decision rejects it) instead of raising.
 
@@ -39,13 +42,24 @@ is LLVM's ``llvm.rint`` (round half to even, the current rounding mode).
 Newton steps: any approximation would do, since the bound on ``L`` is
 computed a posteriori from the residual ``w``.
 
-Parallel over rows and over the entries of long rows on every core
-(``prange``; Numba's threading layer, ``workqueue`` unless TBB or OpenMP is
-installed; ``NUMBA_NUM_THREADS`` sets the count).  Compiled on first use
-(one signature: float64 arrays) and cached on disk (``cache=True``): Numba
-writes the cache next to this module, in ``analysis/__pycache__/``
-(``NUMBA_CACHE_DIR`` moves it), keyed by this file's modification time and
-the CPU; a stale or foreign entry is recompiled, never reused.
+Speed.  The per-entry passes are loops that LLVM vectorizes: the helpers
+are inlined by LLVM (``forceinline``), the loops have no call and no branch
+that cannot become a select (``ldexp``, ``frexp`` and ``nextafter`` on the
+bits, ``&`` and ``|`` for the logic), their flags are 0/1 bytes (a bool
+variable makes Numba's alias analysis drop ``noalias`` from the loop's
+arrays), and the decision there is ``_decide_fast``, which leaves the rare
+steps to a second pass through ``_decide`` (identical results, see it).
+Parallel over rows and over blocks of the entries of long rows on every core
+(``prange``; ``NUMBA_NUM_THREADS`` sets the count) with a fork-safe
+threading layer (the sweep forks its workers; GNU OpenMP would abort them).
+``fastref`` calls the kernel under a lock: Numba's workqueue layer must not
+be entered from two threads at once.
+
+Compiled on first use (one signature) in some seconds and cached on disk
+(``cache=True``): Numba writes the cache next to this module, in
+``analysis/__pycache__/`` (``NUMBA_CACHE_DIR`` moves it), keyed by this
+file's modification time and the CPU; a stale or foreign entry is
+recompiled, never reused.
 """
 
 from __future__ import annotations
@@ -57,14 +71,15 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-# GNU OpenMP, Numba's default threading layer where it is found, aborts a
-# process forked after its threads started, and the sweep forks its workers:
-# a fork-safe layer (TBB if installed, else Numba's own workqueue) unless
-# NUMBA_THREADING_LAYER says otherwise.
+# GNU OpenMP, Numba's first choice of threading layer where it is found
+# (it is here), aborts a process forked after its threads started, and the
+# sweep forks its workers: a fork-safe layer (TBB if installed, else Numba's
+# own workqueue) unless NUMBA_THREADING_LAYER says otherwise.
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "forksafe"
 
-# The same constants as fastref's (see its docstring for their bounds).
+# Copies of fastref's constants (see its docstring for the bounds; a test
+# checks that they are equal).
 EPS = 2.0**-100
 EXP_REL = 2.0**-96
 UNDERFLOW = 2.0**-1064
@@ -472,9 +487,13 @@ def _log_sum(sh, sl, big_a, width, levels, top_count, clamped_part, consts):
 
 
 BLOCK = 1024  # entries per task of the per-entry passes
+# Only the explicit prange loops run in parallel (Numba's other automatic
+# parallelizations find nothing here and cost compilation time).
+_PRANGE_ONLY = {"prange": True, "fusion": False, "comprehension": False, "reduction": False, "setitem": False,
+                "numpy": False, "stencil": False, "inplace_binop": False}  # fmt: skip
 
 
-@njit(parallel={"prange": True, "fusion": False, "comprehension": False, "reduction": False, "setitem": False, "numpy": False, "stencil": False, "inplace_binop": False}, **_JIT)
+@njit(parallel=_PRANGE_ONLY, **_JIT)
 def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin):
     """fastref._core, compiled, on rows of ``width`` entries stored one after
     the other in ``u`` and ``counts`` (finite float64, 1-D):

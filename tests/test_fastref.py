@@ -441,3 +441,13 @@ def test_decide_fast_is_decide_wherever_it_does_not_ask_for_a_redo(name):
     np.testing.assert_array_equal(bits(out[fast, 0]), bits(out[fast, 1]))
     np.testing.assert_array_equal(out[fast, 2], out[fast, 3])
     assert out[fast, 3].any() and not out[fast, 3].all()  # decided and undecided ones
+
+
+@needs_numba
+def test_kernel_constants_are_fastrefs():
+    # The kernel keeps its own copies (a change of them must invalidate
+    # Numba's cache of its file); they must be the bounds of fastref's proof.
+    from analysis import fastref_kernel
+
+    for name in ("EPS", "EXP_REL", "UNDERFLOW", "CLAMP", "TAYLOR_DEGREE"):
+        assert getattr(fastref_kernel, name) == getattr(fastref, name), name
