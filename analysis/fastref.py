@@ -533,7 +533,8 @@ def _compress(x):
     Rows of the form (c, v, v, ..., v) -- the two_level family -- become two
     values; other rows keep every entry."""
     rows, n = x.shape
-    if n > 2 and (x[:, 2:] == x[:, 1:2]).all():
+    # (The third column first: general rows fail there without a full pass.)
+    if n > 2 and (x[:, 2] == x[:, 1]).all() and (x[:, 2:] == x[:, 1:2]).all():
         u = x[:, :2]
         counts = np.broadcast_to(np.array([1.0, n - 1.0]), (rows, 2))
         index = np.concatenate([[0], np.ones(n - 1, dtype=np.int64)])

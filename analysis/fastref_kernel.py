@@ -412,6 +412,15 @@ def _decide_fast(vh, vl, scale, err, fmt, zero_sign, wh, wl, w_sign, margin):
     return value, np.uint8(ok), np.uint8(redo)
 
 
+@njit(**_JIT)  # per row: not inlined
+def _decide_once(vh, vl, scale, err, fmt, zero_sign, wh, wl, w_sign, margin):
+    """_decide, by way of _decide_fast where that suffices (the same result)."""
+    value, ok, redo = _decide_fast(vh, vl, scale, err, fmt, zero_sign, wh, wl, w_sign, margin)
+    if redo:
+        return _decide(vh, vl, scale, err, fmt, zero_sign, wh, wl, w_sign, margin)
+    return value, ok
+
+
 # --- the rows ---------------------------------------------------------------
 
 
@@ -585,7 +594,7 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin):
     row_positive = np.empty(rows)
     row_sh = np.empty(rows)
     row_sl = np.empty(rows)
-    row_err_s = np.empty(rows)
+    row_s_rel = np.empty(rows)
     for r in prange(rows):
         base = r * width
         # The clamped terms, summed with an error far below their 2**-40 margin.
@@ -605,23 +614,24 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin):
         if one_entry:
             lh, ll, err_l = 0.0, 0.0, 0.0
         # max_approx_error = L in float64
-        me, ok_e = _decide(lh, ll, l_scale, err_l, f64, 1.0, 0.0, 0.0, 0.0, margin)
+        me, ok_e = _decide_once(lh, ll, l_scale, err_l, f64, 1.0, 0.0, 0.0, 0.0, margin)
         # L unscaled, for max + L and d - L.
         luh, lul = _ldexp(lh, l_scale), _ldexp(ll, l_scale)
         err_lu = 0.0 if one_entry else _ldexp(err_l, l_scale) + UNDERFLOW
         positive = 0.0 if one_entry else 1.0  # the sign of L: 0 or > 0
         mr = m[r]
         if mr == 0:  # a zero maximum: logsumexp = L, decided from L's scaled form
-            value, ok_l = _decide(lh, ll, l_scale, err_l, fmt, 1.0, 0.0, 0.0, 0.0, margin)
+            value, ok_l = _decide_once(lh, ll, l_scale, err_l, fmt, 1.0, 0.0, 0.0, 0.0, margin)
         else:
-            value, ok_l = _decide(mr, 0.0 * mr, np.int64(0), err_lu, fmt, 0.0, luh, lul, positive, margin)
+            value, ok_l = _decide_once(mr, 0.0 * mr, np.int64(0), err_lu, fmt, 0.0, luh, lul, positive, margin)
         # The maxima: log_softmax = -L, decided from L's scaled form.
-        lsm_top[r], ok_top[r] = _decide(-lh, -ll, l_scale, err_l, fmt, 1.0 if one_entry else -1.0, 0.0, 0.0, 0.0,
+        lsm_top[r], ok_top[r] = _decide_once(-lh, -ll, l_scale, err_l, fmt, 1.0 if one_entry else -1.0, 0.0, 0.0, 0.0,
                                         margin)  # fmt: skip
         lse[r], max_err[r] = value, me
         ok[r] = ok[r] & l_ok & ok_e & ok_l
         row_luh[r], row_lul[r], row_err_lu[r], row_positive[r] = luh, lul, err_lu, positive
-        row_sh[r], row_sl[r], row_err_s[r] = big_sh, big_sl, err_s
+        # The relative bound of S, as the numpy path forms it (once per row here).
+        row_sh[r], row_sl[r], row_s_rel[r] = big_sh, big_sl, EXP_REL + err_s / big_sh + 2 * EPS
 
     # Per entry: log_softmax = d - L, softmax = 2**a M / S; the rare entries
     # that _decide_fast leaves undone are done again by _decide.
@@ -634,13 +644,13 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin):
             re = row_of[i]
             # Every load unconditional: a load in one arm of a conditional
             # expression is a branch, and the loop is no longer vectorized.
-            top_value, top_ok, is_top, s_hi, err_s = lsm_top[re], ok_top[re], top[i], row_sh[re], row_err_s[re]
+            top_value, top_ok, is_top, s_hi, s_rel = lsm_top[re], ok_top[re], top[i], row_sh[re], row_s_rel[re]
             lsm, lsm_ok, lsm_redo = _decide_fast(dh[i], dl[i], np.int64(0), row_err_lu[re], fmt, -1.0, -row_luh[re],
                                                  -row_lul[re], -row_positive[re], margin)  # fmt: skip
             log_softmax[i] = top_value if is_top else lsm
             qh, ql = _div(mh[i], ml[i], s_hi, row_sl[re])
             # Clamped entries: the exact value lies between 0 and the clamped one.
-            err_q = abs(qh) * 2 if clamped[i] else abs(qh) * (EXP_REL + err_s / s_hi + 2 * EPS) * 1.01 + UNDERFLOW
+            err_q = abs(qh) * 2 if clamped[i] else abs(qh) * s_rel * 1.01 + UNDERFLOW
             sm, sm_ok, sm_redo = _decide_fast(qh, ql, a[i], err_q, fmt, 1.0, 0.0, 0.0, 0.0, margin)
             softmax[i] = sm
             decided[i] = (top_ok if is_top else lsm_ok) & sm_ok
@@ -657,7 +667,7 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin):
                 if clamped[i]:
                     err_q = abs(qh) * 2
                 else:
-                    err_q = abs(qh) * (EXP_REL + row_err_s[re] / row_sh[re] + 2 * EPS) * 1.01 + UNDERFLOW
+                    err_q = abs(qh) * row_s_rel[re] * 1.01 + UNDERFLOW
                 softmax[i], sm_ok = _decide(qh, ql, a[i], err_q, fmt, 1.0, 0.0, 0.0, 0.0, margin)
                 decided[i] = (ok_top[re] if top[i] else lsm_ok) & sm_ok
     for r in prange(rows):
