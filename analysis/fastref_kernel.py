@@ -362,7 +362,7 @@ def _decide(vh, vl, scale, err, fmt, zero_sign, wh, wl, w_sign, margin):
 
 
 @njit(**_INLINE)
-def _decide_fast(vh, vl, scale, err, fmt, zero_sign, wh, wl, w_sign, margin):
+def _decide_fast(vh, vl, scale, err, fmt, zero_sign, wh, wl, w_sign, margin, second_offset):
     """_decide without its rare steps, for the vectorized loops:
     (value, decided, redo).  Where ``redo`` is 1 the caller calls _decide
     (value and decided are then meaningless); elsewhere they are _decide's,
@@ -371,7 +371,11 @@ def _decide_fast(vh, vl, scale, err, fmt, zero_sign, wh, wl, w_sign, margin):
     - every ldexp of _decide is one multiplication by 2**shift or 2**q when
       shift and q lie in [-1022, 1023], which is what _ldexp computes there
       (its two pre-scalings multiply by 1); redo otherwise;
-    - the second offset, for an n moved off an exact half: redo when needed;
+    - the second offset, for an n moved off an exact half: with
+      ``second_offset`` (a constant at each call) it is computed for every
+      entry, with n unchanged where _decide keeps the first (the same values
+      again); without, redo where it is needed.  A signed w needs it often:
+      in float64 the step off the half moves t by a whole unit;
     - the bound by an exact v only widens a rounding interval that w's sign
       would leave too narrow: redo when w is signed and the interval test
       failed.
@@ -387,8 +391,13 @@ def _decide_fast(vh, vl, scale, err, fmt, zero_sign, wh, wl, w_sign, margin):
     if w_sign != 0:
         t = _nextafter(t, t + w_sign)
     n = np.rint(t)
-    dh, dl, e12 = _offset(vh * two_shift, vl * two_shift, wh * two_shift, wl * two_shift, n)
+    vs, vt, ws, wt = vh * two_shift, vl * two_shift, wh * two_shift, wl * two_shift
+    dh, dl, e12 = _offset(vs, vt, ws, wt, n)
     beyond = (abs(dh) > 0.5) | ((abs(dh) == 0.5) & (dh * dl > 0))
+    if second_offset:
+        n = n + _sign(dh) if beyond else n
+        dh, dl, e12 = _offset(vs, vt, ws, wt, n)
+        beyond = False
     tau = (err * margin) * two_shift * (1 + 2.0**-50) + e12 + 2.0**-1069
     power = (abs(n) == two_p1) & (q > emin - p + 1)
     above = 0.25 if power & (n < 0) else 0.5
@@ -415,7 +424,7 @@ def _decide_fast(vh, vl, scale, err, fmt, zero_sign, wh, wl, w_sign, margin):
 @njit(**_JIT)  # per row: not inlined
 def _decide_once(vh, vl, scale, err, fmt, zero_sign, wh, wl, w_sign, margin):
     """_decide, by way of _decide_fast where that suffices (the same result)."""
-    value, ok, redo = _decide_fast(vh, vl, scale, err, fmt, zero_sign, wh, wl, w_sign, margin)
+    value, ok, redo = _decide_fast(vh, vl, scale, err, fmt, zero_sign, wh, wl, w_sign, margin, True)
     if redo:
         return _decide(vh, vl, scale, err, fmt, zero_sign, wh, wl, w_sign, margin)
     return value, ok
@@ -646,12 +655,12 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin):
             # expression is a branch, and the loop is no longer vectorized.
             top_value, top_ok, is_top, s_hi, s_rel = lsm_top[re], ok_top[re], top[i], row_sh[re], row_s_rel[re]
             lsm, lsm_ok, lsm_redo = _decide_fast(dh[i], dl[i], np.int64(0), row_err_lu[re], fmt, -1.0, -row_luh[re],
-                                                 -row_lul[re], -row_positive[re], margin)  # fmt: skip
+                                                 -row_lul[re], -row_positive[re], margin, True)  # fmt: skip
             log_softmax[i] = top_value if is_top else lsm
             qh, ql = _div(mh[i], ml[i], s_hi, row_sl[re])
             # Clamped entries: the exact value lies between 0 and the clamped one.
             err_q = abs(qh) * 2 if clamped[i] else abs(qh) * s_rel * 1.01 + UNDERFLOW
-            sm, sm_ok, sm_redo = _decide_fast(qh, ql, a[i], err_q, fmt, 1.0, 0.0, 0.0, 0.0, margin)
+            sm, sm_ok, sm_redo = _decide_fast(qh, ql, a[i], err_q, fmt, 1.0, 0.0, 0.0, 0.0, margin, False)
             softmax[i] = sm
             decided[i] = (top_ok if is_top else lsm_ok) & sm_ok
             redo[i] = (0 if is_top else lsm_redo) | sm_redo

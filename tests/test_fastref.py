@@ -424,23 +424,24 @@ def test_decide_fast_is_decide_wherever_it_does_not_ask_for_a_redo(name):
         wl = wh * 2.0**-60
         zero_sign = rng.choice([-1.0, 0.0, 1.0], size)
 
-    def both(vh, vl, scale, err, wh, wl, w_sign, zero_sign, fmt_tuple, out):
+    def both(vh, vl, scale, err, wh, wl, w_sign, zero_sign, fmt_tuple, second_offset, out):
         for i in range(vh.size):
             v1, ok1, redo = fastref_kernel._decide_fast(vh[i], vl[i], scale[i], err[i], fmt_tuple, zero_sign[i], wh[i],
-                                                        wl[i], w_sign[i], 4.0)  # fmt: skip
+                                                        wl[i], w_sign[i], 4.0, second_offset)  # fmt: skip
             v2, ok2 = fastref_kernel._decide(vh[i], vl[i], scale[i], err[i], fmt_tuple, zero_sign[i], wh[i], wl[i],
                                              w_sign[i], 4.0)  # fmt: skip
             out[i, 0], out[i, 1], out[i, 2], out[i, 3], out[i, 4] = v1, v2, ok1, ok2, redo
 
     out = np.empty((size, 5))
-    with np.errstate(over="ignore", invalid="ignore"):
-        numba.njit(**{**fastref_kernel._JIT, "cache": False})(both)(vh, vl, scale, err, wh, wl, w_sign, zero_sign,
-                                                                     fmt_tuple, out)  # fmt: skip
-    fast = out[:, 4] == 0
-    assert fast.sum() > 2000 and (~fast).sum() > 200  # both kinds of entries were seen
-    np.testing.assert_array_equal(bits(out[fast, 0]), bits(out[fast, 1]))
-    np.testing.assert_array_equal(out[fast, 2], out[fast, 3])
-    assert out[fast, 3].any() and not out[fast, 3].all()  # decided and undecided ones
+    compiled = numba.njit(**{**fastref_kernel._JIT, "cache": False})(both)
+    for second_offset in (False, True):
+        with np.errstate(over="ignore", invalid="ignore"):
+            compiled(vh, vl, scale, err, wh, wl, w_sign, zero_sign, fmt_tuple, second_offset, out)
+        fast = out[:, 4] == 0
+        assert fast.sum() > 2000 and (~fast).sum() > 200  # both kinds of entries were seen
+        np.testing.assert_array_equal(bits(out[fast, 0]), bits(out[fast, 1]))
+        np.testing.assert_array_equal(out[fast, 2], out[fast, 3])
+        assert out[fast, 3].any() and not out[fast, 3].all()  # decided and undecided ones
 
 
 @needs_numba
