@@ -510,6 +510,54 @@ def _kernel():
     return kernel, consts
 
 
+class _Scratch(threading.local):
+    """The compiled path's arrays, kept from one call to the next in each
+    thread (fresh memory costs a page fault per page: a third of the
+    kernel's time on this project's machine), grown as needed, not kept past
+    LIMIT entries: the float64 copy of the input, the counts of general
+    rows (ones), the kernel's scratch and its softmax and log_softmax, which
+    are therefore valid only until the thread's next call."""
+
+    LIMIT = 2**23  # entries (about 900 MB)
+    SHAPES = ((10, np.float64), (2, np.int64), (5, np.uint8))  # per entry: x, ones, then the kernel's
+    ROW_SHAPES = ((11, np.float64), (1, np.int64), (2, np.uint8))  # per row
+
+    def __init__(self):
+        self.entries = self.rows = None
+
+    def _get(self, name, shapes, size):
+        kept = getattr(self, name)
+        if kept is not None and kept[0].shape[1] >= size:
+            return kept
+        arrays = tuple(np.empty((count, size), dtype) for count, dtype in shapes)
+        arrays[0][1].fill(1.0)  # the ones (harmless in the per-row block)
+        if size <= self.LIMIT:
+            setattr(self, name, arrays)
+        return arrays
+
+    def input(self, flat):
+        """flat as float64, in the kept array."""
+        x = self._get("entries", self.SHAPES, flat.size)[0][0, : flat.size].reshape(flat.shape)
+        np.copyto(x, flat, casting="unsafe")
+        return x
+
+    def ones(self, size):
+        return self._get("entries", self.SHAPES, size)[0][1, :size]
+
+    def kernel(self, size: int, rows: int):
+        """(entry_f, entry_i, entry_b, row_f, row_i, row_b): tuples of 1-D
+        arrays of the sizes the kernel needs."""
+        entries = self._get("entries", self.SHAPES, size)
+        per_row = self._get("rows", self.ROW_SHAPES, rows)
+        f, i, b = entries
+        return (tuple(f[k, :size] for k in range(2, 10)), tuple(i[k, :size] for k in range(2)),
+                tuple(b[k, :size] for k in range(5)), *(tuple(block[k, :rows] for k in range(block.shape[0]))
+                                                        for block in per_row))  # fmt: skip
+
+
+_SCRATCH = _Scratch()
+
+
 def _core_compiled(u, counts, fmt):
     """_core by the compiled kernel (analysis.fastref_kernel): the same
     arithmetic entry by entry, so the same values and the same ``ok``."""
@@ -519,8 +567,9 @@ def _core_compiled(u, counts, fmt):
     counts = np.ascontiguousarray(np.broadcast_to(counts, (rows, width)), dtype=np.float64).reshape(-1)
     with _KERNEL_LOCK:
         sm, lse, lsm, max_err, ok = kernel.core(
-            u, counts, width, consts, fmt.precision, fmt.emin, fmt.emax, fmt.max, fmt.has_inf, float(MARGIN)
-        )
+            u, counts, width, consts, fmt.precision, fmt.emin, fmt.emax, fmt.max, fmt.has_inf, float(MARGIN),
+            *_SCRATCH.kernel(u.size, rows),
+        )  # fmt: skip
     return sm.reshape(rows, width), lse, lsm.reshape(rows, width), max_err, ok.astype(bool)
 
 
@@ -531,7 +580,7 @@ def _compress(x):
     """Rows as (values, counts, index): index maps each entry to its value.
 
     Rows of the form (c, v, v, ..., v) -- the two_level family -- become two
-    values; other rows keep every entry."""
+    values; other rows keep every entry (counts and index None)."""
     rows, n = x.shape
     # (The third column first: general rows fail there without a full pass.)
     if n > 2 and (x[:, 2] == x[:, 1]).all() and (x[:, 2:] == x[:, 1:2]).all():
@@ -539,14 +588,14 @@ def _compress(x):
         counts = np.broadcast_to(np.array([1.0, n - 1.0]), (rows, 2))
         index = np.concatenate([[0], np.ones(n - 1, dtype=np.int64)])
         return u, counts, index
-    return x, np.ones_like(x), None
+    return x, None, None  # counts of one
 
 
 def _compute(flat, dtype_name):
     """float64 (softmax, lse, log_softmax, max_err) for a 2-D array of rows."""
     fmt = FORMATS[dtype_name]
     rows, n = flat.shape
-    x = flat.astype(np.float64)
+    x = _SCRATCH.input(flat) if COMPILED else flat.astype(np.float64)
     softmax = np.empty((rows, n))
     log_softmax = np.empty((rows, n))
     lse = np.empty(rows)
@@ -565,7 +614,13 @@ def _compute(flat, dtype_name):
             uniq, inverse = u, None
         with np.errstate(all="ignore"):  # overflow and NaN are caught by the decision
             core = _core_compiled if COMPILED else _core
-            sm, ls, lsm, me, ok = core(uniq, counts[: len(uniq)] if index is not None else np.ones_like(uniq), fmt)
+            if index is not None:
+                counts = counts[: len(uniq)]
+            elif COMPILED:
+                counts = _SCRATCH.ones(uniq.size).reshape(uniq.shape)
+            else:
+                counts = np.ones_like(uniq)
+            sm, ls, lsm, me, ok = core(uniq, counts, fmt)
         if inverse is not None:
             sm, ls, lsm, me, ok = sm[inverse], ls[inverse], lsm[inverse], me[inverse], ok[inverse]
         where = slice(None) if finite.all() else np.flatnonzero(finite)

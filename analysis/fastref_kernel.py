@@ -512,11 +512,21 @@ _PRANGE_ONLY = {"prange": True, "fusion": False, "comprehension": False, "reduct
 
 
 @njit(parallel=_PRANGE_ONLY, **_JIT)
-def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin):
+def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f, entry_i, entry_b, row_f, row_i,
+         row_b):  # fmt: skip
     """fastref._core, compiled, on rows of ``width`` entries stored one after
     the other in ``u`` and ``counts`` (finite float64, 1-D):
     (softmax, lse, log_softmax, max_err, ok), softmax and log_softmax 1-D,
     ok as 1 (decided) or 0 (to the mpmath path).
+
+    The scratch arrays, and those of softmax and log_softmax, come from the
+    caller, who keeps them from one call to the next (fresh memory costs a
+    page fault per page, a third of the time here): ``entry_f`` 8 float64,
+    ``entry_i`` 2 int64 and ``entry_b`` 5 uint8 arrays of u's size,
+    ``row_f`` 11 float64, ``row_i`` 1 int64 and ``row_b`` 2 uint8 arrays of
+    one entry per row (tuples of 1-D arrays, unpacked below into separate
+    arrays: a view taken here would count as an alias and cost the loops
+    their vectorization).
 
     The passes, each parallel: the row maxima; per entry d = u - max and
     exp(d); per row the largest exponent; per entry the scaled terms; per
@@ -532,9 +542,13 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin):
     fmt = (np.int64(p), np.int64(emin), np.int64(emax), fmax, has_inf, 2.0 ** (p - 1))
     f64 = (np.int64(53), np.int64(-1022), np.int64(1023), np.finfo(np.float64).max, np.bool_(True), 2.0**52)
     tasks = (size + BLOCK - 1) // BLOCK
+    dh, dl, mh, ml, term_hi, term_lo, softmax, log_softmax = entry_f
+    a, row_of = entry_i
+    top, clamped, finite, decided, redo = entry_b
+    m, top_count, lsm_top, row_luh, row_lul, row_err_lu, row_positive, row_sh, row_sl, row_s_rel, _ = row_f
+    (big_a,) = row_i
+    has_rest, ok_top = row_b
 
-    m = np.empty(rows)
-    row_of = np.empty(size, np.int64)
     for r in prange(rows):
         mr = u[r * width]
         for i in range(r * width, (r + 1) * width):
@@ -543,14 +557,6 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin):
         m[r] = mr
 
     # Per entry: d = u - max exactly, exp(d) = 2**a M.  Flags are 1 or 0.
-    dh = np.empty(size)
-    dl = np.empty(size)
-    mh = np.empty(size)
-    ml = np.empty(size)
-    a = np.empty(size, np.int64)
-    top = np.empty(size, np.uint8)
-    clamped = np.empty(size, np.uint8)
-    finite = np.empty(size, np.uint8)
     for t in prange(tasks):
         for i in range(t * BLOCK, min((t + 1) * BLOCK, size)):
             h, lo = _two_sum(u[i], -m[row_of[i]])
@@ -564,9 +570,6 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin):
             a[i], mh[i], ml[i] = _exp_dd(CLAMP if h < CLAMP else h, 0.0 if h < CLAMP else lo, consts)
 
     # Per row: s = 2**A sigma over the non-maximal entries; A first.
-    big_a = np.empty(rows, np.int64)
-    has_rest = np.empty(rows, np.uint8)
-    top_count = np.empty(rows)
     ok = np.empty(rows, np.uint8)
     for r in prange(rows):
         row_a = _INT_MIN_HALF
@@ -582,40 +585,29 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin):
         has_rest[r], top_count[r], ok[r] = rest, count, all_finite
 
     # Per entry: the terms count * M * 2**(a - A), 0 for the maxima.
-    hi = np.empty(size)
-    lo = np.empty(size)
     for t in prange(tasks):
         for i in range(t * BLOCK, min((t + 1) * BLOCK, size)):
             shift = min(max(a[i] - big_a[row_of[i]], -3000), 0)
             th, tl = _mul_d(mh[i], ml[i], counts[i])  # count * M: EPS
             th, tl = _ldexp(th, shift), _ldexp(tl, shift)  # underflow: <= 2**-1073 each
-            hi[i] = 0.0 if top[i] else th
-            lo[i] = 0.0 if top[i] else tl
+            term_hi[i] = 0.0 if top[i] else th
+            term_lo[i] = 0.0 if top[i] else tl
 
     # Per row: S, L, logsumexp and max_err.
     lse = np.empty(rows)
     max_err = np.empty(rows)
-    lsm_top = np.empty(rows)
-    ok_top = np.empty(rows, np.uint8)
-    row_luh = np.empty(rows)
-    row_lul = np.empty(rows)
-    row_err_lu = np.empty(rows)
-    row_positive = np.empty(rows)
-    row_sh = np.empty(rows)
-    row_sl = np.empty(rows)
-    row_s_rel = np.empty(rows)
     for r in prange(rows):
         base = r * width
         # The clamped terms, summed with an error far below their 2**-40 margin.
         clamped_h, clamped_l = 0.0, 0.0
         for i in range(base, base + width):
             if clamped[i] and not top[i]:
-                clamped_h, e = _two_sum(clamped_h, hi[i])
+                clamped_h, e = _two_sum(clamped_h, term_hi[i])
                 clamped_l += e
         # A compensated sum of positive terms: relative error below 2**-50,
         # so the margin of 2**-40 still makes it an upper bound.
         clamped_part = (clamped_h + clamped_l) * (1 + 2.0**-40)
-        sh, sl, levels = _pairwise_sum(hi, lo, base, width)
+        sh, sl, levels = _pairwise_sum(term_hi, term_lo, base, width)
         lh, ll, l_scale, err_l, big_sh, big_sl, err_s, l_ok = _log_sum(
             sh, sl, big_a[r], width, levels, top_count[r], clamped_part, consts
         )
@@ -644,10 +636,6 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin):
 
     # Per entry: log_softmax = d - L, softmax = 2**a M / S; the rare entries
     # that _decide_fast leaves undone are done again by _decide.
-    softmax = np.empty(size)
-    log_softmax = np.empty(size)
-    decided = np.empty(size, np.uint8)
-    redo = np.empty(size, np.uint8)
     for t in prange(tasks):
         for i in range(t * BLOCK, min((t + 1) * BLOCK, size)):
             re = row_of[i]
