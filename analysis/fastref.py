@@ -520,7 +520,7 @@ class _Scratch(threading.local):
 
     LIMIT = 2**23  # entries (about 900 MB)
     SHAPES = ((10, np.float64), (2, np.int64), (5, np.uint8))  # per entry: x, ones, then the kernel's
-    ROW_SHAPES = ((11, np.float64), (1, np.int64), (2, np.uint8))  # per row
+    ROW_SHAPES = ((14, np.float64), (2, np.int64), (4, np.uint8))  # per row
 
     def __init__(self):
         self.entries = self.rows = None

@@ -452,6 +452,20 @@ def _pairwise_sum(hi, lo, base, width):
     return hi[base], lo[base], levels
 
 
+@njit(**_INLINE)
+def _log_general(x0, big_sh, big_sl, err_s, consts):
+    """_log_sum's general branch: L0 = x0 = log(S) in float64,
+    w = S exp(-L0) - 1, L = L0 + w - w**2/2; (Lh, Ll, its bound, |w| <= 2**-40)."""
+    ea, emh, eml = _exp_dd(-x0, 0.0 * x0, consts)
+    emh, eml = _ldexp(emh, ea), _ldexp(eml, ea)
+    ph, pl = _mul(big_sh, big_sl, emh, eml)
+    wh, wl = _add(ph, pl, -1.0 + 0.0 * ph, 0.0 * ph)
+    ch, cl = _mul(wh, wl, 1.0 - wh / 2, 0.0 * wh)
+    lh, ll = _add(x0, 0.0 * x0, ch, cl)
+    err_l = (err_s / big_sh + EXP_REL + 3 * EPS) * abs(ph) * 1.01 + abs(wh) ** 3.0 + abs(lh) * 2 * EPS
+    return lh, ll, err_l, np.uint8(abs(wh) <= 2.0**-40)
+
+
 @njit(**_JIT)  # once per row: not inlined
 def _log_sum(sh, sl, big_a, width, levels, top_count, clamped_part, consts):
     """L = log S for S = top_count + 2**big_a (sh + sl): fastref._core's
@@ -489,16 +503,7 @@ def _log_sum(sh, sl, big_a, width, levels, top_count, clamped_part, consts):
         )
         ok = np.uint8(abs(wh) <= 2.0**-40)
     else:
-        # general: L0 = log(S), w = S exp(-L0) - 1, L = L0 + w - w**2/2.
-        x0 = math.log(big_sh)
-        ea, emh, eml = _exp_dd(-x0, 0.0 * x0, consts)
-        emh, eml = _ldexp(emh, ea), _ldexp(eml, ea)
-        ph, pl = _mul(big_sh, big_sl, emh, eml)
-        wh, wl = _add(ph, pl, -1.0 + 0.0 * ph, 0.0 * ph)
-        ch, cl = _mul(wh, wl, 1.0 - wh / 2, 0.0 * wh)
-        lh, ll = _add(x0, 0.0 * x0, ch, cl)
-        err_l = (err_s / big_sh + EXP_REL + 3 * EPS) * abs(ph) * 1.01 + abs(wh) ** 3.0 + abs(lh) * 2 * EPS
-        ok = np.uint8(abs(wh) <= 2.0**-40)
+        lh, ll, err_l, ok = _log_general(math.log(big_sh), big_sh, big_sl, err_s, consts)
     if not tiny:  # underflow slack where L was computed unscaled
         err_l += UNDERFLOW
     return lh, ll, l_scale, err_l, big_sh, big_sl, err_s, ok
@@ -523,7 +528,7 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f
     caller, who keeps them from one call to the next (fresh memory costs a
     page fault per page, a third of the time here): ``entry_f`` 8 float64,
     ``entry_i`` 2 int64 and ``entry_b`` 5 uint8 arrays of u's size,
-    ``row_f`` 11 float64, ``row_i`` 1 int64 and ``row_b`` 2 uint8 arrays of
+    ``row_f`` 14 float64, ``row_i`` 2 int64 and ``row_b`` 4 uint8 arrays of
     one entry per row (tuples of 1-D arrays, unpacked below into separate
     arrays: a view taken here would count as an alias and cost the loops
     their vectorization).
@@ -545,9 +550,10 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f
     dh, dl, mh, ml, term_hi, term_lo, softmax, log_softmax = entry_f
     a, row_of = entry_i
     top, clamped, finite, decided, redo = entry_b
-    m, top_count, lsm_top, row_luh, row_lul, row_err_lu, row_positive, row_sh, row_sl, row_s_rel, _ = row_f
-    (big_a,) = row_i
-    has_rest, ok_top = row_b
+    m, top_count, lsm_top, row_luh, row_lul, row_err_lu, row_positive, row_sh, row_sl, row_s_rel = row_f[:10]
+    sigma_h, sigma_l, row_clamped, row_x0 = row_f[10:]
+    big_a, levels = row_i
+    has_rest, ok_top, row_redo, row_ok = row_b
 
     for r in prange(rows):
         mr = u[r * width]
@@ -582,7 +588,7 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f
             rest |= 1 - top[i]
             row_a = row_a if top[i] else max(row_a, a[i])
         big_a[r] = row_a if rest else 0
-        has_rest[r], top_count[r], ok[r] = rest, count, all_finite
+        has_rest[r], top_count[r], row_ok[r] = rest, count, all_finite
 
     # Per entry: the terms count * M * 2**(a - A), 0 for the maxima.
     for t in prange(tasks):
@@ -593,9 +599,8 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f
             term_hi[i] = 0.0 if top[i] else th
             term_lo[i] = 0.0 if top[i] else tl
 
-    # Per row: S, L, logsumexp and max_err.
-    lse = np.empty(rows)
-    max_err = np.empty(rows)
+    # Per row: sigma (the pairwise sum) and the bound of the clamped terms;
+    # S = top_count + 2**A sigma and log(S) in float64, for the next pass.
     for r in prange(rows):
         base = r * width
         # The clamped terms, summed with an error far below their 2**-40 margin.
@@ -606,10 +611,55 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f
                 clamped_l += e
         # A compensated sum of positive terms: relative error below 2**-50,
         # so the margin of 2**-40 still makes it an upper bound.
-        clamped_part = (clamped_h + clamped_l) * (1 + 2.0**-40)
-        sh, sl, levels = _pairwise_sum(term_hi, term_lo, base, width)
+        row_clamped[r] = (clamped_h + clamped_l) * (1 + 2.0**-40)
+        sigma_h[r], sigma_l[r], levels[r] = _pairwise_sum(term_hi, term_lo, base, width)
+        count = top_count[r]
+        row_sh[r], row_sl[r] = _add(count, 0.0 * count, _ldexp(sigma_h[r], big_a[r]), _ldexp(sigma_l[r], big_a[r]))
+        row_x0[r] = math.log(row_sh[r])
+
+    # Per row: L = log S, logsumexp, max_err and the maxima's log_softmax,
+    # vectorized over the rows, for the rows of _log_sum's general branch;
+    # the others, and the rare steps of the decisions, in the pass after.
+    lse = np.empty(rows)
+    max_err = np.empty(rows)
+    row_tasks = (rows + BLOCK - 1) // BLOCK
+    for t in prange(row_tasks):
+        for r in range(t * BLOCK, min((t + 1) * BLOCK, rows)):
+            sh, count, rest, mr = sigma_h[r], top_count[r], has_rest[r], m[r]
+            x0, big_sh, big_sl = row_x0[r], row_sh[r], row_sl[r]
+            err_sigma = sh * (EXP_REL + (levels[r] + 1) * EPS) * 1.01 + width * 2.0**-1072 + row_clamped[r]
+            err_s = _ldexp(err_sigma, big_a[r]) + (big_sh * EPS + 2.0**-1070)
+            # _log_sum's general branch: not tiny, not small.
+            general = (count != 1) | (big_a[r] + _frexp_exponent(sh) > -8)
+            lh, ll, err_l, l_ok = _log_general(x0, big_sh, big_sl, err_s, consts)
+            err_l += UNDERFLOW
+            one_entry = (count == 1) & (rest == 0)  # L == 0 exactly
+            lh = 0.0 if one_entry else lh
+            ll = 0.0 if one_entry else ll
+            err_l = 0.0 if one_entry else err_l
+            me, ok_e, redo_e = _decide_fast(lh, ll, np.int64(0), err_l, f64, 1.0, 0.0, 0.0, 0.0, margin, True)
+            # L unscaled (its scale is 0 here), for max + L and d - L.
+            luh, lul = _ldexp(lh, np.int64(0)), _ldexp(ll, np.int64(0))
+            err_lu = 0.0 if one_entry else _ldexp(err_l, np.int64(0)) + UNDERFLOW
+            positive = 0.0 if one_entry else 1.0  # the sign of L: 0 or > 0
+            value, ok_l, redo_l = _decide_fast(mr, 0.0 * mr, np.int64(0), err_lu, fmt, 0.0, luh, lul, positive, margin,
+                                               True)  # fmt: skip
+            top_value, top_ok, redo_t = _decide_fast(-lh, -ll, np.int64(0), err_l, fmt, 1.0 if one_entry else -1.0,
+                                                     0.0, 0.0, 0.0, margin, True)  # fmt: skip
+            lse[r], max_err[r], lsm_top[r], ok_top[r] = value, me, top_value, top_ok
+            ok[r] = row_ok[r] & l_ok & ok_e & ok_l
+            row_luh[r], row_lul[r], row_err_lu[r], row_positive[r] = luh, lul, err_lu, positive
+            # The relative bound of S, as the numpy path forms it (once per row here).
+            row_s_rel[r] = EXP_REL + err_s / big_sh + 2 * EPS
+            # A zero maximum: logsumexp = L, decided from L's scaled form, in the next pass.
+            row_redo[r] = (general ^ True) | (mr == 0) | redo_e | redo_l | redo_t
+
+    # The other rows, as fastref._core does them.
+    for r in prange(rows):
+        if not row_redo[r]:
+            continue
         lh, ll, l_scale, err_l, big_sh, big_sl, err_s, l_ok = _log_sum(
-            sh, sl, big_a[r], width, levels, top_count[r], clamped_part, consts
+            sigma_h[r], sigma_l[r], big_a[r], width, levels[r], top_count[r], row_clamped[r], consts
         )
         one_entry = top_count[r] == 1 and not has_rest[r]  # L == 0 exactly
         if one_entry:
@@ -627,11 +677,10 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f
             value, ok_l = _decide_once(mr, 0.0 * mr, np.int64(0), err_lu, fmt, 0.0, luh, lul, positive, margin)
         # The maxima: log_softmax = -L, decided from L's scaled form.
         lsm_top[r], ok_top[r] = _decide_once(-lh, -ll, l_scale, err_l, fmt, 1.0 if one_entry else -1.0, 0.0, 0.0, 0.0,
-                                        margin)  # fmt: skip
+                                             margin)  # fmt: skip
         lse[r], max_err[r] = value, me
-        ok[r] = ok[r] & l_ok & ok_e & ok_l
+        ok[r] = row_ok[r] & l_ok & ok_e & ok_l
         row_luh[r], row_lul[r], row_err_lu[r], row_positive[r] = luh, lul, err_lu, positive
-        # The relative bound of S, as the numpy path forms it (once per row here).
         row_sh[r], row_sl[r], row_s_rel[r] = big_sh, big_sl, EXP_REL + err_s / big_sh + 2 * EPS
 
     # Per entry: log_softmax = d - L, softmax = 2**a M / S; the rare entries
