@@ -452,3 +452,16 @@ def test_kernel_constants_are_fastrefs():
 
     for name in ("EPS", "EXP_REL", "UNDERFLOW", "CLAMP", "TAYLOR_DEGREE"):
         assert getattr(fastref_kernel, name) == getattr(fastref, name), name
+
+
+def test_results_do_not_share_memory_between_calls():
+    # The compiled path keeps its arrays from one call to the next: what a
+    # call returned must not change with the next call.
+    rng = np.random.default_rng(18)
+    first = rng.standard_normal((20, 50)).astype(np.float32)
+    kept = fastref.truths(first)
+    expected = [np.array(a, copy=True) for a in kept]
+    fastref.truths(rng.standard_normal((20, 50)).astype(np.float32))
+    fastref.truths(rng.standard_normal((400, 50)).astype(np.float32))  # larger: the arrays grow
+    assert disagreements(kept, expected) == 0
+    assert disagreements(kept, reference.truths(first)) == 0
