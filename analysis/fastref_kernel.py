@@ -14,23 +14,30 @@ fastref's (a test checks that they are equal; they live here so that a
 change invalidates Numba's cache of this file), ``MARGIN`` and the table
 of ``exp`` are passed in (``consts``, made by fastref with mpmath).
 
-Exactness of the error-free transformations.  TwoSum, FastTwoSum and Dekker's
-product are exact only if every ``+``, ``-`` and ``*`` is one IEEE binary64
-operation rounded to nearest, in the written order: no fused multiply-add
-(``a*b + c`` contracted into one rounding breaks Veltkamp's split and the
-product's error term) and no reassociation.  What guarantees it here:
+Exactness of the error-free transformations.  TwoSum and FastTwoSum are
+exact only if every ``+`` and ``-`` is one IEEE binary64 operation rounded
+to nearest, in the written order; Dekker's TwoProduct also needs its
+products unfused (``a*b + c`` contracted into one rounding breaks
+Veltkamp's split and the product's error term).  What guarantees it here:
 
-- every function is compiled with ``fastmath=False`` (Numba's default, stated
-  explicitly), so Numba emits plain ``fmul``/``fadd``/``fsub`` without the
-  LLVM fast-math flags ``contract`` or ``reassoc``;
+- TwoProduct is ``p = a*b, e = fma(a, b, -p)`` where the CPU has an FMA
+  (``USE_FMA``; LLVM's ``llvm.fma``, one rounding of ``a*b - p``, which is
+  a float, so exact, whenever ``a*b`` does not underflow: the condition of
+  Dekker's product too, and ours, whose products are of numbers near 1);
+  Dekker's product with Veltkamp's split otherwise, as in the numpy path;
+  the two give the same ``(p, e)``;
+- every other operation is compiled with ``fastmath=False`` (Numba's
+  default, stated explicitly), so Numba emits plain ``fmul``/``fadd``/
+  ``fsub`` without the LLVM fast-math flags ``contract`` or ``reassoc``;
 - llvmlite creates its target machine with LLVM's default
   ``TargetOptions``, whose ``AllowFPOpFusion`` is ``Standard``: only the
   ``llvm.fmuladd`` intrinsic may become an FMA, and Numba never emits it;
-- the tests check the consequences on this machine: the generated assembly
-  of the kernel contains no FMA instruction (``vfmadd``/``vfmsub``/
-  ``vfnmadd``/``vfnmsub``), and the compiled TwoProduct and TwoSum are exact
-  on inputs where a contraction would change the result, and its exp is
-  the numpy path's bit for bit;
+- the tests check the consequences on this machine: compiled with its
+  explicit FMA switched off, the kernel's assembly has no FMA instruction;
+  as used, its IR has no fast-math flag and no ``llvm.fmuladd``; the
+  compiled TwoProduct and TwoSum are exact on inputs where a contraction
+  would change the result; its exp is the numpy path's bit for bit, and the
+  two paths decide the same rows;
 - ``error_model="numpy"``: a division by zero gives inf/NaN as in numpy
   (and the decision rejects it) instead of raising.
 
@@ -67,9 +74,12 @@ from __future__ import annotations
 import math
 import os
 
+import llvmlite.binding
 import numba
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir as llvm_ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 # GNU OpenMP, Numba's first choice of threading layer where it is found
 # (it is here), aborts a process forked after its threads started, and the
@@ -77,6 +87,16 @@ from numba import njit, prange
 # own workqueue) unless NUMBA_THREADING_LAYER says otherwise.
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "forksafe"
+
+# TwoProduct by a fused multiply-add where the CPU has one (and Numba
+# compiles for this CPU): exact like Dekker's product, in 2 operations
+# instead of 17.  The choice is fixed at compilation, and Numba's cache is
+# keyed by the CPU's features.
+USE_FMA = (
+    numba.config.CPU_NAME is None
+    and numba.config.CPU_FEATURES is None
+    and bool(llvmlite.binding.get_host_cpu_features().get("fma", False))
+)
 
 # Copies of fastref's constants (see its docstring for the bounds; a test
 # checks that they are equal).
@@ -183,9 +203,27 @@ def _split(a):  # Veltkamp: a = hi + lo, each with at most 26 bits
     return hi, a - hi
 
 
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """a * b + c rounded once (LLVM's llvm.fma, IEEE fusedMultiplyAdd)."""
+    signature = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, sig, args):
+        double = llvm_ir.DoubleType()
+        fma = builder.module.declare_intrinsic("llvm.fma", [double], fnty=llvm_ir.FunctionType(double, [double] * 3))
+        return builder.call(fma, args)
+
+    return signature, codegen
+
+
 @njit(**_INLINE)
-def _two_prod(a, b):  # Dekker: a*b = p + e exactly
+def _two_prod(a, b):  # a*b = p + e exactly
     p = a * b
+    if USE_FMA:
+        # e = a*b - p is a float when a*b does not underflow (the same
+        # condition as Dekker's), and one rounding of it is exact.
+        return p, _fma(a, b, -p)
+    # Dekker with Veltkamp's split.
     ah, al = _split(a)
     bh, bl = _split(b)
     return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl

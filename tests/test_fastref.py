@@ -337,29 +337,49 @@ def test_compiled_exp_is_the_numpy_paths_bit_for_bit():
 
 
 @needs_numba
-def test_kernel_assembly_has_no_fused_multiply_add(tmp_path):
-    """The kernel as compiled on this machine (a fresh interpreter with an
-    empty Numba cache, so the code is generated and can be inspected)
-    contains no FMA instruction: nothing was contracted."""
+def test_the_compiler_contracts_nothing_into_a_fused_multiply_add(tmp_path):
+    """The kernel compiled afresh on this machine (empty Numba caches, so
+    the code is generated and can be inspected), in two interpreters:
+
+    - with its explicit FMA (TwoProduct) switched off, its assembly has no
+      FMA instruction at all: LLVM fused no multiplication and addition of
+      this code on its own;
+    - as used, its optimized LLVM IR carries no fast-math flag on any
+      operation and no llvm.fmuladd (the only license LLVM has to fuse), so
+      its only fused operations are the explicit llvm.fma of TwoProduct.
+    """
     import subprocess
     import sys
     from pathlib import Path
 
+    from analysis import fastref_kernel
+
     root = Path(__file__).resolve().parent.parent
     script = (
-        "import numpy as np; from analysis import fastref, fastref_kernel; "
+        "import sys, numpy as np; from analysis import fastref, fastref_kernel; "
+        "fastref_kernel.USE_FMA = fastref_kernel.USE_FMA and sys.argv[1] == 'as-used'; "
         "fastref.truths(np.zeros((1, 3), np.float32)); "
         "sig = fastref_kernel.core.signatures[0]; "
-        "print(fastref_kernel.core.inspect_asm(sig)); print(fastref_kernel.core.inspect_llvm(sig))"
+        "core = fastref_kernel.core; "
+        "print(core.inspect_asm(sig) if sys.argv[1] == 'no-fma' else core.inspect_llvm(sig))"
     )
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "PYTHONPATH": str(root)}
-    result = subprocess.run([sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True,
-                            check=True, timeout=600)  # fmt: skip
-    code = result.stdout
-    assert "vaddpd" in code or "addsd" in code  # the listing is the real one
-    assert not re.search(r"\bv?f(n)?m(add|sub)\w*", code)  # x86 FMA3/FMA4 mnemonics
-    assert not re.search(r"@llvm\.(fma|fmuladd)\.", code)
-    assert not re.search(r"\bf(add|sub|mul)\s+(fast|contract|reassoc)", code)
+    runs = {}
+    for mode in ("no-fma", "as-used"):
+        env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / mode), "PYTHONPATH": str(root)}
+        runs[mode] = subprocess.Popen([sys.executable, "-c", script, mode], cwd=root, env=env, text=True,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    out = {}
+    for mode, process in runs.items():
+        out[mode], err = process.communicate(timeout=600)
+        assert process.returncode == 0, err
+    assembly, llvm_ir = out["no-fma"], out["as-used"]
+    assert "vaddpd" in assembly and "vmulpd" in assembly  # the vectorized listing is the real one
+    assert not re.search(r"\bv?f(n)?m(add|sub)\w*", assembly)  # x86 FMA3/FMA4 mnemonics
+    assert "fsub" in llvm_ir and "fmul" in llvm_ir
+    flags = r"(fast|contract|reassoc|nnan|ninf|nsz|arcp|afn)"
+    assert not re.search(rf"\b(fadd|fsub|fmul|fdiv|fneg|fcmp|call)\s+{flags}\b", llvm_ir)
+    assert "llvm.fmuladd" not in llvm_ir
+    assert ("@llvm.fma." in llvm_ir) == fastref_kernel.USE_FMA
 
 
 @needs_numba
