@@ -573,12 +573,14 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f
 
     The passes, each parallel: the row maxima; per entry d = u - max and
     exp(d); per row the largest exponent; per entry the scaled terms; per
-    row S, L, logsumexp and max_err; per entry log_softmax and softmax; per
-    row the verdict.  The per-entry passes run over tasks of BLOCK entries
-    whatever the rows' length (long rows keep every core busy, short ones
-    share a task); their loops have no call, no branch that LLVM cannot turn
-    into a select and no bool variable (see _decide), and LLVM vectorizes
-    them.
+    row their pairwise sum and log(S) in float64; per row L, logsumexp,
+    max_err and the maxima's log_softmax (vectorized over the rows of the
+    general branch of L, then the other rows and the rare steps); per entry
+    log_softmax and softmax (vectorized, then the rare steps); per row the
+    verdict.  The per-entry passes run over tasks of BLOCK entries whatever
+    the rows' length (long rows keep every core busy, short ones share a
+    task); their loops have no call, no branch that LLVM cannot turn into a
+    select and no bool variable, and LLVM vectorizes them.
     """
     size = u.size
     rows = size // width
