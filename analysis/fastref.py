@@ -518,7 +518,7 @@ class _Scratch(threading.local):
     rows (ones), the kernel's scratch and its softmax and log_softmax, which
     are therefore valid only until the thread's next call."""
 
-    LIMIT = 2**23  # entries (about 900 MB)
+    LIMIT = 2**22  # entries (about 420 MB: 101 bytes an entry)
     SHAPES = ((10, np.float64), (2, np.int64), (5, np.uint8))  # per entry: x, ones, then the kernel's
     ROW_SHAPES = ((14, np.float64), (2, np.int64), (4, np.uint8))  # per row
 
