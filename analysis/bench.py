@@ -13,10 +13,16 @@
   least 7 repeats of a loop long enough to last a few milliseconds) with the
   quartiles and the extremes, and ratios to naive, to SciPy and to the floor;
 - the correctly rounded ground truth, fast path against the straightforward
-  mpmath loop (:mod:`analysis.bench_truth`, when it is importable);
-- ``python -m analysis report`` cold (fresh, empty cache and data folder) and
-  warm (again, nothing changed), in a subprocess, in a temporary folder: the
-  user's ``reports/`` is never touched;
+  mpmath loop (:mod:`analysis.bench_truth`, when it is importable): on the
+  sweep's vectors, and on general rows (standard normal x {0.3, 3, 30} at
+  n = 10, 1000, 2**17 in float32 and float64) side by side with the loop at
+  128 bits, every output checked against the proved path; the kernel's
+  compile time (a fresh interpreter, empty Numba cache) and one 2**18-entry
+  float32 row;
+- ``python -m analysis report`` cold (fresh, empty cache and data folder,
+  and an empty Numba cache, so the kernel's compilation is counted as on a
+  fresh clone; not under ``--quick``) and warm (again, nothing changed), in a
+  subprocess, in a temporary folder: the user's ``reports/`` is never touched;
 - the sweep's points per second at two grid sizes (the [quick] grid and the
   default grid), each from an empty cache;
 - the machine: CPU model, cores, numpy's SIMD features, BLAS, thread
@@ -52,9 +58,15 @@ from .store.files import DATA_DIR, ROOT, atomic_write, jsonable
 from .sweep import simd_features
 
 try:
-    from .bench_truth import ground_truth_benchmark, sweep_inputs
+    from .bench_truth import (
+        compile_seconds,
+        general_rows_benchmark,
+        ground_truth_benchmark,
+        long_row_seconds,
+        sweep_inputs,
+    )
 except ImportError as err:  # written in another branch; the bench runs without it
-    ground_truth_benchmark = sweep_inputs = None
+    ground_truth_benchmark = sweep_inputs = general_rows_benchmark = long_row_seconds = compile_seconds = None
     _TRUTH_MISSING = f"analysis.bench_truth is not importable ({err})"
 else:
     _TRUTH_MISSING = ""
@@ -213,6 +225,8 @@ def report_times(quick: bool, workdir: Path) -> dict:
     if quick:
         command.append("--quick")
     env = {**os.environ, "SOFTMAX_STUDY_CACHE": str(cache), "PYTHONPATH": str(ROOT)}
+    if not quick:  # as on a fresh clone: the compiled kernel is not cached yet
+        env["NUMBA_CACHE_DIR"] = str(workdir / "numba-cache")
     seconds = {}
     for run in ("cold", "warm"):
         start = time.perf_counter()
@@ -250,16 +264,27 @@ def sweep_rates(configs: dict, workdir: Path) -> list[dict]:
     return out
 
 
-def ground_truth(cfg, subset_elements: int | None = 50_000) -> dict | None:
+def ground_truth(cfg, subset_elements: int | None = 50_000, quick: bool = False) -> dict | None:
     """The fast ground truth against the straightforward mpmath loop, or None
     (with the reason in ``ground_truth_missing``) when it is not available.
 
     ``subset_elements``: elements per sweep chunk on which the (slow)
     straightforward loop is timed and then extrapolated to the chunk; None
-    times it on every input (about 12 minutes on the default sweep, 2 cores)."""
+    times it on every input (about 12 minutes on the default sweep, 2 cores).
+    Under ``quick`` the general rows are tiny and the compile time is not
+    measured (a fresh compilation takes seconds)."""
     if ground_truth_benchmark is None:
         return None
-    return ground_truth_benchmark(sweep_inputs(cfg), subset_elements=subset_elements)
+    out = ground_truth_benchmark(sweep_inputs(cfg), subset_elements=subset_elements)
+    if quick:
+        out["general"] = general_rows_benchmark(lengths=(10, 100), elements=300, repeats=3)
+        out["long_row"] = long_row_seconds(n=2**10, repeats=3)
+        out["compile"] = None
+    else:
+        out["general"] = general_rows_benchmark()
+        out["long_row"] = long_row_seconds()
+        out["compile"] = compile_seconds()
+    return out
 
 
 # --- the machine -------------------------------------------------------------------------
@@ -356,10 +381,36 @@ def table(document: dict) -> str:
     if g is None:
         lines.append(f"ground truth: not measured ({document['ground_truth_missing']})")
     else:
-        lines.append(f"ground truth: {g.get('speedup')}x faster than the mpmath loop, fallback rate "
-                     f"{g.get('fallback_rate')}, {g.get('disagreements')} disagreements "
+        lines.append(f"ground truth on the sweep's vectors: {g.get('speedup')}x faster than the mpmath loop, "
+                     f"fallback rate {g.get('fallback_rate')}, {g.get('disagreements')} disagreements "
                      f"on {g.get('elements')} elements")  # fmt: skip
+        lines.extend(truth_lines(g))
     return "\n".join(lines)
+
+
+def truth_lines(g: dict) -> list[str]:
+    """The general-row table of the ground truth, the long row and the compile time."""
+    general = g.get("general")
+    if not general:
+        return []
+    lines = [f"ground truth on general rows (standard normal x {{0.3, 3, 30}}; loop at {general['prec']} bits):",
+             f"{'dtype':8} {'n':>7} {'elements':>9} {'fast /s':>12} {'loop /s':>10} {'ratio':>7} "
+             f"{'fallback':>9} {'wrong':>6}"]  # fmt: skip
+    for c in general["cases"]:
+        loop = f"{c['straightforward_elements_per_second']:>10.4g}" + ("*" if c["straightforward_subset"] else " ")
+        lines.append(f"{c['dtype']:8} {c['n']:>7} {c['elements']:>9} {c['fast_elements_per_second']:>12.4g} "
+                     f"{loop} {c['ratio']:>6.0f}x {c['fallback_rate']:>9.2g} {c['disagreements']:>6}")  # fmt: skip
+    if any(c["straightforward_subset"] for c in general["cases"]):
+        lines.append("* the loop timed on a seeded subset of the rows")
+    row = g.get("long_row")
+    if row:
+        lines.append(f"one {row['n']}-entry {row['dtype']} row: {row['seconds'] * 1e3:.1f} ms "
+                     f"({row['disagreements']} disagreements)")  # fmt: skip
+    compiled = g.get("compile")
+    if compiled:
+        lines.append(f"first call in a fresh interpreter: {compiled['cold_seconds']:.1f} s with an empty Numba "
+                     f"cache (compiling), {compiled['warm_seconds']:.1f} s with it filled")  # fmt: skip
+    return lines
 
 
 def run(quick: bool = False, log=print, truth_subset: int | None = 50_000) -> dict:
@@ -385,7 +436,7 @@ def run(quick: bool = False, log=print, truth_subset: int | None = 50_000) -> di
     log("ground truth ...")
     # --quick is a schema check: a small side-by-side subset keeps it to seconds.
     truth = ground_truth(small if quick else default, min(truth_subset or QUICK_TRUTH_SUBSET, QUICK_TRUTH_SUBSET)
-                         if quick else truth_subset)  # fmt: skip
+                         if quick else truth_subset, quick=quick)  # fmt: skip
     document["ground_truth"] = truth
     document["ground_truth_missing"] = _TRUTH_MISSING if truth is None else None
     document["settings"] = {"repeats": settings["repeats"], "min_seconds": settings["min_seconds"],

@@ -20,17 +20,43 @@ numbers; ``make bench`` writes them.  In one process, on the same inputs:
   inputs; ``speedup_subset`` compares the two on the identical subset, where
   the fast path's fixed cost per call (some hundred numpy operations, about
   10 ms) weighs on chunks of a few thousand elements, so it is much lower.
+
+``general_rows_benchmark`` measures the same on general rows, where nothing
+repeats: standard normal rows times {0.3, 3, 30}, freshly seeded, at n = 10,
+1000 and 2**17 in float32 and float64, ``elements`` entries per (dtype, n,
+scale).  In one run, per (dtype, n): the fast path (once compiled: a warm-up
+call first; the median of ``repeats`` timed calls, the mpmath cache cleared
+before each so the fallback rows are paid for), the straightforward loop
+at ``prec`` = 128 bits (on every row, or on a seeded subset of
+``straightforward_rows`` rows per scale, stated in the result), their
+ratio, the fallback rate, and the check of every output against
+``reference.truths`` bit for bit.  ``compile_seconds`` times the first call
+in a fresh interpreter with an empty Numba cache (compilation) and again
+with that cache filled (loading); ``row_seconds`` one long float32 row.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 from . import fastref, reference
 from .config import load as load_config
 from .studies import sweep
+
+GENERAL_DTYPES = ("float32", "float64")
+GENERAL_LENGTHS = (10, 1000, 2**17)
+GENERAL_SCALES = (0.3, 3.0, 30.0)
+GENERAL_ELEMENTS = 2**17  # entries per (dtype, n, scale)
+GENERAL_SEED = 20261126
+STRAIGHTFORWARD_PREC = 128
+LONG_ROW = 2**18  # the issue's single float32 row
 
 
 def sweep_inputs(cfg):
@@ -75,6 +101,7 @@ def ground_truth_benchmark(vectors_by_dtype, subset_elements: int | None = 5000,
     """
     chunks = [(name, np.asarray(z)) for name, z in vectors_by_dtype if np.asarray(z).size]
     elements = sum(z.size for _, z in chunks)
+    _warm_up()
     reference._row.cache_clear()
     fastref.reset_stats()
     start = time.perf_counter()
@@ -125,3 +152,116 @@ def ground_truth_benchmark(vectors_by_dtype, subset_elements: int | None = 5000,
             "straightforward": subset_size / straight_seconds,
         },
     }
+
+
+# --- general rows ----------------------------------------------------------------------------------
+
+
+def _warm_up() -> None:
+    """Compile (or load) the kernel before anything is timed."""
+    fastref.truths(np.zeros((1, 3), np.float32))
+
+
+def general_rows(dtype: str, n: int, elements: int = GENERAL_ELEMENTS, seed: int = GENERAL_SEED):
+    """[(scale, rows)]: max(1, elements // n) standard normal rows of length
+    n times each scale, drawn in float64 from default_rng([seed, n, k]) for
+    the k-th scale and converted once to ``dtype``."""
+    rows = max(1, elements // n)
+    out = []
+    for k, scale in enumerate(GENERAL_SCALES):
+        x = np.random.default_rng([seed, n, k]).standard_normal((rows, n))
+        out.append((scale, (scale * x).astype(dtype)))
+    return out
+
+
+def _median_seconds(call, repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        reference._row.cache_clear()  # the fallback rows are paid for in every run
+        start = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - start)
+    return float(np.median(samples))
+
+
+def general_rows_benchmark(lengths=GENERAL_LENGTHS, dtypes=GENERAL_DTYPES, elements: int = GENERAL_ELEMENTS,
+                           repeats: int = 5, straightforward_rows: int | None = None,
+                           seed: int = GENERAL_SEED) -> dict:  # fmt: skip
+    """The fast path against the straightforward loop on general rows, and
+    every output against reference.truths (see the module docstring).
+
+    ``straightforward_rows``: rows per scale on which the straightforward
+    loop is timed (a seeded choice), None for every row.  Returns
+    {"cases": [one record per (dtype, n)], "prec": ..., "elements_per_scale": ...}.
+    """
+    _warm_up()
+    cases = []
+    for dtype in dtypes:
+        for n in lengths:
+            parts = general_rows(dtype, n, elements, seed)
+            z = np.concatenate([rows for _, rows in parts])
+            reference._row.cache_clear()
+            fastref.reset_stats()
+            fast = fastref.truths(z)
+            counts = fastref.stats()
+            fast_seconds = _median_seconds(lambda z=z: fastref.truths(z), repeats)
+
+            subsets = [_subset(rows, seed, k, None if straightforward_rows is None else straightforward_rows * n)
+                       for k, (_, rows) in enumerate(parts)]  # fmt: skip
+            timed = np.concatenate(subsets)
+            start = time.perf_counter()
+            fastref.straightforward_truths(timed, prec=STRAIGHTFORWARD_PREC)
+            straight_seconds = time.perf_counter() - start
+
+            reference._row.cache_clear()
+            start = time.perf_counter()
+            proved = reference.truths(z)
+            reference_seconds = time.perf_counter() - start
+            reference._row.cache_clear()
+            fast_rate = z.size / fast_seconds
+            straight_rate = timed.size / straight_seconds
+            cases.append({
+                "dtype": dtype, "n": n, "rows": z.shape[0], "elements": z.size, "scales": list(GENERAL_SCALES),
+                "fast_seconds": fast_seconds, "fast_elements_per_second": fast_rate,
+                "straightforward_seconds": straight_seconds, "straightforward_elements": timed.size,
+                "straightforward_elements_per_second": straight_rate,
+                "straightforward_subset": timed.size < z.size,
+                "ratio": fast_rate / straight_rate,
+                "reference_seconds": reference_seconds,
+                "fallback_rows": counts["fallback_rows"], "fallback_elements": counts["fallback_elements"],
+                "fallback_rate": counts["fallback_elements"] / counts["elements"],
+                "checked_elements": z.size, "disagreements": disagreements(fast, proved),
+            })  # fmt: skip
+    return {"cases": cases, "prec": STRAIGHTFORWARD_PREC, "elements_per_scale": elements, "repeats": repeats,
+            "compiled": fastref.COMPILED}  # fmt: skip
+
+
+def long_row_seconds(n: int = LONG_ROW, dtype: str = "float32", repeats: int = 7, seed: int = GENERAL_SEED) -> dict:
+    """One standard normal row of n entries (once compiled): the median of
+    ``repeats`` calls of fastref.truths, and the check against reference."""
+    _warm_up()
+    z = np.random.default_rng([seed, n]).standard_normal((1, n)).astype(dtype)
+    seconds = _median_seconds(lambda: fastref.truths(z), repeats)
+    return {"n": n, "dtype": dtype, "seconds": seconds, "repeats": repeats,
+            "disagreements": disagreements(fastref.truths(z), reference.truths(z))}  # fmt: skip
+
+
+_FIRST_CALL = (
+    "import time; t = time.perf_counter(); import numpy as np; from analysis import fastref; "
+    "fastref.truths(np.zeros((1, 3), np.float32)); print(time.perf_counter() - t)"
+)
+
+
+def compile_seconds() -> dict:
+    """The first call of fastref.truths in a fresh interpreter (imports
+    included) with an empty Numba cache (it compiles the kernel and writes
+    the cache), then again with that cache (it loads it)."""
+    root = Path(__file__).resolve().parent.parent
+    out = {"compiled": fastref.COMPILED}
+    with tempfile.TemporaryDirectory(prefix="softmax-numba-cache-") as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": str(root)}
+        for run in ("cold", "warm"):
+            result = subprocess.run([sys.executable, "-c", _FIRST_CALL], cwd=root, env=env, capture_output=True,
+                                    text=True, check=True)  # fmt: skip
+            out[f"{run}_seconds"] = float(result.stdout.split()[-1])
+    return out

@@ -75,11 +75,24 @@ logsumexp of a row whose maximum is 0 is >= 0) or proved from the interval.
 
 Rows with NaN or ±inf entries, overflowing differences (float64 rows wider
 than the float64 range) and undecided values go to ``reference._row``.
+
+Two implementations of ``_core`` (steps 2-5 and the decision): the numpy
+one below, on whole arrays, and the compiled kernel
+:mod:`analysis.fastref_kernel` (Numba), entry by entry, with the same
+operations in the same order and the same bounds, so the same values and the
+same verdicts (the tests compare both, and the kernel's TwoProduct, TwoSum
+and exp against these).  ``COMPILED`` chooses: the kernel when Numba is
+installed, unless ``SOFTMAX_STUDY_FASTREF=numpy``.  On the compiled path
+equal general rows are not merged (sorting long rows costs more than the
+kernel saves); the two_level rows still are.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
+import threading
 from functools import lru_cache
 
 import mpmath
@@ -94,6 +107,14 @@ UNDERFLOW = 2.0**-1064  # absolute slack for underflow in the last operations (e
 MARGIN = 4.0  # the stated margin on every bound
 CLAMP = -(2.0**16)
 TAYLOR_DEGREE = 10
+
+# Which path decides the rows: the compiled kernel (analysis.fastref_kernel,
+# imported on first use) when Numba is installed, unless
+# SOFTMAX_STUDY_FASTREF=numpy; the tests switch it to compare the two paths.
+COMPILED = os.environ.get("SOFTMAX_STUDY_FASTREF", "") != "numpy" and importlib.util.find_spec("numba") is not None
+# One call of the kernel at a time per process: it already uses every core,
+# and Numba's workqueue threading layer must not be entered from two threads.
+_KERNEL_LOCK = threading.Lock()
 
 _STATS = {"elements": 0, "rows": 0, "fallback_rows": 0, "fallback_elements": 0}
 
@@ -476,6 +497,87 @@ def _core(u, counts, fmt):
     return sm, lse, lsm, max_err, ok
 
 
+@lru_cache(maxsize=1)
+def _kernel():
+    """The compiled kernel module and _constants() in its flat layout."""
+    from . import fastref_kernel as kernel
+
+    k_ = _constants()
+    consts = np.zeros(kernel.CONSTS_SIZE)
+    consts[kernel.C_PARTS : kernel.C_PARTS + 4] = k_["c"]
+    consts[kernel.INV_C] = k_["inv_c"]
+    consts[kernel.TABLE_HI : kernel.TABLE_HI + 64] = k_["table"][0]
+    consts[kernel.TABLE_LO : kernel.TABLE_LO + 64] = k_["table"][1]
+    hi, lo = zip(*k_["coef"])
+    consts[kernel.COEF_HI : kernel.COEF_HI + len(hi)] = hi
+    consts[kernel.COEF_LO : kernel.COEF_LO + len(lo)] = lo
+    consts.setflags(write=False)
+    return kernel, consts
+
+
+class _Scratch(threading.local):
+    """The compiled path's arrays, kept from one call to the next in each
+    thread (fresh memory costs a page fault per page: a third of the
+    kernel's time on this project's machine), grown as needed, not kept past
+    LIMIT entries: the float64 copy of the input, the counts of general
+    rows (ones), the kernel's scratch and its softmax and log_softmax, which
+    are therefore valid only until the thread's next call."""
+
+    LIMIT = 2**22  # entries (about 420 MB: 101 bytes an entry)
+    SHAPES = ((10, np.float64), (2, np.int64), (5, np.uint8))  # per entry: x, ones, then the kernel's
+    ROW_SHAPES = ((14, np.float64), (2, np.int64), (4, np.uint8))  # per row
+
+    def __init__(self):
+        self.entries = self.rows = None
+
+    def _get(self, name, shapes, size):
+        kept = getattr(self, name)
+        if kept is not None and kept[0].shape[1] >= size:
+            return kept
+        arrays = tuple(np.empty((count, size), dtype) for count, dtype in shapes)
+        arrays[0][1].fill(1.0)  # the ones (harmless in the per-row block)
+        if size <= self.LIMIT:
+            setattr(self, name, arrays)
+        return arrays
+
+    def input(self, flat):
+        """flat as float64, in the kept array."""
+        x = self._get("entries", self.SHAPES, flat.size)[0][0, : flat.size].reshape(flat.shape)
+        np.copyto(x, flat, casting="unsafe")
+        return x
+
+    def ones(self, size):
+        return self._get("entries", self.SHAPES, size)[0][1, :size]
+
+    def kernel(self, size: int, rows: int):
+        """(entry_f, entry_i, entry_b, row_f, row_i, row_b): tuples of 1-D
+        arrays of the sizes the kernel needs."""
+        entries = self._get("entries", self.SHAPES, size)
+        per_row = self._get("rows", self.ROW_SHAPES, rows)
+        f, i, b = entries
+        return (tuple(f[k, :size] for k in range(2, 10)), tuple(i[k, :size] for k in range(2)),
+                tuple(b[k, :size] for k in range(5)), *(tuple(block[k, :rows] for k in range(block.shape[0]))
+                                                        for block in per_row))  # fmt: skip
+
+
+_SCRATCH = _Scratch()
+
+
+def _core_compiled(u, counts, fmt):
+    """_core by the compiled kernel (analysis.fastref_kernel): the same
+    arithmetic entry by entry, so the same values and the same ``ok``."""
+    kernel, consts = _kernel()
+    rows, width = u.shape
+    u = np.ascontiguousarray(u, dtype=np.float64).reshape(-1)
+    counts = np.ascontiguousarray(np.broadcast_to(counts, (rows, width)), dtype=np.float64).reshape(-1)
+    with _KERNEL_LOCK:
+        sm, lse, lsm, max_err, ok = kernel.core(
+            u, counts, width, consts, fmt.precision, fmt.emin, fmt.emax, fmt.max, fmt.has_inf, float(MARGIN),
+            *_SCRATCH.kernel(u.size, rows),
+        )  # fmt: skip
+    return sm.reshape(rows, width), lse, lsm.reshape(rows, width), max_err, ok.astype(bool)
+
+
 # --- whole arrays -----------------------------------------------------------
 
 
@@ -483,21 +585,22 @@ def _compress(x):
     """Rows as (values, counts, index): index maps each entry to its value.
 
     Rows of the form (c, v, v, ..., v) -- the two_level family -- become two
-    values; other rows keep every entry."""
+    values; other rows keep every entry (counts and index None)."""
     rows, n = x.shape
-    if n > 2 and (x[:, 2:] == x[:, 1:2]).all():
+    # (The third column first: general rows fail there without a full pass.)
+    if n > 2 and (x[:, 2] == x[:, 1]).all() and (x[:, 2:] == x[:, 1:2]).all():
         u = x[:, :2]
         counts = np.broadcast_to(np.array([1.0, n - 1.0]), (rows, 2))
         index = np.concatenate([[0], np.ones(n - 1, dtype=np.int64)])
         return u, counts, index
-    return x, np.ones_like(x), None
+    return x, None, None  # counts of one
 
 
 def _compute(flat, dtype_name):
     """float64 (softmax, lse, log_softmax, max_err) for a 2-D array of rows."""
     fmt = FORMATS[dtype_name]
     rows, n = flat.shape
-    x = flat.astype(np.float64)
+    x = _SCRATCH.input(flat) if COMPILED else flat.astype(np.float64)
     softmax = np.empty((rows, n))
     log_softmax = np.empty((rows, n))
     lse = np.empty(rows)
@@ -507,15 +610,29 @@ def _compute(flat, dtype_name):
     if finite.any():
         xf = x if finite.all() else x[finite]
         u, counts, index = _compress(xf)
-        # Equal rows once.
-        uniq, inverse = np.unique(u, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
+        # Equal rows once (for the two_level rows, and on the numpy path;
+        # sorting long general rows costs more than the kernel saves).
+        if index is not None or not COMPILED:
+            uniq, inverse = np.unique(u, axis=0, return_inverse=True)
+            inverse = inverse.reshape(-1)
+        else:
+            uniq, inverse = u, None
         with np.errstate(all="ignore"):  # overflow and NaN are caught by the decision
-            sm, ls, lsm, me, ok = _core(uniq, counts[: len(uniq)] if index is not None else np.ones_like(uniq), fmt)
-        sm, ls, lsm, me, ok = sm[inverse], ls[inverse], lsm[inverse], me[inverse], ok[inverse]
+            core = _core_compiled if COMPILED else _core
+            if index is not None:
+                counts = counts[: len(uniq)]
+            elif COMPILED:
+                counts = _SCRATCH.ones(uniq.size).reshape(uniq.shape)
+            else:
+                counts = np.ones_like(uniq)
+            sm, ls, lsm, me, ok = core(uniq, counts, fmt)
+        if inverse is not None:
+            sm, ls, lsm, me, ok = sm[inverse], ls[inverse], lsm[inverse], me[inverse], ok[inverse]
         where = slice(None) if finite.all() else np.flatnonzero(finite)
         lse[where], max_err[where], done[where] = ls, me, ok
-        if index is None:
+        if index is None and finite.all():  # the kernel's arrays are the result
+            softmax, log_softmax = sm, lsm
+        elif index is None:
             softmax[where], log_softmax[where] = sm, lsm
         elif finite.all():  # (c, v, ..., v): fill the columns by broadcasting
             softmax[:, 0], log_softmax[:, 0] = sm[:, 0], lsm[:, 0]

@@ -65,7 +65,18 @@ def test_quick_bench_writes_every_required_key(quick_bench):
     if doc["ground_truth"] is None:
         assert doc["ground_truth_missing"]
     else:
-        assert {"speedup", "fallback_rate", "disagreements", "elements"} <= set(doc["ground_truth"])
+        truth = doc["ground_truth"]
+        assert {"speedup", "fallback_rate", "disagreements", "elements"} <= set(truth)
+        # General rows: every (dtype, n) of the quick sizes, checked against the proved path.
+        cases = truth["general"]["cases"]
+        assert {(c["dtype"], c["n"]) for c in cases} == {(d, n) for d in ("float32", "float64") for n in (10, 100)}
+        for c in cases:
+            assert c["disagreements"] == 0 and c["checked_elements"] == c["elements"]
+            assert c["fast_elements_per_second"] > 0 and c["straightforward_elements_per_second"] > 0
+            assert c["ratio"] == c["fast_elements_per_second"] / c["straightforward_elements_per_second"]
+            assert 0 <= c["fallback_rate"] <= 1
+        assert truth["long_row"]["disagreements"] == 0 and truth["long_row"]["seconds"] > 0
+        assert truth["compile"] is None  # not measured under --quick
 
 
 def report_implementations():

@@ -33,3 +33,24 @@ def test_disagreements_count_signed_zeros_and_nans():
     assert bench_truth.disagreements(a, (np.array([-0.0, np.nan, 1.0]),)) == 1
     assert bench_truth.disagreements(a, (np.array([0.0, 1.0, 1.0]),)) == 1
     assert bench_truth.disagreements(a, a) == 0
+
+
+def test_general_rows_are_fresh_seeded_normal_rows_at_three_scales():
+    parts = bench_truth.general_rows("float32", 100, elements=1000)
+    again = bench_truth.general_rows("float32", 100, elements=1000)
+    assert [scale for scale, _ in parts] == list(bench_truth.GENERAL_SCALES)
+    for (_, rows), (_, same) in zip(parts, again):
+        assert rows.shape == (10, 100) and rows.dtype == np.float32
+        np.testing.assert_array_equal(rows, same)  # seeded
+    # Not the same draw at every scale, and at the stated scale.
+    assert not np.array_equal(parts[0][1] / np.float32(0.3), parts[1][1] / np.float32(3.0))
+    assert 20 < np.std(parts[2][1]) < 40
+
+
+def test_general_rows_benchmark_on_tiny_sizes():
+    result = bench_truth.general_rows_benchmark(lengths=(10,), dtypes=("float64",), elements=50, repeats=1,
+                                                straightforward_rows=2)  # fmt: skip
+    (case,) = result["cases"]
+    assert case["elements"] == 3 * 5 * 10 and case["disagreements"] == 0
+    assert case["straightforward_subset"] is True and case["straightforward_elements"] == 3 * 2 * 10
+    assert result["prec"] == 128

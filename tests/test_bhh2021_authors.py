@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from analysis import datasets
-from analysis.studies import bhh2021
 from analysis.formats import FORMATS
+from analysis.studies import bhh2021
 
 DATA = Path(__file__).parent / "data" / "bhh2021_octave"
 TAGS = {"float16": "fp16", "bfloat16": "bf16"}

@@ -3,6 +3,8 @@ to NaN, the sign of zero counted), deciding most rows itself and sending the
 rest to the mpmath path; the fallback counter shows which."""
 
 import math
+import os
+import re
 
 import ml_dtypes
 import numpy as np
@@ -200,3 +202,286 @@ def test_float8_bit_identical_to_reference(name):
         fast, proved = fastref.truths(z), reference.truths(z)
         assert disagreements(fast, proved) == 0
         np.testing.assert_array_equal(fastref.max_approx_error(z), reference.max_approx_error(z))
+
+
+# --- the compiled kernel (analysis/fastref_kernel.py) against the numpy path ---------------------
+
+ALL_DTYPES = [np.dtype(d) for d in (np.float64, np.float32, np.float16, ml_dtypes.bfloat16, ml_dtypes.float8_e4m3fn,
+                                    ml_dtypes.float8_e5m2)]  # fmt: skip
+needs_numba = pytest.mark.skipif(
+    not fastref.COMPILED, reason="the compiled kernel is off (no numba, or SOFTMAX_STUDY_FASTREF=numpy)"
+)
+
+
+def both_paths(z, monkeypatch):
+    """(outputs of the compiled path, of the numpy path, fallback rows of each)."""
+    out = []
+    for compiled in (True, False):
+        monkeypatch.setattr(fastref, "COMPILED", compiled)
+        fastref.reset_stats()
+        out.append((fastref.truths(z) + (fastref.max_approx_error(z),), fastref.stats()["fallback_rows"]))
+    return out
+
+
+def path_rows(dtype):
+    """Random rows at every scale, the two-level family near its thresholds,
+    and the special values, for the comparison of the two paths."""
+    rng = np.random.default_rng([20261126, dtype.itemsize])
+    cases = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for n in (1, 2, 3, 10, 100, 1000):
+            rows = max(1, 600 // n)
+            for scale in np.logspace(-4, 5.5, 12):
+                z = scale * rng.standard_normal((rows, n)) + rng.normal(0, scale, (rows, 1))
+                cases.append(z.astype(dtype))
+        offsets = families.offsets([-1.0, 4.0], 3, [0.99, 1.0, 1.01])
+        gaps = families.gaps([-2.0, 3.0], 4, [0.99, 1.0, 1.01])
+        c, g = (a.ravel() for a in np.meshgrid(offsets, gaps))
+        pick = rng.choice(c.size, 400, replace=False)
+        for n in (2, 10, 1000):
+            cases.append(families.two_level(c[pick], g[pick], n, dtype))
+        fmt = FORMATS[dtype.name]
+        tiny = fmt.smallest_subnormal
+        special = [[0.0, -0.0, 0.0], [math.nan, 1.0, 2.0], [math.inf, 1.0, math.inf], [-math.inf, 0.0, -math.inf],
+                   [-math.inf] * 3, [tiny, -tiny, 0.0], [fmt.max, -fmt.max, 0.0], [fmt.max] * 3,
+                   [-fmt.max, -fmt.max, fmt.ln_smallest_subnormal], [0.5, 0.5, -1e4]]  # fmt: skip
+        cases.append(np.array(special).astype(dtype))
+    return cases
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", ALL_DTYPES, ids=lambda d: d.name)
+def test_compiled_and_numpy_paths_are_bit_identical(dtype, monkeypatch):
+    # The kernel does the numpy path's arithmetic entry by entry, so besides
+    # equal outputs (both are the correct rounding) it must decide the same
+    # rows: equal fallback counts check that the port is faithful.
+    for z in path_rows(dtype):
+        (compiled, fallback_compiled), (numpy_path, fallback_numpy) = both_paths(z, monkeypatch)
+        assert disagreements(compiled, numpy_path) == 0, z
+        assert fallback_compiled == fallback_numpy, z
+
+
+@needs_numba
+def test_compiled_path_on_long_rows_and_a_single_row(monkeypatch):
+    # Rows longer than the kernel's block of 1024 entries are shared between
+    # tasks; one row of 2**15 and a few of 3000 (not a multiple of the block).
+    rng = np.random.default_rng(12)
+    long_rows = (rng.standard_normal((1, 2**15)).astype(np.float32), 30 * rng.standard_normal((3, 3000)))
+    for z in long_rows:
+        (compiled, _), (numpy_path, _) = both_paths(z, monkeypatch)
+        assert disagreements(compiled, numpy_path) == 0
+        assert disagreements(compiled[:3], reference.truths(z)) == 0
+
+
+def _compiled_loop(helper, arity):
+    """A fresh (uncached) Numba loop applying a kernel helper elementwise,
+    compiled with the kernel's own options; arity 3: exp_dd (its constants
+    are passed in, its exponent dropped)."""
+    import numba
+
+    from analysis import fastref_kernel
+
+    options = {**fastref_kernel._JIT, "cache": False}
+    if arity == 2:
+
+        def loop(x, y, out_a, out_b):
+            for i in range(x.size):
+                out_a[i], out_b[i] = helper(x[i], y[i])
+
+        return numba.njit(**options)(loop)
+
+    def loop_consts(x, y, consts, out_a, out_b):
+        for i in range(x.size):
+            _, out_a[i], out_b[i] = helper(x[i], y[i], consts)
+
+    compiled = numba.njit(**options)(loop_consts)
+    return lambda x, y, out_a, out_b: compiled(x, y, fastref._kernel()[1], out_a, out_b)
+
+
+@needs_numba
+def test_compiled_error_free_transformations_are_exact():
+    # Dekker's product and TwoSum are exact only without FMA contraction and
+    # reassociation (see fastref_kernel's docstring); a contracted Veltkamp
+    # split (c - (c - a) with c = (2**27 + 1) a fused) leaves more than 26
+    # bits in each half and the error term wrong for most of these inputs.
+    from fractions import Fraction
+
+    from analysis import fastref_kernel
+
+    rng = np.random.default_rng(13)
+    a = rng.standard_normal(4000) * 2.0 ** rng.integers(-60, 60, 4000)
+    b = rng.standard_normal(4000) * 2.0 ** rng.integers(-60, 60, 4000)
+    p, e = np.empty_like(a), np.empty_like(a)
+    s, t = np.empty_like(a), np.empty_like(a)
+    _compiled_loop(fastref_kernel._two_prod, 2)(a, b, p, e)
+    _compiled_loop(fastref_kernel._two_sum, 2)(a, b, s, t)
+    for i in range(a.size):
+        assert Fraction(p[i]) + Fraction(e[i]) == Fraction(a[i]) * Fraction(b[i]), (a[i], b[i])
+        assert Fraction(s[i]) + Fraction(t[i]) == Fraction(a[i]) + Fraction(b[i]), (a[i], b[i])
+
+
+@needs_numba
+def test_compiled_exp_is_the_numpy_paths_bit_for_bit():
+    # Every rounding of exp_dd in the same order: a contraction or a
+    # reordering anywhere in the 500 operations would change some of these bits.
+    from analysis import fastref_kernel
+
+    rng = np.random.default_rng(14)
+    dh = -np.concatenate([np.abs(rng.standard_normal(3000)) * 10.0 ** rng.uniform(-12, 4.8, 3000), [0.0, 2.0**16]])
+    dl = dh * 2.0**-60 * rng.uniform(-1, 1, dh.size)
+    mh, ml = np.empty_like(dh), np.empty_like(dh)
+    _compiled_loop(fastref_kernel._exp_dd, 3)(dh, dl, mh, ml)
+    _, expected_h, expected_l = fastref._exp_dd(dh, dl)
+    np.testing.assert_array_equal(bits(mh), bits(expected_h))
+    np.testing.assert_array_equal(bits(ml), bits(expected_l))
+
+
+@needs_numba
+def test_the_compiler_contracts_nothing_into_a_fused_multiply_add(tmp_path):
+    """The kernel compiled afresh on this machine (empty Numba caches, so
+    the code is generated and can be inspected), in two interpreters:
+
+    - with its explicit FMA (TwoProduct) switched off, its assembly has no
+      FMA instruction at all: LLVM fused no multiplication and addition of
+      this code on its own;
+    - as used, its optimized LLVM IR carries no fast-math flag on any
+      operation and no llvm.fmuladd (the only license LLVM has to fuse), so
+      its only fused operations are the explicit llvm.fma of TwoProduct.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from analysis import fastref_kernel
+
+    root = Path(__file__).resolve().parent.parent
+    script = (
+        "import sys, numpy as np; from analysis import fastref, fastref_kernel; "
+        "fastref_kernel.USE_FMA = fastref_kernel.USE_FMA and sys.argv[1] == 'as-used'; "
+        "fastref.truths(np.zeros((1, 3), np.float32)); "
+        "sig = fastref_kernel.core.signatures[0]; "
+        "core = fastref_kernel.core; "
+        "print(core.inspect_asm(sig) if sys.argv[1] == 'no-fma' else core.inspect_llvm(sig))"
+    )
+    runs = {}
+    for mode in ("no-fma", "as-used"):
+        env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / mode), "PYTHONPATH": str(root)}
+        runs[mode] = subprocess.Popen([sys.executable, "-c", script, mode], cwd=root, env=env, text=True,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    out = {}
+    for mode, process in runs.items():
+        out[mode], err = process.communicate(timeout=600)
+        assert process.returncode == 0, err
+    assembly, llvm_ir = out["no-fma"], out["as-used"]
+    assert "vaddpd" in assembly and "vmulpd" in assembly  # the vectorized listing is the real one
+    assert not re.search(r"\bv?f(n)?m(add|sub)\w*", assembly)  # x86 FMA3/FMA4 mnemonics
+    assert "fsub" in llvm_ir and "fmul" in llvm_ir
+    flags = r"(fast|contract|reassoc|nnan|ninf|nsz|arcp|afn)"
+    assert not re.search(rf"\b(fadd|fsub|fmul|fdiv|fneg|fcmp|call)\s+{flags}\b", llvm_ir)
+    assert "llvm.fmuladd" not in llvm_ir
+    assert ("@llvm.fma." in llvm_ir) == fastref_kernel.USE_FMA
+
+
+@needs_numba
+def test_concurrent_calls_from_threads():
+    # The kernel is called under a lock (Numba's workqueue layer must not be
+    # entered from two threads at once): four threads, the same answers.
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(15)
+    inputs = [(rng.standard_normal((50, 200)) * s).astype(np.float32) for s in (0.3, 3, 30, 300)]
+    expected = [fastref.truths(z) for z in inputs]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(fastref.truths, inputs * 3))
+    for g, e in zip(got, expected * 3):
+        assert disagreements(g, e) == 0
+
+
+def _truths_in_child(z):
+    return fastref.truths(z)
+
+
+@needs_numba
+def test_a_forked_child_can_use_the_kernel_after_the_parent():
+    # The sweep forks its workers; GNU OpenMP (Numba's default layer where
+    # present) aborts such a child once the parent has started its threads.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    z = np.random.default_rng(16).standard_normal((40, 300)).astype(np.float32)
+    expected = fastref.truths(z)  # the parent's threads are running now
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        got = pool.submit(_truths_in_child, z).result(timeout=600)
+    assert disagreements(got, expected) == 0
+
+
+@needs_numba
+@pytest.mark.parametrize("name", ["float64", "float32", "float16", "float8_e5m2"])
+def test_decide_fast_is_decide_wherever_it_does_not_ask_for_a_redo(name):
+    # Values at every magnitude, exactly on and next to midpoints of the
+    # format, zero, beyond the overflow threshold, with and without a signed
+    # tiny w, bounds from 0 to far too wide.
+    import numba
+
+    from analysis import fastref_kernel
+
+    fmt = FORMATS[name]
+    fmt_tuple = (fmt.precision, fmt.emin, fmt.emax, fmt.max, fmt.has_inf, 2.0 ** (fmt.precision - 1))
+    rng = np.random.default_rng([17, fmt.precision])
+    size = 20000
+    with np.errstate(all="ignore"):  # magnitudes from below the subnormals (0) to 2**(emax + 2) (inf)
+        magnitude = 2.0 ** rng.integers(fmt.emin - fmt.precision - 4, fmt.emax + 3, size)
+        quantum = magnitude * 2.0 ** (1 - fmt.precision)
+        vh = rng.choice([-1, 1], size) * magnitude * rng.uniform(1, 2, size)
+        on_grid = rng.random(size) < 0.5  # on a midpoint or a representable value of the format
+        vh = np.where(on_grid, (np.round(vh / quantum * 2) / 2) * quantum, vh)
+        vh[:200] = 0.0
+        vl = np.where(rng.random(size) < 0.5, 0.0, vh * 2.0**-60 * rng.uniform(-1, 1, size))
+        scale = rng.integers(-2000, 2000, size) * (rng.random(size) < 0.1)
+        err = np.abs(vh) * 2.0 ** rng.uniform(-120, -10, size) * (rng.random(size) < 0.9)
+        w_sign = rng.choice([-1.0, 0.0, 1.0], size)
+        wh = w_sign * np.abs(vh) * 2.0 ** rng.uniform(-200, -55, size)
+        wl = wh * 2.0**-60
+        zero_sign = rng.choice([-1.0, 0.0, 1.0], size)
+
+    def both(vh, vl, scale, err, wh, wl, w_sign, zero_sign, fmt_tuple, second_offset, out):
+        for i in range(vh.size):
+            v1, ok1, redo = fastref_kernel._decide_fast(vh[i], vl[i], scale[i], err[i], fmt_tuple, zero_sign[i], wh[i],
+                                                        wl[i], w_sign[i], 4.0, second_offset)  # fmt: skip
+            v2, ok2 = fastref_kernel._decide(vh[i], vl[i], scale[i], err[i], fmt_tuple, zero_sign[i], wh[i], wl[i],
+                                             w_sign[i], 4.0)  # fmt: skip
+            out[i, 0], out[i, 1], out[i, 2], out[i, 3], out[i, 4] = v1, v2, ok1, ok2, redo
+
+    out = np.empty((size, 5))
+    compiled = numba.njit(**{**fastref_kernel._JIT, "cache": False})(both)
+    for second_offset in (False, True):
+        with np.errstate(over="ignore", invalid="ignore"):
+            compiled(vh, vl, scale, err, wh, wl, w_sign, zero_sign, fmt_tuple, second_offset, out)
+        fast = out[:, 4] == 0
+        assert fast.sum() > 2000 and (~fast).sum() > 200  # both kinds of entries were seen
+        np.testing.assert_array_equal(bits(out[fast, 0]), bits(out[fast, 1]))
+        np.testing.assert_array_equal(out[fast, 2], out[fast, 3])
+        assert out[fast, 3].any() and not out[fast, 3].all()  # decided and undecided ones
+
+
+@needs_numba
+def test_kernel_constants_are_fastrefs():
+    # The kernel keeps its own copies (a change of them must invalidate
+    # Numba's cache of its file); they must be the bounds of fastref's proof.
+    from analysis import fastref_kernel
+
+    for name in ("EPS", "EXP_REL", "UNDERFLOW", "CLAMP", "TAYLOR_DEGREE"):
+        assert getattr(fastref_kernel, name) == getattr(fastref, name), name
+
+
+def test_results_do_not_share_memory_between_calls():
+    # The compiled path keeps its arrays from one call to the next: what a
+    # call returned must not change with the next call.
+    rng = np.random.default_rng(18)
+    first = rng.standard_normal((20, 50)).astype(np.float32)
+    kept = fastref.truths(first)
+    expected = [np.array(a, copy=True) for a in kept]
+    fastref.truths(rng.standard_normal((20, 50)).astype(np.float32))
+    fastref.truths(rng.standard_normal((400, 50)).astype(np.float32))  # larger: the arrays grow
+    assert disagreements(kept, expected) == 0
+    assert disagreements(kept, reference.truths(first)) == 0
