@@ -525,7 +525,7 @@ class _Scratch(threading.local):
 
     LIMIT = 2**22  # entries (about 420 MB: 101 bytes an entry)
     SHAPES = ((10, np.float64), (2, np.int64), (5, np.uint8))  # per entry: x, ones, then the kernel's
-    ROW_SHAPES = ((14, np.float64), (2, np.int64), (4, np.uint8))  # per row
+    ROW_SHAPES = ((15, np.float64), (2, np.int64), (4, np.uint8))  # per row
 
     def __init__(self):
         self.entries = self.rows = None

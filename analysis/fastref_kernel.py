@@ -315,11 +315,18 @@ def _exp_dd(dh, dl, consts):
 
 @njit(**_INLINE)
 def _expm1_small(x, consts):
-    """fastref._expm1_small for one |x| <= 2**-8."""
+    """fastref._expm1_small for one |x| <= 2**-8 (its loop written out)."""
     ph, pl = consts[COEF_HI + TAYLOR_DEGREE + 1], consts[COEF_LO + TAYLOR_DEGREE + 1]
-    for i in range(TAYLOR_DEGREE, 0, -1):
-        ph, pl = _mul(ph, pl, x, 0.0)
-        ph, pl = _add(ph, pl, consts[COEF_HI + i], consts[COEF_LO + i])
+    ph, pl = _horner_step(ph, pl, x, 0.0, consts[COEF_HI + 10], consts[COEF_LO + 10])
+    ph, pl = _horner_step(ph, pl, x, 0.0, consts[COEF_HI + 9], consts[COEF_LO + 9])
+    ph, pl = _horner_step(ph, pl, x, 0.0, consts[COEF_HI + 8], consts[COEF_LO + 8])
+    ph, pl = _horner_step(ph, pl, x, 0.0, consts[COEF_HI + 7], consts[COEF_LO + 7])
+    ph, pl = _horner_step(ph, pl, x, 0.0, consts[COEF_HI + 6], consts[COEF_LO + 6])
+    ph, pl = _horner_step(ph, pl, x, 0.0, consts[COEF_HI + 5], consts[COEF_LO + 5])
+    ph, pl = _horner_step(ph, pl, x, 0.0, consts[COEF_HI + 4], consts[COEF_LO + 4])
+    ph, pl = _horner_step(ph, pl, x, 0.0, consts[COEF_HI + 3], consts[COEF_LO + 3])
+    ph, pl = _horner_step(ph, pl, x, 0.0, consts[COEF_HI + 2], consts[COEF_LO + 2])
+    ph, pl = _horner_step(ph, pl, x, 0.0, consts[COEF_HI + 1], consts[COEF_LO + 1])
     return _mul(ph, pl, x, 0.0)
 
 
@@ -508,6 +515,35 @@ def _log_general(x0, big_sh, big_sl, err_s, consts):
     return lh, ll, err_l, np.uint8(abs(wh) <= 2.0**-40)
 
 
+@njit(**_INLINE)
+def _log_tiny(sh, sl, big_a, err_sigma):
+    """_log_sum's tiny branch: L = sigma (1 - s/2), |log1p(s) - s(1 - s/2)|
+    <= s**3/3 < 2**-120 s, and s/2 from float64 s: <= 2**-53 s**2; L is
+    2**big_a (Lh + Ll) within 2**big_a err."""
+    half_s = _ldexp(sh, big_a) / 2
+    lh, ll = _mul(sh, sl, 1.0 - 0.0 * half_s, -half_s)
+    return lh, ll, err_sigma + abs(lh) * 2.0**-99
+
+
+@njit(**_INLINE)
+def _log_small(x0, s_h, s_l, err_sigma, big_a, consts):
+    """_log_sum's small branch: L0 = x0 = log1p(s) in float64,
+    L = L0 + w - w**2/2 with w = (s - expm1(L0)) / (1 + expm1(L0));
+    (Lh, Ll, its bound, |w| <= 2**-40)."""
+    eh, el = _expm1_small(x0, consts)
+    nh, nl = _add(s_h, s_l, -eh, -el)
+    dh1, dl1 = _add(1.0 + 0.0 * eh, 0.0 * eh, eh, el)
+    wh, wl = _div(nh, nl, dh1, dl1)
+    ch, cl = _mul(wh, wl, 1.0 - wh / 2, 0.0 * wh)
+    lh, ll = _add(x0, 0.0 * x0, ch, cl)
+    # |wh| 2**-52: the factor 1 - wh/2 is rounded (2**-53) and wl is dropped from it (as fastref).
+    err_l = (
+        (_ldexp(err_sigma, big_a) + 2.0**-96 * abs(eh) + EPS * abs(nh)) * 1.01 + abs(wh) ** 3.0
+        + abs(wh) * 2.0**-52 + abs(lh) * 2 * EPS
+    )  # fmt: skip
+    return lh, ll, err_l, np.uint8(abs(wh) <= 2.0**-40)
+
+
 @njit(**_JIT)  # once per row: not inlined
 def _log_sum(sh, sl, big_a, width, levels, top_count, clamped_part, consts):
     """L = log S for S = top_count + 2**big_a (sh + sl): fastref._core's
@@ -523,28 +559,9 @@ def _log_sum(sh, sl, big_a, width, levels, top_count, clamped_part, consts):
     ok = np.uint8(1)
     l_scale = big_a if tiny else 0
     if tiny:
-        # L = sigma (1 - s/2), |log1p(s) - s(1 - s/2)| <= s**3/3 < 2**-120 s,
-        # and s/2 from float64 s: <= 2**-53 s**2.
-        half_s = _ldexp(sh, big_a) / 2
-        lh, ll = _mul(sh, sl, 1.0 - 0.0 * half_s, -half_s)
-        err_l = err_sigma + abs(lh) * 2.0**-99
+        lh, ll, err_l = _log_tiny(sh, sl, big_a, err_sigma)
     elif small:
-        # L0 = log1p(s) in float64, L = L0 + w - w**2/2 with
-        # w = (s - expm1(L0)) / (1 + expm1(L0)), |w| <= 2**-40 checked.
-        x0 = math.log1p(s_h)
-        eh, el = _expm1_small(x0, consts)
-        nh, nl = _add(s_h, s_l, -eh, -el)
-        dh1, dl1 = _add(1.0 + 0.0 * eh, 0.0 * eh, eh, el)
-        wh, wl = _div(nh, nl, dh1, dl1)
-        ch, cl = _mul(wh, wl, 1.0 - wh / 2, 0.0 * wh)
-        lh, ll = _add(x0, 0.0 * x0, ch, cl)
-        err_l = (
-            (_ldexp(err_sigma, big_a) + 2.0**-96 * abs(eh) + EPS * abs(nh)) * 1.01
-            + abs(wh) ** 3.0
-            + abs(wh) * 2.0**-52
-            + abs(lh) * 2 * EPS
-        )
-        ok = np.uint8(abs(wh) <= 2.0**-40)
+        lh, ll, err_l, ok = _log_small(math.log1p(s_h), s_h, s_l, err_sigma, big_a, consts)
     else:
         lh, ll, err_l, ok = _log_general(math.log(big_sh), big_sh, big_sl, err_s, consts)
     if not tiny:  # underflow slack where L was computed unscaled
@@ -571,16 +588,16 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f
     caller, who keeps them from one call to the next (fresh memory costs a
     page fault per page, a third of the time here): ``entry_f`` 8 float64,
     ``entry_i`` 2 int64 and ``entry_b`` 5 uint8 arrays of u's size,
-    ``row_f`` 14 float64, ``row_i`` 2 int64 and ``row_b`` 4 uint8 arrays of
+    ``row_f`` 15 float64, ``row_i`` 2 int64 and ``row_b`` 4 uint8 arrays of
     one entry per row (tuples of 1-D arrays, unpacked below into separate
     arrays: a view taken here would count as an alias and cost the loops
     their vectorization).
 
     The passes, each parallel: the row maxima; per entry d = u - max and
     exp(d); per row the largest exponent; per entry the scaled terms; per
-    row their pairwise sum and log(S) in float64; per row L, logsumexp,
-    max_err and the maxima's log_softmax (vectorized over the rows of the
-    general branch of L, then the other rows and the rare steps); per entry
+    row their pairwise sum and the float64 logs; per row L, logsumexp,
+    max_err and the maxima's log_softmax (vectorized over the rows, then the
+    rows with a zero maximum and the rare steps); per entry
     log_softmax and softmax (vectorized, then the rare steps); per row the
     verdict.  The per-entry passes run over tasks of BLOCK entries whatever
     the rows' length (long rows keep every core busy, short ones share a
@@ -596,7 +613,7 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f
     a, row_of = entry_i
     top, clamped, finite, decided, redo = entry_b
     m, top_count, lsm_top, row_luh, row_lul, row_err_lu, row_positive, row_sh, row_sl, row_s_rel = row_f[:10]
-    sigma_h, sigma_l, row_clamped, row_x0 = row_f[10:]
+    sigma_h, sigma_l, row_clamped, row_x0, row_x1 = row_f[10:]
     big_a, levels = row_i
     has_rest, ok_top, row_redo, row_ok = row_b
 
@@ -660,11 +677,12 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f
         sigma_h[r], sigma_l[r], levels[r] = _pairwise_sum(term_hi, term_lo, base, width)
         count = top_count[r]
         row_sh[r], row_sl[r] = _add(count, 0.0 * count, _ldexp(sigma_h[r], big_a[r]), _ldexp(sigma_l[r], big_a[r]))
-        row_x0[r] = math.log(row_sh[r])
+        row_x0[r] = math.log(row_sh[r])  # L0 of the general branch
+        row_x1[r] = math.log1p(_ldexp(sigma_h[r], big_a[r]))  # and of the small one
 
     # Per row: L = log S, logsumexp, max_err and the maxima's log_softmax,
-    # vectorized over the rows, for the rows of _log_sum's general branch;
-    # the others, and the rare steps of the decisions, in the pass after.
+    # vectorized over the rows; rows with a zero maximum and the rare steps
+    # of the decisions in the pass after.
     lse = np.empty(rows)
     max_err = np.empty(rows)
     row_tasks = (rows + BLOCK - 1) // BLOCK
@@ -674,22 +692,32 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f
             x0, big_sh, big_sl = row_x0[r], row_sh[r], row_sl[r]
             err_sigma = sh * (EXP_REL + (levels[r] + 1) * EPS) * 1.01 + width * 2.0**-1072 + row_clamped[r]
             err_s = _ldexp(err_sigma, big_a[r]) + (big_sh * EPS + 2.0**-1070)
-            # _log_sum's general branch: not tiny, not small.
-            general = (count != 1) | (big_a[r] + _frexp_exponent(sh) > -8)
-            lh, ll, err_l, l_ok = _log_general(x0, big_sh, big_sl, err_s, consts)
-            err_l += UNDERFLOW
+            # _log_sum's three branches, all computed, one kept.
+            ba, sl = big_a[r], sigma_l[r]
+            log2_s = ba + _frexp_exponent(sh)  # s < 2**log2_s
+            tiny = (count == 1) & (log2_s < -60)
+            small = (count == 1) & (log2_s >= -60) & (log2_s <= -8)
+            t_lh, t_ll, t_err = _log_tiny(sh, sl, ba, err_sigma)
+            s_lh, s_ll, s_err, s_ok = _log_small(row_x1[r], _ldexp(sh, ba), _ldexp(sl, ba), err_sigma, ba, consts)
+            g_lh, g_ll, g_err, g_ok = _log_general(x0, big_sh, big_sl, err_s, consts)
+            lh = t_lh if tiny else (s_lh if small else g_lh)
+            ll = t_ll if tiny else (s_ll if small else g_ll)
+            # the underflow slack where L was computed unscaled
+            err_l = t_err if tiny else (s_err if small else g_err) + UNDERFLOW
+            l_ok = np.uint8(1) if tiny else (s_ok if small else g_ok)
+            l_scale = ba if tiny else np.int64(0)
             one_entry = (count == 1) & (rest == 0)  # L == 0 exactly
             lh = 0.0 if one_entry else lh
             ll = 0.0 if one_entry else ll
             err_l = 0.0 if one_entry else err_l
-            me, ok_e, redo_e = _decide_fast(lh, ll, np.int64(0), err_l, f64, 1.0, 0.0, 0.0, 0.0, margin, True)
-            # L unscaled (its scale is 0 here), for max + L and d - L.
-            luh, lul = _ldexp(lh, np.int64(0)), _ldexp(ll, np.int64(0))
-            err_lu = 0.0 if one_entry else _ldexp(err_l, np.int64(0)) + UNDERFLOW
+            me, ok_e, redo_e = _decide_fast(lh, ll, l_scale, err_l, f64, 1.0, 0.0, 0.0, 0.0, margin, True)
+            # L unscaled, for max + L and d - L.
+            luh, lul = _ldexp(lh, l_scale), _ldexp(ll, l_scale)
+            err_lu = 0.0 if one_entry else _ldexp(err_l, l_scale) + UNDERFLOW
             positive = 0.0 if one_entry else 1.0  # the sign of L: 0 or > 0
             value, ok_l, redo_l = _decide_fast(mr, 0.0 * mr, np.int64(0), err_lu, fmt, 0.0, luh, lul, positive, margin,
                                                True)  # fmt: skip
-            top_value, top_ok, redo_t = _decide_fast(-lh, -ll, np.int64(0), err_l, fmt, 1.0 if one_entry else -1.0,
+            top_value, top_ok, redo_t = _decide_fast(-lh, -ll, l_scale, err_l, fmt, 1.0 if one_entry else -1.0,
                                                      0.0, 0.0, 0.0, margin, True)  # fmt: skip
             lse[r], max_err[r], lsm_top[r], ok_top[r] = value, me, top_value, top_ok
             ok[r] = row_ok[r] & l_ok & ok_e & ok_l
@@ -697,9 +725,9 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f
             # The relative bound of S, as the numpy path forms it (once per row here).
             row_s_rel[r] = EXP_REL + err_s / big_sh + 2 * EPS
             # A zero maximum: logsumexp = L, decided from L's scaled form, in the next pass.
-            row_redo[r] = (general ^ True) | (mr == 0) | redo_e | redo_l | redo_t
+            row_redo[r] = (mr == 0) | redo_e | redo_l | redo_t
 
-    # The other rows, as fastref._core does them.
+    # Those rows, as fastref._core does them.
     for r in prange(rows):
         if not row_redo[r]:
             continue
