@@ -65,8 +65,12 @@ def _outputs(e, s, shifted, m, fmt_dtype):
 
 def _blocked_state(w: np.ndarray):
     """(m, d) of the online softmax over blocks of BLOCK (see the module);
-    the last block is padded with its own first entry's max so that every
-    block has BLOCK entries, the padding left out of the sum."""
+    the last block is padded with -inf, whose exp is 0.  The running max
+    after block b is the cumulative max of the block maxima, so the
+    rescaling factors exp(m_{b-1} - m_b) and exp(m_b^blk - m_b) are computed
+    for all blocks at once; the recurrence d_b = d_{b-1} alpha_b + s_b beta_b
+    then runs block by block, each product and sum rounded to w's format,
+    as the sequential algorithm does."""
     rows, n = w.shape
     nb = -(-n // BLOCK)
     pad = nb * BLOCK - n
@@ -75,12 +79,13 @@ def _blocked_state(w: np.ndarray):
     e = crmath.exp(blocks - mb)  # exp(-inf) = 0 for the padding
     sb = sm._sum(e, "pairwise")[..., 0]
     mb = mb[..., 0]
-    m, d = mb[:, 0], sb[:, 0]
+    running = np.maximum.accumulate(mb, axis=-1)
+    alpha = crmath.exp(running[:, :-1] - running[:, 1:])  # exp(m_{b-1} - m_b), b >= 1
+    beta = crmath.exp(mb - running)  # exp(m_b^blk - m_b)
+    d = sb[:, 0] * beta[:, 0]  # = s_0 exactly: beta_0 = exp(0) = 1
     for b in range(1, nb):
-        new = np.maximum(m, mb[:, b])
-        d = d * crmath.exp(m - new) + sb[:, b] * crmath.exp(mb[:, b] - new)
-        m = new
-    return m[:, None], d[:, None]
+        d = d * alpha[:, b - 1] + sb[:, b] * beta[:, b]
+    return running[:, -1:], d[:, None]
 
 
 def all_methods(z: np.ndarray, methods=METHODS) -> dict:
