@@ -323,7 +323,34 @@ def write_study(cfg, config_path=None, data_dir: Path = DATA_DIR, executor=None,
     examples_outputs(out, [d for d in STUDY_DTYPES if d in cfg.dtypes])
     produce_all(out, cfg=cfg, config_path=config_path, quick=cfg.quick)
     methods_real_outputs(out, quick=cfg.quick)
+    frameworks_outputs(out, config_path, quick=cfg.quick)
     return out
+
+
+def frameworks_outputs(data_dir: Path, config_path=None, quick: bool = False) -> Path:
+    """analysis.studies.frameworks, in its own interpreter (JAX's x64 mode is
+    process-wide): frameworks.json, unless up to date.  Keyed also by the
+    versions of jax, jaxlib and torch (None when not installed)."""
+    from . import frameworks
+    from .config import load_frameworks
+
+    fcfg = load_frameworks(config_path, quick)
+    settings = {**fcfg.as_dict(), "versions": {k: frameworks.version(k) for k in ("jax", "jaxlib", "torch")}}
+
+    def compute():
+        env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+        command = [sys.executable, "-m", "analysis.studies.frameworks"]
+        command += ["--config", str(config_path)] if config_path else []
+        done = subprocess.run(command + (["--quick"] if quick else []), env=env, capture_output=True, check=False)
+        if done.returncode:
+            raise RuntimeError(f"the frameworks study failed: {done.stderr.decode()[-500:]}")
+        document = {"quick": quick, "command": _command_of(quick), **json.loads(done.stdout)}
+        return {"frameworks.json": json_bytes(document)}
+
+    if frameworks.version("jax") is None:
+        return Path(data_dir)  # JAX is a dependency; without it the section says the study was not run
+    produce(Path(data_dir), "frameworks", settings, compute)
+    return Path(data_dir)
 
 
 # --- python -m analysis report ------------------------------------------------------------

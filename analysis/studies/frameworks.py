@@ -41,22 +41,27 @@ import numpy as np
 
 from .. import fastref, frameworks, logits, practical
 from ..formats import FORMATS
-from ..metrics import GRADES, grade, ulp_distance
+from ..metrics import FAILURES, GRADES, grade, ulp_distance
 
 FUNCTIONS = ("softmax", "logsumexp", "log_softmax")
 
 
 def _summary(computed: np.ndarray, truth: np.ndarray, function: str) -> dict:
-    """rows, worst and median of the per-row worst ulps, grade counts."""
+    """rows, worst and median of the per-row worst ulps (also over the rows
+    that did not fail), grade counts."""
     if computed.ndim == 1:
         computed, truth = computed[:, None], truth[:, None]
     with np.errstate(invalid="ignore"):
         worst = np.atleast_1d(ulp_distance(computed, truth)).reshape(computed.shape).max(axis=-1)
     grades = np.atleast_1d(grade(computed, truth, log_domain=function != "softmax"))
+    kept = worst[~np.isin(grades, FAILURES)]
     return {
         "rows": int(worst.size),
         "worst_ulp": float(worst.max()),
         "median_ulp": float(np.median(worst)),
+        # over the rows that did not fail (lost, inf, NaN): the error of the answers a user keeps
+        "median_ok_ulp": float(np.median(kept)) if kept.size else None,
+        "worst_ok_ulp": float(kept.max()) if kept.size else None,
         "grades": {g: int((grades == g).sum()) for g in GRADES if (grades == g).any()},
     }
 
