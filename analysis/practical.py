@@ -100,14 +100,14 @@ def all_methods(z: np.ndarray, methods=METHODS) -> dict:
             log_s = crmath.log(s)
             out["naive"] = (e / s, log_s[..., 0], z - log_s)
         m = z.max(axis=-1, keepdims=True)
-        if "shifted" in methods:
-            shifted = z - m
-            e = crmath.exp(shifted)
-            out["shifted"] = _outputs(e, sm._sum(e, "recursive"), shifted, m, z.dtype)
         w = _work(z)
         mw = m.astype(w.dtype)
         shifted_w = w - mw
         e = crmath.exp(shifted_w)
+        if "shifted" in methods:
+            # for float32/float64 the work format is z's: the same e
+            shifted, e_z = (shifted_w, e) if w is z else (z - m, crmath.exp(z - m))
+            out["shifted"] = _outputs(e_z, sm._sum(e_z, "recursive"), shifted, m, z.dtype)
         if "shifted_fp32" in methods:
             out["shifted_fp32"] = _outputs(e, sm._sum(e, "recursive"), shifted_w, mw, z.dtype)
         if "shifted_fp32_pairwise" in methods:
