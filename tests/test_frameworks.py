@@ -193,7 +193,7 @@ def test_small_study_runs_and_counts_every_row():
     for r in doc["records"]:
         assert r["error"] is None
         assert sum(r["grades"].values()) == r["rows"] == (2 if r["n"] == 10 else 1)
-    assert len(doc["gradients"]) == len(logits.SETTINGS) * 2 * len(impls)
+    assert len(doc["gradients"]) == len(study.GRADIENT_SETTINGS) * 2 * len(impls)
     # the float32 state keeps float16 exact or accurate on these short rows
     online = [r for r in doc["records"] if r["impl"] == "online_fp32" and r["dtype"] == "float16"]
     assert all(set(r["grades"]) <= {"exact", "accurate", "flushed"} for r in online)

@@ -99,6 +99,7 @@ def frameworks_section(doc: dict | None) -> dict | None:
         "gradient_cases": number(len(doc["gradients"])),
         "models": [[text(k), text(v)] for k, v in doc["methods_modelled"].items()],
         "block": number(doc["block"]),
+        "gradient_settings": text(", ".join(doc["gradient_settings"])),
         "quick": doc.get("quick", False),
     }
 
