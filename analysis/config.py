@@ -377,9 +377,11 @@ def load_host(path: str | Path | None = None, quick: bool = False) -> HostConfig
 # --- [frameworks]: long rows, JAX and PyTorch (analysis.studies.frameworks) -----------
 
 _FRAMEWORKS_KEYS = {"seed": int, "dtypes": list, "lengths": list, "draws": list, "gradient_lengths": list}
-# --quick: lengths up to this, at most QUICK_FRAMEWORKS_DRAWS draws each.
-QUICK_FRAMEWORKS_LENGTH = 4096
-QUICK_FRAMEWORKS_DRAWS = 3
+# --quick (run by every `sweep --quick`, so kept to seconds): lengths up to
+# this, at most QUICK_FRAMEWORKS_DRAWS draws each, these formats only.
+QUICK_FRAMEWORKS_LENGTH = 1000
+QUICK_FRAMEWORKS_DRAWS = 2
+QUICK_FRAMEWORKS_DTYPES = ("float32", "float16")
 
 
 @dataclass(frozen=True)
@@ -420,10 +422,13 @@ def load_frameworks(path: str | Path | None = None, quick: bool = False) -> Fram
         lengths = tuple(lengths[i] for i in keep)
         draws = tuple(min(draws[i], QUICK_FRAMEWORKS_DRAWS) for i in keep)
         gradient_lengths = tuple(n for n in gradient_lengths if n in lengths)
+    dtypes = _choices(path, "frameworks.dtypes", table["dtypes"], ALL_DTYPES)
+    if quick:
+        dtypes = tuple(d for d in dtypes if d in QUICK_FRAMEWORKS_DTYPES) or dtypes[:1]
     return FrameworksConfig(
         path=str(path),
         seed=_nonnegative(path, "frameworks.seed", table["seed"]),
-        dtypes=_choices(path, "frameworks.dtypes", table["dtypes"], ALL_DTYPES),
+        dtypes=dtypes,
         lengths=lengths,
         draws=draws,
         gradient_lengths=gradient_lengths,
