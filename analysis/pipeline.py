@@ -32,7 +32,6 @@ still match; every file is written atomically, the manifest last.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -41,7 +40,6 @@ import sys
 from pathlib import Path
 
 from . import sweep
-from .config import data_dir_argument
 from .formats import STUDY_DTYPES
 from .store import manifest as store_manifest
 from .store import registry
@@ -318,101 +316,78 @@ def write_study(cfg, config_path=None, data_dir: Path = DATA_DIR, executor=None,
     logsoftmax.json), the examples (examples.json), the parts above, and
     methods_real.json.  What
     ``python -m analysis sweep`` and ``python -m analysis report`` run."""
-    out = sweep.run(cfg, data_dir=data_dir, progress=progress, executor=executor)
-    logsoftmax_outputs(out, quick=cfg.quick)
-    examples_outputs(out, [d for d in STUDY_DTYPES if d in cfg.dtypes])
-    produce_all(out, cfg=cfg, config_path=config_path, quick=cfg.quick)
-    methods_real_outputs(out, quick=cfg.quick)
-    frameworks_outputs(out, config_path, quick=cfg.quick)
+    # The frameworks study runs in its own process from the start, beside the
+    # rest (which leaves a core idle in its serial parts); collected last.
+    job = FrameworksJob.start(Path(data_dir), config_path, cfg.quick)
+    try:
+        out = sweep.run(cfg, data_dir=data_dir, progress=progress, executor=executor)
+        logsoftmax_outputs(out, quick=cfg.quick)
+        examples_outputs(out, [d for d in STUDY_DTYPES if d in cfg.dtypes])
+        produce_all(out, cfg=cfg, config_path=config_path, quick=cfg.quick)
+        methods_real_outputs(out, quick=cfg.quick)
+        if job is not None:
+            job.finish()
+    finally:
+        if job is not None:
+            job.stop()
     return out
 
 
-def frameworks_outputs(data_dir: Path, config_path=None, quick: bool = False) -> Path:
-    """analysis.studies.frameworks, in its own interpreter (JAX's x64 mode is
-    process-wide): frameworks.json, unless up to date.  Keyed also by the
-    versions of jax, jaxlib and torch (None when not installed)."""
-    from . import frameworks
-    from .config import load_frameworks
+class FrameworksJob:
+    """analysis.studies.frameworks in its own interpreter (JAX's x64 mode is
+    process-wide), writing frameworks.json when it ends.  Keyed also by the
+    versions of jax, jaxlib and torch (None when not installed).  Without
+    JAX nothing runs and the report's section says so."""
 
-    fcfg = load_frameworks(config_path, quick)
-    settings = {**fcfg.as_dict(), "versions": {k: frameworks.version(k) for k in ("jax", "jaxlib", "torch")}}
+    def __init__(self, data_dir: Path, settings: dict, process, stdout, stderr, quick: bool):
+        self.data_dir, self.settings, self.process = data_dir, settings, process
+        self.stdout, self.stderr, self.quick = stdout, stderr, quick
 
-    def compute():
+    @classmethod
+    def start(cls, data_dir: Path, config_path=None, quick: bool = False):
+        """The running study, or None when frameworks.json is up to date or JAX is missing."""
+        import tempfile
+
+        from . import frameworks
+        from .config import load_frameworks
+
+        if frameworks.version("jax") is None:
+            return None
+        fcfg = load_frameworks(config_path, quick)
+        settings = {**fcfg.as_dict(), "versions": {k: frameworks.version(k) for k in ("jax", "jaxlib", "torch")}}
+        if store_manifest.up_to_date(data_dir, "frameworks", registry.key("frameworks", settings)):
+            return None
         env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
         command = [sys.executable, "-m", "analysis.studies.frameworks"]
         command += ["--config", str(config_path)] if config_path else []
-        done = subprocess.run(command + (["--quick"] if quick else []), env=env, capture_output=True, check=False)
-        if done.returncode:
-            raise RuntimeError(f"the frameworks study failed: {done.stderr.decode()[-500:]}")
-        document = {"quick": quick, "command": _command_of(quick), **json.loads(done.stdout)}
-        return {"frameworks.json": json_bytes(document)}
+        stdout, stderr = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+        process = subprocess.Popen(command + (["--quick"] if quick else []), env=env, stdout=stdout, stderr=stderr)
+        return cls(data_dir, settings, process, stdout, stderr, quick)
 
-    if frameworks.version("jax") is None:
-        return Path(data_dir)  # JAX is a dependency; without it the section says the study was not run
-    produce(Path(data_dir), "frameworks", settings, compute)
+    def finish(self) -> None:
+        """Wait for the study and record frameworks.json."""
+        if self.process.wait():
+            self.stderr.seek(0)
+            raise RuntimeError(f"the frameworks study failed: {self.stderr.read().decode()[-500:]}")
+        self.stdout.seek(0)
+        document = {"quick": self.quick, "command": _command_of(self.quick), **json.loads(self.stdout.read())}
+        produce(self.data_dir, "frameworks", self.settings, lambda: {"frameworks.json": json_bytes(document)})
+
+    def stop(self) -> None:
+        """End the study if it still runs (an interrupted or failed pipeline), close its files."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.stdout.close()
+        self.stderr.close()
+
+
+def frameworks_outputs(data_dir: Path, config_path=None, quick: bool = False) -> Path:
+    """frameworks.json, unless up to date (FrameworksJob, waited for)."""
+    job = FrameworksJob.start(Path(data_dir), config_path, quick)
+    if job is not None:
+        try:
+            job.finish()
+        finally:
+            job.stop()
     return Path(data_dir)
-
-
-# --- python -m analysis report ------------------------------------------------------------
-
-
-def _run_studies(config: Path | None, quick: bool, data_dir: Path, scheduler: str | None = None) -> Path:
-    """Bring the data folder up to date (milliseconds when nothing changed)."""
-    from .cluster import executor
-    from .config import load
-
-    cfg = load(config, quick)
-    with executor(scheduler) as pool:
-        return write_study(cfg, config, data_dir, executor=pool)
-
-
-def _command(args: argparse.Namespace) -> str:
-    """The command line as the report shows it: the options that change what
-    is computed (output paths are left out: they do not change the content)."""
-    words = ["python -m analysis report"]
-    if args.quick:
-        words.append("--quick")
-    if args.config is not None:
-        words.append(f"--config {args.config}")
-    if args.no_sweep:
-        words.append("--no-sweep")
-    return " ".join(words)
-
-
-def report_main(argv: list[str] | None = None) -> int:
-    """``python -m analysis report``: the stale studies, then the report."""
-    from .report import REPORT_PATH, ReportError, build
-    parser = argparse.ArgumentParser(prog="python -m analysis report", description="Build the HTML report.")
-    parser.add_argument("--config", type=Path, default=None, help="study file (default analysis/study.toml)")
-    parser.add_argument("--quick", action="store_true", help="the small [quick] grid of the study file")
-    parser.add_argument(
-        "--data-dir", type=data_dir_argument, default=DATA_DIR, help="the data folder (default reports/data)"
-    )
-    parser.add_argument(
-        "--out", type=Path, default=REPORT_PATH, help="report file (default reports/softmax_study.html)"
-    )
-    parser.add_argument("--no-sweep", action="store_true", help="use the data as they are; run no study")
-    parser.add_argument(
-        "--scheduler", default=None, metavar="ADDRESS", help="run the sweep on this dask.distributed scheduler"
-    )
-    args = parser.parse_args(argv)
-    from .cluster import ClusterError, leave
-
-    try:
-        data_dir = (
-            args.data_dir if args.no_sweep else _run_studies(args.config, args.quick, args.data_dir, args.scheduler)
-        )
-        out = build(data_dir, args.out, command=_command(args))
-    except ClusterError as err:
-        leave(err, "the previous report (if any) is unchanged")
-    except ReportError as err:
-        print(f"error: {err}; the previous report (if any) is unchanged", file=sys.stderr)
-        return 1
-    except Exception as err:  # noqa: BLE001 -- any failure must leave the old report and exit non-zero
-        print(
-            f"error: report build failed: {type(err).__name__}: {err}; the previous report (if any) is unchanged",
-            file=sys.stderr,
-        )
-        return 1
-    print(out)
-    return 0

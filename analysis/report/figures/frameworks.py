@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-
-
 from .common import SvgFigure, _margins, _new_figure, to_svg
 
 FAILED = ("lost", "inf", "nan")
@@ -86,6 +84,7 @@ def long_rows(doc: Mapping, metric: str = "failed", functions=("softmax", "logsu
                 ax.set_xlabel("n")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
-    what = "share of rows that fail (lost, inf or NaN)" if metric == "failed" else "1 + the median error in ulps of the rows that do not fail (worst setting)"
+    what = ("share of rows that fail (lost, inf or NaN)" if metric == "failed"
+            else "1 + the median error in ulps of the rows that do not fail (worst setting)")
     alt = f"The {what} against the row length n, per format (columns) and function (rows), one line per implementation."
     return to_svg(fig, f"frameworks-{metric}", alt)
