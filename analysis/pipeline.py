@@ -32,6 +32,7 @@ still match; every file is written atomically, the manifest last.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import os
@@ -40,6 +41,7 @@ import sys
 from pathlib import Path
 
 from . import sweep
+from .config import data_dir_argument
 from .formats import STUDY_DTYPES
 from .store import manifest as store_manifest
 from .store import registry
@@ -391,3 +393,68 @@ def frameworks_outputs(data_dir: Path, config_path=None, quick: bool = False) ->
         finally:
             job.stop()
     return Path(data_dir)
+
+
+# --- python -m analysis report ------------------------------------------------------------
+
+
+def _run_studies(config: Path | None, quick: bool, data_dir: Path, scheduler: str | None = None) -> Path:
+    """Bring the data folder up to date (milliseconds when nothing changed)."""
+    from .cluster import executor
+    from .config import load
+
+    cfg = load(config, quick)
+    with executor(scheduler) as pool:
+        return write_study(cfg, config, data_dir, executor=pool)
+
+
+def _command(args: argparse.Namespace) -> str:
+    """The command line as the report shows it: the options that change what
+    is computed (output paths are left out: they do not change the content)."""
+    words = ["python -m analysis report"]
+    if args.quick:
+        words.append("--quick")
+    if args.config is not None:
+        words.append(f"--config {args.config}")
+    if args.no_sweep:
+        words.append("--no-sweep")
+    return " ".join(words)
+
+
+def report_main(argv: list[str] | None = None) -> int:
+    """``python -m analysis report``: the stale studies, then the report."""
+    from .report import REPORT_PATH, ReportError, build
+    parser = argparse.ArgumentParser(prog="python -m analysis report", description="Build the HTML report.")
+    parser.add_argument("--config", type=Path, default=None, help="study file (default analysis/study.toml)")
+    parser.add_argument("--quick", action="store_true", help="the small [quick] grid of the study file")
+    parser.add_argument(
+        "--data-dir", type=data_dir_argument, default=DATA_DIR, help="the data folder (default reports/data)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=REPORT_PATH, help="report file (default reports/softmax_study.html)"
+    )
+    parser.add_argument("--no-sweep", action="store_true", help="use the data as they are; run no study")
+    parser.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS", help="run the sweep on this dask.distributed scheduler"
+    )
+    args = parser.parse_args(argv)
+    from .cluster import ClusterError, leave
+
+    try:
+        data_dir = (
+            args.data_dir if args.no_sweep else _run_studies(args.config, args.quick, args.data_dir, args.scheduler)
+        )
+        out = build(data_dir, args.out, command=_command(args))
+    except ClusterError as err:
+        leave(err, "the previous report (if any) is unchanged")
+    except ReportError as err:
+        print(f"error: {err}; the previous report (if any) is unchanged", file=sys.stderr)
+        return 1
+    except Exception as err:  # noqa: BLE001 -- any failure must leave the old report and exit non-zero
+        print(
+            f"error: report build failed: {type(err).__name__}: {err}; the previous report (if any) is unchanged",
+            file=sys.stderr,
+        )
+        return 1
+    print(out)
+    return 0
