@@ -197,6 +197,26 @@ def test_small_study_runs_and_counts_every_row():
     # the float32 state keeps float16 exact or accurate on these short rows
     online = [r for r in doc["records"] if r["impl"] == "online_fp32" and r["dtype"] == "float16"]
     assert all(set(r["grades"]) <= {"exact", "accurate", "flushed"} for r in online)
+    _section_renders(doc)
+
+
+def _section_renders(doc):
+    """The report's section from this document (as the pipeline stores it:
+    strict JSON) names the versions and says in one line when torch is absent."""
+    import json
+
+    from analysis import report
+    from analysis.report.sections.frameworks import frameworks_section
+    from analysis.store.files import json_bytes
+
+    stored = json.loads(json_bytes(doc))
+    html = report.ENV.get_template("frameworks.html").render(frameworks=frameworks_section(stored))
+    assert f"jax {frameworks.version('jax')}, jaxlib {frameworks.version('jaxlib')}" in html
+    if frameworks.torch_available():
+        assert f"torch {frameworks.version('torch')}" in html
+    else:
+        assert "PyTorch is not installed here" in html
+    assert html.count("<svg") == 2 and "Which call to use" in html
 
 
 def test_config_checks(tmp_path):
