@@ -191,10 +191,5 @@ def call(framework: str, function: str, z: np.ndarray) -> np.ndarray:
     return (jax_call if framework == "jax" else torch_call)(function, z)
 
 
-def call_all(framework: str, z: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(softmax, logsumexp, log_softmax) of z by the framework."""
-    return tuple(call(framework, f, z) for f in FUNCTIONS)
-
-
 def gradient(framework: str, z: np.ndarray, target: np.ndarray):
     return (jax_gradient if framework == "jax" else torch_gradient)(z, target)

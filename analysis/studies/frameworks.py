@@ -74,14 +74,21 @@ def implementations(with_torch: bool) -> list[str]:
     return [*practical.METHODS, "jax", *(["torch"] if with_torch else [])]
 
 
+def _error_text(err: Exception) -> str:
+    return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+
+
 def _outputs(z: np.ndarray, with_torch: bool) -> dict:
-    """implementation -> (softmax, logsumexp, log_softmax) or an error text."""
-    out = dict(practical.all_methods(z))
+    """implementation -> [softmax, logsumexp, log_softmax], each an array or
+    the error text of a call that raised (a refused format is a result)."""
+    out = {m: list(v) for m, v in practical.all_methods(z).items()}
     for framework in ("jax", "torch") if with_torch else ("jax",):
-        try:
-            out[framework] = frameworks.call_all(framework, z)
-        except Exception as err:  # a framework that refuses a format is a result
-            out[framework] = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        out[framework] = []
+        for function in FUNCTIONS:
+            try:
+                out[framework].append(frameworks.call(framework, function, z))
+            except Exception as err:
+                out[framework].append(_error_text(err))
     return out
 
 
@@ -91,12 +98,12 @@ def _gradient_record(z: np.ndarray, methods: dict, with_torch: bool) -> list[dic
     truth_grad, truth_loss = practical.gradient_truth(z, target)
     t = int(target[0])
     computed = {m: (practical.gradient(out[0], target), -out[2][:, t]) for m, out in methods.items()
-                if not isinstance(out, str) and m in practical.METHODS}  # fmt: skip
+                if m in practical.METHODS}  # fmt: skip
     for framework in ("jax", "torch") if with_torch else ("jax",):
         try:
             computed[framework] = frameworks.gradient(framework, z, target)
         except Exception as err:
-            computed[framework] = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+            computed[framework] = _error_text(err)
     records = []
     for impl, value in computed.items():
         if isinstance(value, str):
@@ -142,13 +149,13 @@ def study(cfg, progress=None) -> dict:
                 outputs = _outputs(z, with_torch)
                 for impl, out in outputs.items():
                     for i, function in enumerate(FUNCTIONS):
-                        if isinstance(out, str):
-                            records.append({**base, "impl": impl, "function": function, "error": out})
+                        if isinstance(out[i], str):
+                            records.append({**base, "impl": impl, "function": function, "error": out[i]})
                         else:
                             records.append({**base, "impl": impl, "function": function, "error": None,
                                             **_summary(out[i], truths[i], function)})  # fmt: skip
                 if n in cfg.gradient_lengths and setting in GRADIENT_SETTINGS:
-                    one = {m: (o if isinstance(o, str) else tuple(a[:1] for a in o)) for m, o in outputs.items()}
+                    one = {m: tuple(a[:1] for a in o) for m, o in outputs.items() if m in practical.METHODS}
                     for r in _gradient_record(z[:1], one, with_torch):
                         gradients.append({"setting": setting, "n": n, "dtype": dtype_name, **r})
             if progress:
