@@ -359,7 +359,7 @@ class FrameworksJob:
         settings = {**fcfg.as_dict(), "versions": {k: frameworks.version(k) for k in ("jax", "jaxlib", "torch")}}
         if store_manifest.up_to_date(data_dir, "frameworks", registry.key("frameworks", settings)):
             return None
-        env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+        env = {**os.environ, "PYTHONPATH": str(HERE.parent), "SOFTMAX_STUDY_PARENT_PID": str(os.getpid())}
         command = [sys.executable, "-m", "analysis.studies.frameworks"]
         command += ["--config", str(config_path)] if config_path else []
         stdout, stderr = tempfile.TemporaryFile(), tempfile.TemporaryFile()

@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import threading
 import time
 
 import numpy as np
@@ -185,6 +187,24 @@ METHOD_MODELS = {
 }
 
 
+# The pipeline starts this study beside its other work and sets this to its
+# pid: when that process dies (even by SIGKILL, which leaves it no chance to
+# stop us), the study ends too instead of running on as an orphan.
+PARENT_ENV = "SOFTMAX_STUDY_PARENT_PID"
+
+
+def _exit_with_parent(parent: str | None) -> None:
+    if not parent:
+        return
+
+    def watch():
+        while os.getppid() == int(parent):
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m analysis.studies.frameworks [--config PATH] [--quick]``:
     the study as JSON on standard output (x64 enabled for JAX first)."""
@@ -199,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    _exit_with_parent(os.environ.get(PARENT_ENV))
     frameworks.enable_x64()
     document = study(cfg, progress=lambda s: print(s, file=sys.stderr))
     json.dump(document, sys.stdout, sort_keys=True, default=repr, allow_nan=True)
