@@ -160,7 +160,7 @@ def load(path: str | Path | None = None, quick: bool = False) -> Config:
     raw = _read_toml(path)
 
     for section in raw:
-        if section not in _SCHEMA and section not in ("quick", "worstcase", "host"):
+        if section not in _SCHEMA and section not in ("quick", "worstcase", "host", "frameworks"):
             raise _fail(path, section, "unknown section")
     values = {}
     for section, keys in _SCHEMA.items():
@@ -371,4 +371,65 @@ def load_host(path: str | Path | None = None, quick: bool = False) -> HostConfig
         samples=min(table["samples"], QUICK_HOST_SAMPLES) if quick else table["samples"],
         lengths=lengths[:1] if quick else lengths,
         methods=methods,
+    )
+
+
+# --- [frameworks]: long rows, JAX and PyTorch (analysis.studies.frameworks) -----------
+
+_FRAMEWORKS_KEYS = {"seed": int, "dtypes": list, "lengths": list, "draws": list, "gradient_lengths": list}
+# --quick (run by every `sweep --quick`, so kept to seconds): lengths up to
+# this, at most QUICK_FRAMEWORKS_DRAWS draws each, these formats only.
+QUICK_FRAMEWORKS_LENGTH = 1000
+QUICK_FRAMEWORKS_DRAWS = 2
+QUICK_FRAMEWORKS_DTYPES = ("float32", "float16")
+
+
+@dataclass(frozen=True)
+class FrameworksConfig:
+    path: str
+    seed: int
+    dtypes: tuple[str, ...]
+    lengths: tuple[int, ...]
+    draws: tuple[int, ...]  # seeded rows per setting at each length
+    gradient_lengths: tuple[int, ...]  # lengths at which the gradient is studied (one row per setting)
+
+    def as_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items() if k != "path"}
+
+
+def load_frameworks(path: str | Path | None = None, quick: bool = False) -> FrameworksConfig:
+    """The [frameworks] table of a study file (that of the default study
+    file when the given file has none); ConfigError on any problem."""
+    path = Path(path) if path is not None else DEFAULT_CONFIG
+    raw = _read_toml(path)
+    if "frameworks" not in raw and path.resolve() != DEFAULT_CONFIG.resolve():
+        return load_frameworks(DEFAULT_CONFIG, quick)
+    table = raw.get("frameworks")
+    if not isinstance(table, dict):
+        raise _fail(path, "frameworks", "missing section" if table is None else "expected a table")
+    _check_keys(path, "frameworks", table, _FRAMEWORKS_KEYS)
+    lengths = _lengths(path, "frameworks.lengths", table["lengths"])
+    draws = _numbers(path, "frameworks.draws", table["draws"], integers=True, positive=True, increasing=False)
+    if len(draws) != len(lengths):
+        raise _fail(path, "frameworks.draws", f"needs one count per length ({len(lengths)}), got {len(draws)}")
+    gradient_lengths = _numbers(path, "frameworks.gradient_lengths", table["gradient_lengths"], integers=True,
+                                positive=True)  # fmt: skip
+    missing = [n for n in gradient_lengths if n not in lengths]
+    if missing:
+        raise _fail(path, "frameworks.gradient_lengths", f"{missing[0]} is not in frameworks.lengths")
+    if quick:
+        keep = [i for i, n in enumerate(lengths) if n <= QUICK_FRAMEWORKS_LENGTH]
+        lengths = tuple(lengths[i] for i in keep)
+        draws = tuple(min(draws[i], QUICK_FRAMEWORKS_DRAWS) for i in keep)
+        gradient_lengths = tuple(n for n in gradient_lengths if n in lengths)
+    dtypes = _choices(path, "frameworks.dtypes", table["dtypes"], ALL_DTYPES)
+    if quick:
+        dtypes = tuple(d for d in dtypes if d in QUICK_FRAMEWORKS_DTYPES) or dtypes[:1]
+    return FrameworksConfig(
+        path=str(path),
+        seed=_nonnegative(path, "frameworks.seed", table["seed"]),
+        dtypes=dtypes,
+        lengths=lengths,
+        draws=draws,
+        gradient_lengths=gradient_lengths,
     )

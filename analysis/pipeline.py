@@ -318,12 +318,81 @@ def write_study(cfg, config_path=None, data_dir: Path = DATA_DIR, executor=None,
     logsoftmax.json), the examples (examples.json), the parts above, and
     methods_real.json.  What
     ``python -m analysis sweep`` and ``python -m analysis report`` run."""
-    out = sweep.run(cfg, data_dir=data_dir, progress=progress, executor=executor)
-    logsoftmax_outputs(out, quick=cfg.quick)
-    examples_outputs(out, [d for d in STUDY_DTYPES if d in cfg.dtypes])
-    produce_all(out, cfg=cfg, config_path=config_path, quick=cfg.quick)
-    methods_real_outputs(out, quick=cfg.quick)
+    # The frameworks study runs in its own process from the start, beside the
+    # rest (which leaves a core idle in its serial parts); collected last.
+    job = FrameworksJob.start(Path(data_dir), config_path, cfg.quick)
+    try:
+        out = sweep.run(cfg, data_dir=data_dir, progress=progress, executor=executor)
+        logsoftmax_outputs(out, quick=cfg.quick)
+        examples_outputs(out, [d for d in STUDY_DTYPES if d in cfg.dtypes])
+        produce_all(out, cfg=cfg, config_path=config_path, quick=cfg.quick)
+        methods_real_outputs(out, quick=cfg.quick)
+        if job is not None:
+            job.finish()
+    finally:
+        if job is not None:
+            job.stop()
     return out
+
+
+class FrameworksJob:
+    """analysis.studies.frameworks in its own interpreter (JAX's x64 mode is
+    process-wide), writing frameworks.json when it ends.  Keyed also by the
+    versions of jax, jaxlib and torch (None when not installed).  Without
+    JAX nothing runs and the report's section says so."""
+
+    def __init__(self, data_dir: Path, settings: dict, process, stdout, stderr, quick: bool):
+        self.data_dir, self.settings, self.process = data_dir, settings, process
+        self.stdout, self.stderr, self.quick = stdout, stderr, quick
+
+    @classmethod
+    def start(cls, data_dir: Path, config_path=None, quick: bool = False):
+        """The running study, or None when frameworks.json is up to date or JAX is missing."""
+        import tempfile
+
+        from . import frameworks
+        from .config import load_frameworks
+
+        if frameworks.version("jax") is None:
+            return None
+        fcfg = load_frameworks(config_path, quick)
+        settings = {**fcfg.as_dict(), "versions": {k: frameworks.version(k) for k in ("jax", "jaxlib", "torch")}}
+        if store_manifest.up_to_date(data_dir, "frameworks", registry.key("frameworks", settings)):
+            return None
+        env = {**os.environ, "PYTHONPATH": str(HERE.parent), "SOFTMAX_STUDY_PARENT_PID": str(os.getpid())}
+        command = [sys.executable, "-m", "analysis.studies.frameworks"]
+        command += ["--config", str(config_path)] if config_path else []
+        stdout, stderr = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+        process = subprocess.Popen(command + (["--quick"] if quick else []), env=env, stdout=stdout, stderr=stderr)
+        return cls(data_dir, settings, process, stdout, stderr, quick)
+
+    def finish(self) -> None:
+        """Wait for the study and record frameworks.json."""
+        if self.process.wait():
+            self.stderr.seek(0)
+            raise RuntimeError(f"the frameworks study failed: {self.stderr.read().decode()[-500:]}")
+        self.stdout.seek(0)
+        document = {"quick": self.quick, "command": _command_of(self.quick), **json.loads(self.stdout.read())}
+        produce(self.data_dir, "frameworks", self.settings, lambda: {"frameworks.json": json_bytes(document)})
+
+    def stop(self) -> None:
+        """End the study if it still runs (an interrupted or failed pipeline), close its files."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.stdout.close()
+        self.stderr.close()
+
+
+def frameworks_outputs(data_dir: Path, config_path=None, quick: bool = False) -> Path:
+    """frameworks.json, unless up to date (FrameworksJob, waited for)."""
+    job = FrameworksJob.start(Path(data_dir), config_path, quick)
+    if job is not None:
+        try:
+            job.finish()
+        finally:
+            job.stop()
+    return Path(data_dir)
 
 
 # --- python -m analysis report ------------------------------------------------------------

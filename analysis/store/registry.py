@@ -51,6 +51,8 @@ ARTIFACTS = (
     Artifact("host", ("host.json",), ("analysis.studies.hostlib", "analysis.config"), host_dependent=("host.json",)),
     Artifact("methods_real", ("methods_real.json",), ("analysis.studies.methods_real", "analysis.datasets"),
              host_dependent=("methods_real.json",)),
+    Artifact("frameworks", ("frameworks.json",), ("analysis.studies.frameworks", "analysis.config"),
+             host_dependent=("frameworks.json",), optional=True),
 )  # fmt: skip
 BY_NAME = {a.name: a for a in ARTIFACTS}
 

@@ -31,7 +31,7 @@ class Section:
 
 MODULES = (
     "findings", "background", "method", "results", "logsoftmax", "methods", "realdata", "bounds", "special",
-    "worstcase", "host", "cost", "limitations", "reproducibility", "references",
+    "worstcase", "host", "cost", "frameworks", "limitations", "reproducibility", "references",
 )  # fmt: skip
 
 SECTIONS: list[Section] = [importlib.import_module(f"{__name__}.{m}").SECTION for m in MODULES]
