@@ -17,8 +17,12 @@ from matplotlib.path import Path as MplPath
 
 RC = {
     "svg.hashsalt": "softmax-study",
-    "svg.fonttype": "path",
-    "font.family": "DejaVu Sans",
+    # Text stays text (searchable, selectable, a fraction of the size of glyph
+    # outlines); matplotlib lays it out with DejaVu Sans and the browser draws
+    # it with the first font of the stack it has.
+    "svg.fonttype": "none",
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Verdana", "Arial", "Helvetica"],
     "font.size": 9,
     "axes.titlesize": 9,
     "axes.labelsize": 9,
