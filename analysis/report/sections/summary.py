@@ -19,8 +19,8 @@ from ..values import Value, format_number, number, text, vector_text
 from . import Section
 from .methods import METHOD_NAMES, method_ranking
 
-# The formats of the recommendation table, widest first.
-ORDER = tuple(reversed(ALL_DTYPES))
+# The formats of the recommendation table, widest first, the two float8 last.
+ORDER = ("float64", "float32", "float16", "bfloat16") + tuple(d for d in ALL_DTYPES if d.startswith("float8"))
 # Which statuses count as a failure (inf, NaN, a spurious 0): the one place to
 # change when the sweep's classification changes.
 FAILED = ("inf", "nan", "zero")
@@ -57,14 +57,14 @@ def naive_breaks(bundle, dtype: str, function: str = "softmax") -> dict:
 
 
 def _breaks_text(breaks: dict, dtype: str) -> Value:
+    """"max z ≥ a (r ln max); every z ≤ b (r ln max)", in 3 digits."""
     ln_max = FORMATS[dtype].ln_max
     parts = []
-    if breaks["high"] is not None:
-        parts.append(f"max z ≥ {format_number(breaks['high'], 3)} ({format_number(breaks['high'] / ln_max, 2)} ln max)")
-    if breaks["low"] is not None:
-        parts.append(f"every z ≤ {format_number(breaks['low'], 3)} ({format_number(breaks['low'] / ln_max, 2)} ln max)")
-    note = "" if breaks["source"] == "thresholds" else " (on the grid)"
-    return text(" or ".join(parts) + note if parts else "not in the searched range")
+    for key, sign in (("high", "max z ≥"), ("low", "all z ≤")):
+        if breaks[key] is not None:
+            parts.append(f"{sign} {format_number(breaks[key], 3)} ({format_number(breaks[key] / ln_max, 3)} ln max)")
+    note = "" if breaks["source"] == "thresholds" else " (grid)"
+    return text("; ".join(parts) + note if parts else "not in the searched range")
 
 
 def _share(fraction: float) -> str:
@@ -93,12 +93,12 @@ def recommendations(bundle) -> dict:
             best[dtype, function] = top
             cells.append(text(f"{function}_{top['method']}", "code"))
             if top["sweep_not_ok"] > 0:
-                limits.append(f"{function}: {_share(top['sweep_not_ok'])} of vectors fail")
+                limits.append(f"{function} fails on {_share(top['sweep_not_ok'])}")
         soft = best.get((dtype, "softmax"))
         worst = soft["sweep_max"] if soft else None
         cells.append(Value(f"{format_number(worst, 2)} of {fmt.precision}" if worst is not None else "—",
                            None if worst is None else repr(float(worst)), f"best-bits/{dtype}"))  # fmt: skip
-        cells.append(text("; ".join(limits) if limits else "no failure on the sweep's vectors"))
+        cells.append(text("; ".join(limits) if limits else "no failure"))
         rows.append(cells)
     return {"rows": rows, "best": best}
 
@@ -119,9 +119,7 @@ def answer(bundle, best: dict) -> dict:
         if function == "softmax":
             firsts.setdefault(row["method"], []).append(dtype)
     winners = sorted(firsts.items(), key=lambda kv: -len(kv[1]))
-    methods = "; ".join(
-        f"{METHOD_NAMES.get(m, m)} ({', '.join(ds)})" for m, ds in winners
-    )
+    methods = "; ".join(f"{METHOD_NAMES.get(m, m)} for {', '.join(ds)}" for m, ds in winners)
     worst_bits = [(row["sweep_max"], dtype) for (dtype, f), row in best.items() if f == "softmax" and row["sweep_max"] is not None]
     worst = max(worst_bits) if worst_bits else (math.nan, "—")
     return {
@@ -132,6 +130,8 @@ def answer(bundle, best: dict) -> dict:
         "worst_dtype": text(worst[1]),
         "worst_precision": number(FORMATS[worst[1]].precision) if worst[1] in FORMATS else text("—"),
         "formats": text(", ".join(present)),
+        "lengths": text(", ".join(str(n) for n in sorted({int(r["n"]) for r in bundle.thresholds}
+                                                         or set(sweep["n"].tolist())))),
     }
 
 
