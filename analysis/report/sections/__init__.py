@@ -31,11 +31,11 @@ class Section:
 
 
 MODULES = (
-    "summary", "findings", "background", "method", "results", "logsoftmax", "methods", "realdata", "cost",
+    "summary", "findings", "background", "method", "results", "logsoftmax", "methods", "cost",
     "limitations", "glossary", "references",
-    "appendix", "bounds", "special", "worstcase", "host", "reproducibility",
+    "appendix", "realdata", "bounds", "special", "worstcase", "host", "reproducibility",
 )  # fmt: skip
-APPENDIX = ("appendix", "bounds", "special", "worstcase", "host", "reproducibility")
+APPENDIX = ("appendix", "realdata", "bounds", "special", "worstcase", "host", "reproducibility")
 
 
 def _load(module: str) -> Section:

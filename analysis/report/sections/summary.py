@@ -20,7 +20,7 @@ from . import Section
 from .methods import METHOD_NAMES, method_ranking
 
 # The formats of the recommendation table, widest first, the two float8 last.
-ORDER = ("float64", "float32", "float16", "bfloat16") + tuple(d for d in ALL_DTYPES if d.startswith("float8"))
+ORDER = tuple(d for d in ("float64", "float32", "float16", "bfloat16", "float8_e4m3fn", "float8_e5m2") if d in ALL_DTYPES)
 # Which statuses count as a failure (inf, NaN, a spurious 0): the one place to
 # change when the sweep's classification changes.
 FAILED = ("inf", "nan", "zero")
