@@ -19,6 +19,8 @@
   128 bits, every output checked against the proved path; the kernel's
   compile time (a fresh interpreter, empty Numba cache) and one 2**18-entry
   float32 row;
+- the report's file size and its render time in headless Chromium (when
+  installed: :func:`analysis.report.browser.measure`);
 - ``python -m analysis report`` cold (fresh, empty cache and data folder,
   and an empty Numba cache, so the kernel's compilation is counted as on a
   fresh clone; not under ``--quick``) and warm (again, nothing changed), in a
@@ -238,7 +240,14 @@ def report_times(quick: bool, workdir: Path) -> dict:
         if result.returncode != 0:
             raise RuntimeError(f"`{' '.join(command[1:])}` failed ({run}): {result.stderr.strip()[-300:]}")
     digest = hashlib.sha256(html.read_bytes()).hexdigest()
+    from .report import browser
+
+    try:  # the file a reader opens: its size, and its render time in headless Chromium (if installed)
+        page = browser.measure(html)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as err:
+        page = {"bytes": html.stat().st_size, "load_ms": None, "screenshot_seconds": None, "error": str(err)[-300:]}
     return {
+        "page": page,
         "cold_seconds": seconds["cold"],
         "warm_seconds": seconds["warm"],
         "command": "python -m analysis report" + (" --quick" if quick else ""),
@@ -376,7 +385,13 @@ def table(document: dict) -> str:
             f"{'met' if t['met_vs_scipy'] else 'MISSED'})"
         )
     rep = document["report"]
-    lines.append(f"report ({rep['grid']} grid): cold {rep['cold_seconds']:.1f} s, warm {rep['warm_seconds']:.1f} s")
+    if rep is not None:
+        lines.append(f"report ({rep['grid']} grid): cold {rep['cold_seconds']:.1f} s, warm {rep['warm_seconds']:.1f} s")
+        page = rep.get("page") or {}
+        shown = "not measured (no chromium)" if page.get("load_ms") is None else (
+            f"laid out {page['load_ms']:.0f} ms after navigation, a whole headless screenshot run "
+            f"{page['screenshot_seconds']:.1f} s ({page.get('browser')})")  # fmt: skip
+        lines.append(f"report file: {page.get('bytes', 0) / 1e6:.2f} MB; {shown}")
     for s in document["sweep"]:
         lines.append(f"sweep {s['grid']} grid: {s['points']} points in {s['seconds']:.1f} s = "
                      f"{s['points_per_second']:.0f} points/s")  # fmt: skip

@@ -52,8 +52,8 @@ def hero(records: Mapping[str, np.ndarray], dtypes: Sequence[str], failed: Calla
             cs, share = failure_share(records, dtype, method, failed)
             if not len(cs):
                 continue
-            ax.plot(cs / ln_max, 100 * share, color=style["color"], linestyle=style["linestyle"], marker=style["marker"],
-                    markersize=2.5, linewidth=1.4, label=style["label"])  # fmt: skip
+            ax.plot(cs / ln_max, 100 * share, color=style["color"], linestyle=style["linestyle"],
+                    linewidth=1.6 if method == "naive" else 1.4, label=style["label"])  # fmt: skip
             worst = float(share.max()) if len(share) else 0.0
             parts.append(f"{method} fails on up to {100 * worst:.0f} % of the vectors at one offset")
         for x in (-1, 1):
@@ -73,7 +73,7 @@ def hero(records: Mapping[str, np.ndarray], dtypes: Sequence[str], failed: Calla
             ax.tick_params(axis="x", labelbottom=True)
         summary.append(f"{dtype}: " + ", ".join(parts))
     handles = [
-        Line2D([], [], color=s["color"], linestyle=s["linestyle"], marker=s["marker"], markersize=3, label=s["label"])
+        Line2D([], [], color=s["color"], linestyle=s["linestyle"], linewidth=1.4, label=s["label"])
         for s in HERO_STYLE.values()
     ]
     handles.append(Line2D([], [], color="#000000", linewidth=0.8, linestyle=(0, (1, 1.5)), label="c = ±ln max"))
@@ -84,3 +84,69 @@ def hero(records: Mapping[str, np.ndarray], dtypes: Sequence[str], failed: Calla
         + "."
     )
     return to_svg(fig, "hero", alt)
+
+
+def bits_overlay(records: Mapping[str, np.ndarray], function: str, dtypes: Sequence[str], failed: Callable) -> SvgFigure:
+    """Bits of error of ``function`` on z = s·x (x standard normal) against the
+    scale s: one panel per format on shared axes, naive and max-shifted
+    overlaid.  A line is the median over draws and lengths n of the worst
+    component's bits at each scale (over the vectors that did not fail), the
+    band spans the lengths' medians; a cross on the top edge marks a scale at
+    which some vector fails."""
+    records = _subset(records, family="scaled_normal", function=function)
+    ok_all = ~failed(records["status"])
+    largest = float(np.max(records["max_bits"][ok_all])) if ok_all.any() else 1.0
+    top = max(3.0, math.ceil(largest * 1.1 + 0.5))
+    columns = 2
+    rows = math.ceil(len(dtypes) / columns)
+    fig = _new_figure(7.2, 1.7 * rows + 1.0)
+    axes = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)
+    _margins(fig, left=0.7, right=0.15, top=0.25, bottom=0.8, hspace=0.45, wspace=0.08)
+    summary = []
+    for k, ax in enumerate(axes.flat):
+        if k >= len(dtypes):
+            ax.set_visible(False)
+            continue
+        dtype = dtypes[k]
+        for method, style in HERO_STYLE.items():
+            mask = (records["dtype"] == dtype) & (records["method"] == method)
+            scales = np.unique(records["scale"][mask])
+            if not len(scales):
+                continue
+            lengths = np.unique(records["n"][mask])
+            centre, low, high, fails = [], [], [], []
+            for s in scales:
+                at = mask & (records["scale"] == s)
+                ok = at & ~failed(records["status"])
+                per_n = [float(np.median(records["max_bits"][ok & (records["n"] == n)]))
+                         for n in lengths if (ok & (records["n"] == n)).any()]  # fmt: skip
+                centre.append(float(np.median(records["max_bits"][ok])) if ok.any() else np.nan)
+                low.append(min(per_n) if per_n else np.nan)
+                high.append(max(per_n) if per_n else np.nan)
+                fails.append(bool((at & ~ok).any()))
+            fails = np.array(fails)
+            ax.fill_between(scales, low, high, color=style["color"], alpha=0.18, linewidth=0)
+            ax.plot(scales, centre, color=style["color"], linestyle=style["linestyle"], linewidth=1.4)
+            if fails.any():
+                ax.plot(scales[fails], np.full(fails.sum(), top), linestyle="none", marker="x", color=style["color"],
+                        markersize=4, clip_on=False)  # fmt: skip
+                summary.append(f"{dtype} {method}: fails from scale {float(scales[fails].min()):.3g}")
+            else:
+                summary.append(f"{dtype} {method}: no failure, median up to {np.nanmax(centre):.2g} bits")
+        ax.set_xscale("log")
+        ax.set_ylim(-0.3, top)
+        ax.grid(True, color="#DDDDDD", linewidth=0.6)
+        ax.set_title(dtype, loc="left", fontweight="bold")
+        if k % columns == 0:
+            ax.set_ylabel("bits of error")
+        if k >= len(dtypes) - columns:
+            ax.set_xlabel("scale s of z = s·x (log scale)")
+            ax.tick_params(axis="x", labelbottom=True)
+    handles = [Line2D([], [], color=s["color"], linestyle=s["linestyle"], linewidth=1.4, label=s["label"])
+               for s in HERO_STYLE.values()]  # fmt: skip
+    handles.append(Line2D([], [], color="#444444", linestyle="none", marker="x", markersize=4,
+                          label="some vector fails (top edge)"))  # fmt: skip
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=3, frameon=False)
+    alt = (f"Bits of error of {function} against the scale of normally distributed logits, one panel per format on "
+           "shared axes, naive and max-shifted overlaid. " + "; ".join(summary) + ".")  # fmt: skip
+    return to_svg(fig, f"bits-{function}", alt)
