@@ -37,7 +37,7 @@ def hero(records: Mapping[str, np.ndarray], dtypes: Sequence[str], failed: Calla
     columns = 3 if len(dtypes) > 4 else 2
     rows = math.ceil(len(dtypes) / columns)
     panel_height = 1.55
-    fig = _new_figure(7.2, panel_height * rows + 1.1)
+    fig = _new_figure(9.0, panel_height * rows + 1.1)
     axes = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)
     _margins(fig, left=0.7, right=0.15, top=0.25, bottom=0.85, hspace=0.45, wspace=0.1)
     summary = []
@@ -63,9 +63,9 @@ def hero(records: Mapping[str, np.ndarray], dtypes: Sequence[str], failed: Calla
         ax.set_ylim(-5, 105)
         ax.set_yticks([0, 50, 100])
         ax.set_xticks([-100, -10, -1, 0, 1, 10, 100])
-        ax.set_xticklabels(["−100", "−10", "−1", "0", "1", "10", "100"])
+        ax.set_xticklabels(["−100", "", "−1", "0", "1", "", "100"])
         ax.grid(True, color="#DDDDDD", linewidth=0.6)
-        ax.set_title(f"{dtype} (ln max = {ln_max:.3g})", loc="left", fontweight="bold")
+        ax.set_title(dtype, loc="left", fontweight="bold")
         if k % columns == 0:
             ax.set_ylabel("vectors failing (%)")
         if k >= len(dtypes) - columns:
@@ -97,9 +97,9 @@ def bits_overlay(records: Mapping[str, np.ndarray], function: str, dtypes: Seque
     ok_all = ~failed(records["status"])
     largest = float(np.max(records["max_bits"][ok_all])) if ok_all.any() else 1.0
     top = max(3.0, math.ceil(largest * 1.1 + 0.5))
-    columns = 2
+    columns = 3 if len(dtypes) > 4 else 2
     rows = math.ceil(len(dtypes) / columns)
-    fig = _new_figure(7.2, 1.7 * rows + 1.0)
+    fig = _new_figure(9.0, 1.6 * rows + 1.0)
     axes = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)
     _margins(fig, left=0.7, right=0.15, top=0.25, bottom=0.8, hspace=0.45, wspace=0.08)
     summary = []

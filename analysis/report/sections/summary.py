@@ -15,7 +15,7 @@ import numpy as np
 from ...formats import ALL_DTYPES, FORMATS
 from .. import figures
 from ..bundle import FUNCTIONS, distinct, select
-from ..values import Value, format_number, number, text, vector_text
+from ..values import Value, format_number, number, text
 from . import Section
 from .methods import METHOD_NAMES, method_ranking
 
@@ -24,6 +24,12 @@ ORDER = tuple(d for d in ("float64", "float32", "float16", "bfloat16", "float8_e
 # Which statuses count as a failure (inf, NaN, a spurious 0): the one place to
 # change when the sweep's classification changes.
 FAILED = ("inf", "nan", "zero")
+
+
+def every_format(sweep) -> list[str]:
+    """The sweep's formats, float8 included, widest first."""
+    present = set(distinct(sweep["dtype"]))
+    return [d for d in ORDER if d in present]
 
 
 def failed(status: np.ndarray) -> np.ndarray:
@@ -60,11 +66,11 @@ def _breaks_text(breaks: dict, dtype: str) -> Value:
     """"max z ≥ a (r ln max); every z ≤ b (r ln max)", in 3 digits."""
     ln_max = FORMATS[dtype].ln_max
     parts = []
-    for key, sign in (("high", "max z ≥"), ("low", "all z ≤")):
+    for key, sign in (("high", "≥"), ("low", "≤")):
         if breaks[key] is not None:
             parts.append(f"{sign} {format_number(breaks[key], 3)} ({format_number(breaks[key] / ln_max, 3)} ln max)")
     note = "" if breaks["source"] == "thresholds" else " (grid)"
-    return text("; ".join(parts) + note if parts else "not in the searched range")
+    return text("max z " + " or ".join(parts) + note if parts else "not in the searched range")
 
 
 def _share(fraction: float) -> str:
@@ -93,7 +99,7 @@ def recommendations(bundle) -> dict:
             best[dtype, function] = top
             cells.append(text(f"{function}_{top['method']}", "code"))
             if top["sweep_not_ok"] > 0:
-                limits.append(f"{function} fails on {_share(top['sweep_not_ok'])}")
+                limits.append(f"{function} {_share(top['sweep_not_ok'])}")
         soft = best.get((dtype, "softmax"))
         worst = soft["sweep_max"] if soft else None
         cells.append(Value(f"{format_number(worst, 2)} of {fmt.precision}" if worst is not None else "—",
@@ -142,7 +148,7 @@ def teaching_example(doc: dict) -> dict | None:
             continue
         for r in table["rows"]:
             if [float(v) for v in r["z"]] == [10.0, 20.0] and r["dtype"] == "float16":
-                out = {"z": text(vector_text(np.array(r["z"], dtype=float), "float64")),
+                out = {"z": text("[" + ", ".join(format_number(float(v)) for v in r["z"]) + "]"),
                        "ln_max": text(format_number(FORMATS["float16"].ln_max, 4))}
                 for label, cell in zip(table["methods"], r["cells"], strict=True):
                     values = np.array([float(v) for v in cell["values"]])
