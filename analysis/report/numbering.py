@@ -87,22 +87,16 @@ def contents(page: str) -> str:
 
     page = page[:start] + re.sub(r'<section id="([^"]+)"|<(h2|h3)( id="[^"]*")?>(.*?)</\2>', visit, page[start:],
                                  flags=re.S)  # fmt: skip
-    items, open_sub = [], False
+    groups: list[tuple[tuple[str, str], list[tuple[str, str]]]] = []
     for tag, ident, title in entries:
-        if tag == "h2":
-            if open_sub:
-                items.append("</ol></li>")
-                open_sub = False
-            elif items:
-                items.append("</li>")
-            items.append(f'<li><a href="#{ident}">{title}</a>')
+        if tag == "h2" or not groups:
+            groups.append(((ident, title), []))
         else:
-            if not open_sub:
-                items.append("<ol>")
-                open_sub = True
-            items.append(f'<li><a href="#{ident}">{title}</a></li>')
-    if items:
-        items.append("</ol></li>" if open_sub else "</li>")
+            groups[-1][1].append((ident, title))
+    items = []
+    for (ident, title), subs in groups:
+        inner = "".join(f'<li><a href="#{i}">{t}</a></li>' for i, t in subs)
+        items.append(f'<li><a href="#{ident}">{title}</a>' + (f"<ol>{inner}</ol>" if inner else "") + "</li>")
     return page.replace(CONTENTS, "<ol>\n" + "\n".join(items) + "\n</ol>", 1)
 
 
