@@ -83,7 +83,7 @@ REPEATS = 9
 MIN_SECONDS = 0.02  # each timed loop lasts at least this long (a few ms: timer and scheduler noise)
 QUICK = {"lengths": (10, 100), "elements": 10**4, "repeats": 7, "min_seconds": 0.0005}
 # The short run `make report` does when no timings exist (bench_short.json): seconds, not minutes.
-SHORT = {"lengths": (10, 1000), "elements": 2000, "repeats": 5, "min_seconds": 0.001}
+SHORT = {"lengths": (1000, 10), "elements": 1000, "repeats": 3, "min_seconds": 0.001, "budget": 20.0}
 SHORT_PATH = DATA_DIR / "bench_short.json"
 QUICK_TRUTH_SUBSET = 2_000  # elements per chunk for the mpmath loop under --quick
 # The cost targets: shifted softmax at n = 10^6 in float32 at most 1.6 times naive and no slower than SciPy.
@@ -141,12 +141,19 @@ def candidates(function: str, z: np.ndarray) -> list[tuple[str, str, object]]:
     return out
 
 
-def implementation_records(lengths, elements: int, repeats: int, min_seconds: float, log=print) -> list[dict]:
-    """One record per (function, method, summation, dtype, n), plus the floor."""
+def implementation_records(lengths, elements: int, repeats: int, min_seconds: float, log=print,
+                           budget: float | None = None) -> list[dict]:  # fmt: skip
+    """One record per (function, method, summation, dtype, n), plus the floor;
+    with a ``budget`` in seconds, the (dtype, n) blocks after the first that
+    would start once it is spent are left out."""
     rng = np.random.default_rng(20261125)
     records = []
+    start = time.perf_counter()
     for dtype in DTYPES:
         for n in lengths:
+            if budget is not None and records and time.perf_counter() - start > budget:
+                log(f"  {dtype} n={n}: left out (the budget of {budget} s is spent)")
+                continue
             rows = max(elements // n, 1)
             z = rng.standard_normal((rows, n)).astype(dtype)
             out = np.empty_like(z)
@@ -464,11 +471,13 @@ def run(quick: bool = False, log=print, truth_subset: int | None = 50_000) -> di
 
 def run_short(log=print) -> dict:
     """The short benchmark: the implementations only, at SHORT's sizes, with
-    the machine; no sweep, report or ground-truth timings (``make bench``
-    measures those).  Same schema as bench.json, with ``"short": true``."""
+    the machine, stopped once its budget is spent (a busy machine measures
+    fewer (format, n) blocks: ``settings.measured`` lists them); no sweep,
+    report or ground-truth timings (``make bench`` measures those).  Same
+    schema as bench.json, with ``"short": true``."""
     document = {"schema": 1, "quick": False, "short": True, "machine": machine()}
     document["implementations"] = implementation_records(
-        SHORT["lengths"], SHORT["elements"], SHORT["repeats"], SHORT["min_seconds"], log
+        SHORT["lengths"], SHORT["elements"], SHORT["repeats"], SHORT["min_seconds"], log, SHORT.get("budget")
     )
     document["targets"] = targets(document["implementations"])
     document["machine"]["load_average_after_timings"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
@@ -477,7 +486,9 @@ def run_short(log=print) -> dict:
     document["ground_truth"] = None
     document["ground_truth_missing"] = "the short benchmark of make report does not time it; make bench does"
     document["settings"] = {"repeats": SHORT["repeats"], "min_seconds": SHORT["min_seconds"],
-                            "elements": SHORT["elements"], "lengths": list(SHORT["lengths"])}  # fmt: skip
+                            "elements": SHORT["elements"], "lengths": list(SHORT["lengths"]),
+                            "budget_seconds": SHORT.get("budget"),
+                            "measured": sorted({f"{r['dtype']} n={r['n']}" for r in document["implementations"]})}
     return jsonable(document)
 
 
