@@ -16,8 +16,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from analysis import bench, pipeline, report
-from analysis.report import bundle, compose
-from analysis.report import browser
+from analysis.report import browser, bundle, compose
 from analysis.report.sections import SECTIONS
 from analysis.store.files import load_cached
 from tests.test_report import EPOCH, write_fixture

@@ -113,4 +113,5 @@ def measure(html_path: Path, runs: int = 3) -> dict:
     shots = sorted(screenshot_seconds(html_path) for _ in range(runs))
     version = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True, check=False).stdout.strip()
     return {"bytes": size, "load_ms": loads[len(loads) // 2], "load_ms_all": loads,
-            "screenshot_seconds": shots[len(shots) // 2], "screenshot_seconds_all": shots, "browser": version}  # fmt: skip
+            "screenshot_seconds": shots[len(shots) // 2], "screenshot_seconds_all": shots,
+            "browser": version}  # fmt: skip

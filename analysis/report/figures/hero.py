@@ -86,7 +86,9 @@ def hero(records: Mapping[str, np.ndarray], dtypes: Sequence[str], failed: Calla
     return to_svg(fig, "hero", alt)
 
 
-def bits_overlay(records: Mapping[str, np.ndarray], function: str, dtypes: Sequence[str], failed: Callable) -> SvgFigure:
+def bits_overlay(
+    records: Mapping[str, np.ndarray], function: str, dtypes: Sequence[str], failed: Callable
+) -> SvgFigure:
     """Bits of error of ``function`` on z = s·x (x standard normal) against the
     scale s: one panel per format on shared axes, naive and max-shifted
     overlaid.  A line is the median over draws and lengths n of the worst

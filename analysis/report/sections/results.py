@@ -7,8 +7,8 @@ from .. import figures
 from ..bundle import FUNCTIONS, dtypes_of, select
 from ..values import format_value, number, text
 from . import Section
-from .summary import every_format, failed
 from .background import examples
+from .summary import every_format, failed
 
 KINDS = ("overflow", "underflow", "nan")
 
@@ -80,7 +80,8 @@ def make_figures(bundle, dtypes) -> dict:
                 )
     for function in ("softmax",):  # logsumexp and log-softmax: the log-domain table and the rankings
         if select(sweep, family="scaled_normal", function=function).any():
-            out["bits"].append({"function": function, "figure": figures.bits_overlay(sweep, function, every_format(sweep), failed)})
+            figure = figures.bits_overlay(sweep, function, every_format(sweep), failed)
+            out["bits"].append({"function": function, "figure": figure})
     return out
 
 

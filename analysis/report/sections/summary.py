@@ -20,7 +20,8 @@ from . import Section
 from .methods import METHOD_NAMES, method_ranking
 
 # The formats of the recommendation table, widest first, the two float8 last.
-ORDER = tuple(d for d in ("float64", "float32", "float16", "bfloat16", "float8_e4m3fn", "float8_e5m2") if d in ALL_DTYPES)
+WIDEST_FIRST = ("float64", "float32", "float16", "bfloat16", "float8_e4m3fn", "float8_e5m2")
+ORDER = tuple(d for d in WIDEST_FIRST if d in ALL_DTYPES)
 # Which statuses count as a failure (inf, NaN, a spurious 0): the one place to
 # change when the sweep's classification changes.
 FAILED = ("inf", "nan", "zero")
@@ -126,7 +127,8 @@ def answer(bundle, best: dict) -> dict:
             firsts.setdefault(row["method"], []).append(dtype)
     winners = sorted(firsts.items(), key=lambda kv: -len(kv[1]))
     methods = "; ".join(f"{METHOD_NAMES.get(m, m)} for {', '.join(ds)}" for m, ds in winners)
-    worst_bits = [(row["sweep_max"], dtype) for (dtype, f), row in best.items() if f == "softmax" and row["sweep_max"] is not None]
+    worst_bits = [(row["sweep_max"], dtype) for (dtype, f), row in best.items()
+                  if f == "softmax" and row["sweep_max"] is not None]  # fmt: skip
     worst = max(worst_bits) if worst_bits else (math.nan, "—")
     return {
         "fail_naive": Value(_share(fail["naive"]), repr(fail["naive"]), "answer/fail/naive"),
