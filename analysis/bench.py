@@ -82,9 +82,6 @@ ELEMENTS = 10**6  # every array has rows * n = ELEMENTS
 REPEATS = 9
 MIN_SECONDS = 0.02  # each timed loop lasts at least this long (a few ms: timer and scheduler noise)
 QUICK = {"lengths": (10, 100), "elements": 10**4, "repeats": 7, "min_seconds": 0.0005}
-# The short run `make report` does when no timings exist (bench_short.json): seconds, not minutes.
-SHORT = {"lengths": (1000, 10), "elements": 1000, "repeats": 3, "min_seconds": 0.001, "budget": 20.0}
-SHORT_PATH = DATA_DIR / "bench_short.json"
 QUICK_TRUTH_SUBSET = 2_000  # elements per chunk for the mpmath loop under --quick
 # The cost targets: shifted softmax at n = 10^6 in float32 at most 1.6 times naive and no slower than SciPy.
 TARGET = {"function": "softmax", "dtype": "float32", "n": 10**6, "vs_naive": 1.6, "vs_scipy": 1.0}
@@ -467,37 +464,6 @@ def run(quick: bool = False, log=print, truth_subset: int | None = 50_000) -> di
     document["settings"] = {"repeats": settings["repeats"], "min_seconds": settings["min_seconds"],
                             "elements": settings["elements"], "lengths": list(settings["lengths"])}  # fmt: skip
     return jsonable(document)
-
-
-def run_short(log=print) -> dict:
-    """The short benchmark: the implementations only, at SHORT's sizes, with
-    the machine, stopped once its budget is spent (a busy machine measures
-    fewer (format, n) blocks: ``settings.measured`` lists them); no sweep,
-    report or ground-truth timings (``make bench`` measures those).  Same
-    schema as bench.json, with ``"short": true``."""
-    document = {"schema": 1, "quick": False, "short": True, "machine": machine()}
-    document["implementations"] = implementation_records(
-        SHORT["lengths"], SHORT["elements"], SHORT["repeats"], SHORT["min_seconds"], log, SHORT.get("budget")
-    )
-    document["targets"] = targets(document["implementations"])
-    document["machine"]["load_average_after_timings"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
-    document["sweep"] = []
-    document["report"] = None
-    document["ground_truth"] = None
-    document["ground_truth_missing"] = "the short benchmark of make report does not time it; make bench does"
-    document["settings"] = {"repeats": SHORT["repeats"], "min_seconds": SHORT["min_seconds"],
-                            "elements": SHORT["elements"], "lengths": list(SHORT["lengths"]),
-                            "budget_seconds": SHORT.get("budget"),
-                            "measured": sorted({f"{r['dtype']} n={r['n']}" for r in document["implementations"]})}
-    return jsonable(document)
-
-
-def write_short(data_dir: Path, log=print) -> Path:
-    """Run the short benchmark into ``data_dir``/bench_short.json (atomically)."""
-    path = Path(data_dir) / SHORT_PATH.name
-    document = run_short(log)
-    atomic_write(path, (json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n").encode())
-    return path
 
 
 def main(argv: list[str] | None = None) -> int:

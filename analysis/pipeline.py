@@ -359,7 +359,7 @@ def _short_bench(data_dir: Path) -> None:
     reuse the file, so builds from the same data stay byte-identical."""
     if (data_dir / "bench.json").exists() or (data_dir / "bench_short.json").exists():
         return
-    from .bench import write_short
+    from .bench_short import write_short
 
     print("no timings yet: a short benchmark into bench_short.json (make bench runs the full one) ...",
           file=sys.stderr)  # fmt: skip

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from matplotlib.figure import Figure
 
-from analysis import bench, pipeline, report
+from analysis import bench, bench_short, pipeline, report
 from analysis.report import browser, bundle, compose
 from analysis.report.sections import SECTIONS
 from analysis.store.files import load_cached
@@ -283,8 +283,8 @@ def test_report_runs_a_short_bench_once_when_no_timings_exist(tmp_path, monkeypa
     """No bench.json: the report's build writes bench_short.json (once), the Cost
     of stability section shows its numbers, and a rebuild is byte-identical."""
     monkeypatch.setenv("SOFTMAX_STUDY_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(bench, "SHORT", {"lengths": (10,), "elements": 200, "repeats": 3, "min_seconds": 0.0001,
-                                         "budget": 60.0})
+    short = {"lengths": (10,), "elements": 200, "repeats": 3, "min_seconds": 0.0001, "budget": 60.0}
+    monkeypatch.setattr(bench_short, "SHORT", short)
     data = write_fixture(tmp_path / "data")
     pipeline._short_bench(data)
     short = data / "bench_short.json"
@@ -305,14 +305,14 @@ def test_report_runs_a_short_bench_once_when_no_timings_exist(tmp_path, monkeypa
 
 def test_no_short_bench_when_bench_json_exists(tmp_path, monkeypatch):
     (tmp_path / "bench.json").write_text("{}", encoding="utf-8")
-    monkeypatch.setattr(bench, "run_short", lambda log=print: pytest.fail("the short bench ran"))
+    monkeypatch.setattr(bench_short, "run_short", lambda log=print: pytest.fail("the short bench ran"))
     pipeline._short_bench(tmp_path)
     assert not (tmp_path / "bench_short.json").exists()
 
 
 def test_the_short_bench_stops_when_its_budget_is_spent(monkeypatch):
-    monkeypatch.setattr(bench, "SHORT", {"lengths": (10, 20), "elements": 100, "repeats": 3, "min_seconds": 0.0001,
-                                         "budget": 0.0})  # fmt: skip
-    doc = bench.run_short(log=lambda s: None)
+    short = {"lengths": (10, 20), "elements": 100, "repeats": 3, "min_seconds": 0.0001, "budget": 0.0}
+    monkeypatch.setattr(bench_short, "SHORT", short)
+    doc = bench_short.run_short(log=lambda s: None)
     # The first (format, n) block always runs; every later one starts after the budget and is left out.
     assert doc["settings"]["measured"] == [f"{bench.DTYPES[0]} n=10"]
