@@ -110,3 +110,18 @@ def test_print_keeps_figures_with_captions_and_prints_collapsed_tables(built, tm
             assert word.strip() in pages[caption_page], (label, word)
     # Collapsed on screen, printed in full: the appendix's threshold tables.
     assert any("Failure thresholds of softmax" in p for p in pages)
+
+
+def test_numbering_writes_numbers_and_rejects_a_dangling_reference():
+    from analysis.report import numbering
+    from analysis.report.bundle import ReportError
+
+    page = ('<main><section id="s"><h2>S</h2><h3>Sub</h3><p>See <a class="xref" href="#b"></a>.</p>'
+            '<figure class="plot" id="a"><div></div><figcaption>A</figcaption></figure>'
+            '<figure class="table" id="b"><figcaption>B</figcaption></figure></section></main>')  # fmt: skip
+    done = numbering.finish('<nav><!--contents--></nav>' + page)
+    assert '<a class="xref" href="#b">Table 1</a>' in done
+    assert '<figcaption><span class="label">Figure 1.</span> A' in done
+    assert '<h3 id="s-sub">Sub</h3>' in done and '<li><a href="#s">S</a><ol><li><a href="#s-sub">Sub</a>' in done
+    with pytest.raises(ReportError, match="#nowhere"):
+        numbering.finish(page.replace("#b", "#nowhere"))
