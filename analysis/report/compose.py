@@ -82,8 +82,7 @@ def context(bundle: Bundle, environ=os.environ, command: str = "python -m analys
         "dtypes": text(", ".join(dtypes_of_bundle(bundle))),
         "formulas": {name: mathml(latex, "block") for name, latex in FORMULAS.items()},
         "references": REFERENCES,
-        "glossary": {key: {"key": key, "label": label, "definition": definition}
-                     for key, (label, definition) in GLOSSARY.items()},
+        "glossary": glossary(),
         "paper": PAPER,
         "provenance": provenance(bundle),
         "report_command": text(command),
@@ -93,6 +92,11 @@ def context(bundle: Bundle, environ=os.environ, command: str = "python -m analys
     for section in sections:
         ctx.update(section_context(section, bundle))
     return ctx
+
+
+def glossary() -> dict:
+    """The glossary's entries as the templates read them (the ``term`` macro and glossary.html)."""
+    return {key: {"key": key, "label": label, "definition": text} for key, (label, text) in GLOSSARY.items()}
 
 
 def dtypes_of_bundle(bundle: Bundle) -> list[str]:
