@@ -19,6 +19,8 @@
   128 bits, every output checked against the proved path; the kernel's
   compile time (a fresh interpreter, empty Numba cache) and one 2**18-entry
   float32 row;
+- the report's file size and its render time in headless Chromium (when
+  installed: :func:`analysis.report.browser.measure`);
 - ``python -m analysis report`` cold (fresh, empty cache and data folder,
   and an empty Numba cache, so the kernel's compilation is counted as on a
   fresh clone; not under ``--quick``) and warm (again, nothing changed), in a
@@ -136,12 +138,19 @@ def candidates(function: str, z: np.ndarray) -> list[tuple[str, str, object]]:
     return out
 
 
-def implementation_records(lengths, elements: int, repeats: int, min_seconds: float, log=print) -> list[dict]:
-    """One record per (function, method, summation, dtype, n), plus the floor."""
+def implementation_records(lengths, elements: int, repeats: int, min_seconds: float, log=print,
+                           budget: float | None = None) -> list[dict]:  # fmt: skip
+    """One record per (function, method, summation, dtype, n), plus the floor;
+    with a ``budget`` in seconds, the (dtype, n) blocks after the first that
+    would start once it is spent are left out."""
     rng = np.random.default_rng(20261125)
     records = []
+    start = time.perf_counter()
     for dtype in DTYPES:
         for n in lengths:
+            if budget is not None and records and time.perf_counter() - start > budget:
+                log(f"  {dtype} n={n}: left out (the budget of {budget} s is spent)")
+                continue
             rows = max(elements // n, 1)
             z = rng.standard_normal((rows, n)).astype(dtype)
             out = np.empty_like(z)
@@ -235,7 +244,14 @@ def report_times(quick: bool, workdir: Path) -> dict:
         if result.returncode != 0:
             raise RuntimeError(f"`{' '.join(command[1:])}` failed ({run}): {result.stderr.strip()[-300:]}")
     digest = hashlib.sha256(html.read_bytes()).hexdigest()
+    from .report import browser
+
+    try:  # the file a reader opens: its size, and its render time in headless Chromium (if installed)
+        page = browser.measure(html, runs=1 if quick else 3)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as err:
+        page = {"bytes": html.stat().st_size, "load_ms": None, "screenshot_seconds": None, "error": str(err)[-300:]}
     return {
+        "page": page,
         "cold_seconds": seconds["cold"],
         "warm_seconds": seconds["warm"],
         "command": "python -m analysis report" + (" --quick" if quick else ""),
@@ -373,7 +389,13 @@ def table(document: dict) -> str:
             f"{'met' if t['met_vs_scipy'] else 'MISSED'})"
         )
     rep = document["report"]
-    lines.append(f"report ({rep['grid']} grid): cold {rep['cold_seconds']:.1f} s, warm {rep['warm_seconds']:.1f} s")
+    if rep is not None:
+        lines.append(f"report ({rep['grid']} grid): cold {rep['cold_seconds']:.1f} s, warm {rep['warm_seconds']:.1f} s")
+        page = rep.get("page") or {}
+        shown = "not measured (no chromium)" if page.get("load_ms") is None else (
+            f"laid out {page['load_ms']:.0f} ms after navigation, a whole headless screenshot run "
+            f"{page['screenshot_seconds']:.1f} s ({page.get('browser')})")  # fmt: skip
+        lines.append(f"report file: {page.get('bytes', 0) / 1e6:.2f} MB; {shown}")
     for s in document["sweep"]:
         lines.append(f"sweep {s['grid']} grid: {s['points']} points in {s['seconds']:.1f} s = "
                      f"{s['points_per_second']:.0f} points/s")  # fmt: skip

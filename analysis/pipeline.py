@@ -421,6 +421,20 @@ def _command(args: argparse.Namespace) -> str:
     return " ".join(words)
 
 
+def _short_bench(data_dir: Path) -> None:
+    """No timings yet (neither bench.json nor bench_short.json): the short
+    benchmark (analysis.bench.run_short, seconds) into bench_short.json, so the
+    Cost of stability section has numbers from this machine.  Later builds
+    reuse the file, so builds from the same data stay byte-identical."""
+    if (data_dir / "bench.json").exists() or (data_dir / "bench_short.json").exists():
+        return
+    from .bench_short import write_short
+
+    print("no timings yet: a short benchmark into bench_short.json (make bench runs the full one) ...",
+          file=sys.stderr)  # fmt: skip
+    write_short(data_dir, log=lambda s: None)
+
+
 def report_main(argv: list[str] | None = None) -> int:
     """``python -m analysis report``: the stale studies, then the report."""
     from .report import REPORT_PATH, ReportError, build
@@ -444,6 +458,8 @@ def report_main(argv: list[str] | None = None) -> int:
         data_dir = (
             args.data_dir if args.no_sweep else _run_studies(args.config, args.quick, args.data_dir, args.scheduler)
         )
+        if not args.no_sweep and not args.quick:
+            _short_bench(Path(data_dir))
         out = build(data_dir, args.out, command=_command(args))
     except ClusterError as err:
         leave(err, "the previous report (if any) is unchanged")

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from matplotlib.figure import Figure
 
-from analysis import bench, pipeline, report
-from analysis.report import bundle, compose
+from analysis import bench, bench_short, pipeline, report
+from analysis.report import browser, bundle, compose
 from analysis.report.sections import SECTIONS
 from analysis.store.files import load_cached
 from tests.test_report import EPOCH, write_fixture
@@ -60,6 +60,11 @@ def test_quick_bench_writes_every_required_key(quick_bench):
         if r["method"] == "naive":
             assert r["vs_naive"] == 1.0
     assert doc["report"]["cold_seconds"] > 0 and doc["report"]["warm_seconds"] > 0
+    # The report a reader opens: its size, and its render time when Chromium is installed.
+    page = doc["report"]["page"]
+    assert page["bytes"] > 10_000
+    if browser.CHROMIUM is not None:
+        assert page["load_ms"] > 0 and page["screenshot_seconds"] > 0 and page["browser"]
     assert [s["grid"] for s in doc["sweep"]] == ["quick-n2", "quick"]
     assert doc["sweep"][0]["points"] < doc["sweep"][1]["points"]
     if doc["ground_truth"] is None:
@@ -272,3 +277,42 @@ def test_shifted_softmax_in_place_is_bit_identical_to_the_formula(dtype, summati
         computed = sm.softmax_shifted(z, summation=summation, arithmetic=arithmetic)
     assert computed.dtype == z.dtype
     np.testing.assert_array_equal(computed.view(np.uint8), expected.view(np.uint8))
+
+
+def test_report_runs_a_short_bench_once_when_no_timings_exist(tmp_path, monkeypatch):
+    """No bench.json: the report's build writes bench_short.json (once), the Cost
+    of stability section shows its numbers, and a rebuild is byte-identical."""
+    monkeypatch.setenv("SOFTMAX_STUDY_CACHE", str(tmp_path / "cache"))
+    short = {"lengths": (10,), "elements": 200, "repeats": 3, "min_seconds": 0.0001, "budget": 60.0}
+    monkeypatch.setattr(bench_short, "SHORT", short)
+    data = write_fixture(tmp_path / "data")
+    pipeline._short_bench(data)
+    short = data / "bench_short.json"
+    first = short.read_bytes()
+    doc = json.loads(first)
+    assert doc["short"] is True and doc["report"] is None and doc["implementations"]
+    assert {r["n"] for r in doc["implementations"]} == {10}
+    pipeline._short_bench(data)  # timings exist now: nothing is rerun
+    assert short.read_bytes() == first
+    out1 = compose.build(data, tmp_path / "a.html", environ={"SOURCE_DATE_EPOCH": EPOCH})
+    out2 = compose.build(data, tmp_path / "b.html", environ={"SOURCE_DATE_EPOCH": EPOCH})
+    html = out1.read_text(encoding="utf-8")
+    assert out1.read_bytes() == out2.read_bytes()
+    cost = html[html.index('<section id="cost">') : html.index("</section>", html.index('<section id="cost">'))]
+    assert "A short benchmark." in cost and "bench_short.json" in cost and "make bench" in cost
+    assert 'id="fig-cost"' in cost and 'id="cost-table"' in cost
+
+
+def test_no_short_bench_when_bench_json_exists(tmp_path, monkeypatch):
+    (tmp_path / "bench.json").write_text("{}", encoding="utf-8")
+    monkeypatch.setattr(bench_short, "run_short", lambda log=print: pytest.fail("the short bench ran"))
+    pipeline._short_bench(tmp_path)
+    assert not (tmp_path / "bench_short.json").exists()
+
+
+def test_the_short_bench_stops_when_its_budget_is_spent(monkeypatch):
+    short = {"lengths": (10, 20), "elements": 100, "repeats": 3, "min_seconds": 0.0001, "budget": 0.0}
+    monkeypatch.setattr(bench_short, "SHORT", short)
+    doc = bench_short.run_short(log=lambda s: None)
+    # The first (format, n) block always runs; every later one starts after the budget and is left out.
+    assert doc["settings"]["measured"] == [f"{bench.DTYPES[0]} n=10"]

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from analysis import config, datasets, report
+from analysis.report import compose
 from analysis.report.prose import PAPER
 from analysis.report.sections import bounds as bounds_section
 from analysis.report.sections import realdata, worstcase
@@ -38,6 +39,7 @@ def extra():
                                            "masked": special.masked_behaviour(records)}),  # fmt: skip
         "worstcase": worstcase.worstcase_section(worst),
         "document": document,
+        "glossary": compose.glossary(),  # the term macro links terms to it
     }
 
 

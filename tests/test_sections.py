@@ -54,6 +54,10 @@ def test_a_registered_section_is_in_the_contents_and_the_body(registered, tmp_pa
 
 def test_the_contents_follow_the_registry():
     ids = [s.id for s in sections.SECTIONS]
-    assert ids[0] == "key-findings" and ids[-1] == "references" and len(ids) == len(set(ids))
+    body = [s.id for s in sections.SECTIONS if s.part == "body"]
+    appendix = [s.id for s in sections.SECTIONS if s.part == "appendix"]
+    assert ids == body + appendix, "the appendix comes after the body"
+    assert body[0] == "answer" and body[-1] == "references" and len(ids) == len(set(ids))
+    assert appendix[0] == "appendix" and appendix[-1] == "reproducibility"
     base = (compose.TEMPLATE_DIR / "base.html").read_text(encoding="utf-8")
     assert "{% for s in sections %}" in base and "<li><a" not in base.replace('<li><a href="#{{ s.id }}">', "")

@@ -169,10 +169,13 @@ def _gstar_rows(path: Path) -> list[dict]:
 
 
 def load_bench(data_dir: Path) -> tuple[dict | None, str | None]:
-    """bench.json (``python -m analysis bench``) and its SHA-256, or (None,
-    None) when it does not exist: the report never needs it.  A file that
+    """bench.json (``python -m analysis bench``), else bench_short.json (the
+    short run of ``make report``), and its SHA-256, or (None, None) when
+    neither exists: the report never needs it.  A file that
     exists but is damaged is an error, not silently left out."""
     path = Path(data_dir) / "bench.json"
+    if not path.is_file():  # the short run of `make report` (analysis.bench.run_short), if any
+        path = Path(data_dir) / "bench_short.json"
     if not path.is_file():
         return None, None
     document = _json(path)

@@ -27,7 +27,8 @@ from ..store.files import DATA_DIR, ROOT, atomic_write, cache_dir, load_cached, 
 from ..store.registry import versions
 from . import bundle as bundle_module
 from .bundle import Bundle, dtypes_of
-from .prose import FORMULAS, PAPER, REFERENCES, TITLE
+from .numbering import finish
+from .prose import FORMULAS, GLOSSARY, PAPER, REFERENCES, TITLE
 from .sections import SECTIONS, Section
 from .sections.reproducibility import build_date, provenance
 from .values import mathml, text
@@ -81,14 +82,21 @@ def context(bundle: Bundle, environ=os.environ, command: str = "python -m analys
         "dtypes": text(", ".join(dtypes_of_bundle(bundle))),
         "formulas": {name: mathml(latex, "block") for name, latex in FORMULAS.items()},
         "references": REFERENCES,
+        "glossary": glossary(),
         "paper": PAPER,
         "provenance": provenance(bundle),
         "report_command": text(command),
-        "sections": sections,
+        "sections": [s for s in sections if s.part == "body"],
+        "appendix": [s for s in sections if s.part == "appendix"],
     }
     for section in sections:
         ctx.update(section_context(section, bundle))
     return ctx
+
+
+def glossary() -> dict:
+    """The glossary's entries as the templates read them (the ``term`` macro and glossary.html)."""
+    return {key: {"key": key, "label": label, "definition": text} for key, (label, text) in GLOSSARY.items()}
 
 
 def dtypes_of_bundle(bundle: Bundle) -> list[str]:
@@ -99,7 +107,9 @@ def dtypes_of_bundle(bundle: Bundle) -> list[str]:
 
 
 def render(ctx: dict) -> str:
-    return ENV.get_template("base.html").render(**ctx)
+    """base.html with every section, then the figure and table numbers, the
+    cross-references and the contents (:mod:`analysis.report.numbering`)."""
+    return finish(ENV.get_template("base.html").render(**ctx))
 
 
 def build(

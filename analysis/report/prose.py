@@ -53,6 +53,51 @@ REFERENCES = {
         "year": "2002",
         "doi": "10.1137/1.9780898718027",
     },
+    "milakov": {
+        "key": "milakov",
+        "label": "Milakov & Gimelshein 2018",
+        "authors": "M. Milakov and N. Gimelshein",
+        "title": "Online normalizer calculation for softmax",
+        "venue": "arXiv:1805.02867",
+        "year": "2018",
+        "doi": "10.48550/arXiv.1805.02867",
+    },
+}
+
+# The glossary: term key -> (label, definition).  Plain language for a reader
+# who trains models; the templates link a term's first use to its entry.
+GLOSSARY = {
+    "logit": ("logit", "A score z_i before the softmax; the softmax turns a vector of logits into probabilities."),
+    "ln-max": ("ln max", "The natural logarithm of the largest finite number of a format: e^z overflows to "
+               "infinity (or, without infinity, to NaN) once z is above it."),
+    "max-shift": ("max shift", "Subtracting m = max_j z_j from every logit before exponentiating. It does not "
+                  "change softmax(z); it makes every exponent at most 0, so nothing overflows."),
+    "two-level": ("two-level vector", "The test vector z = (c, c − g, …, c − g) of length n: one entry at the "
+                  "offset c and n − 1 entries a gap g below it. c drives overflow, g the underflow of the "
+                  "small terms."),
+    "spurious-zero": ("spurious 0", "An output that is exactly 0 although the true value, rounded to the format, "
+                      "is not 0: a probability or loss lost to underflow."),
+    "ulp": ("ULP", "Unit in the last place: the gap between a floating-point number and the next one. An error "
+            "of k ULPs means k representable numbers between the result and the correctly rounded value."),
+    "bits": ("bits of error", "log2(1 + ULPs), as in Herbie: 0 bits is correctly rounded, p bits (the format's "
+             "precision) means no correct significant bit."),
+    "binade": ("binade", "The numbers of a format between two consecutive powers of two, [2^e, 2^(e+1)); "
+               "inside one binade the ULP is constant."),
+    "unit-roundoff": ("unit roundoff", "u = 2^−p for a format with p significant bits: the largest relative "
+                      "error of one correctly rounded operation."),
+    "subnormal": ("subnormal", "The numbers below the smallest normal number, with fewer significant bits; they "
+                  "fill the gap down to the smallest positive number s, called “tiny” in the figures. "
+                  "e^z rounds to 0 once z ≤ ln(s/2)."),
+    "symlog": ("symlog", "A symmetric logarithmic axis: linear near 0 and logarithmic beyond, so that negative "
+               "values, zero and several decades fit on one axis."),
+    "normwise": ("normwise error", "The error of a whole vector, max_i |ŷ_i − y_i| / max_i |y_i|, as the "
+                 "published bounds measure it; the componentwise error divides each entry by its own |y_i|."),
+    "gamma": ("γ_k", "γ_k = k u / (1 − k u): the factor that bounds the rounding error of a sum of k + 1 "
+              "terms added one after the other (Higham 2002, §3.1); γ_{n−1} appears in the bounds for n logits."),
+    "ziv": ("Ziv's strategy", "Evaluate with some extra precision; when the rounded result is not yet certain, "
+            "double the precision and retry, until it is. It makes the ground truth provably correctly rounded."),
+    "theorems": ("Theorem 4.2, Algorithm 4.1", "Numbers of theorems and algorithms refer to Blanchard, Higham & "
+                 "Higham 2021: Algorithm 4.1 is their shifted logsumexp with log1p, Theorem 4.2 its error bound."),
 }
 
 FORMULAS = {

@@ -62,10 +62,14 @@ def format_number(x: float | int | None, digits: int = 4) -> str:
 
 
 def in_format(x: float, dtype: str) -> str:
-    """The shortest decimal that rounds back to ``x`` in the format ``dtype``."""
+    """The shortest decimal that rounds back to ``x`` in the format ``dtype``
+    (an exponent written ×10ⁿ, as :func:`format_number` writes it)."""
     if x is None:
         return "none"
     text = repr(float(x)) if dtype == "float64" else str(FORMATS[dtype].dtype.type(x))
+    mantissa, e, exponent = text.partition("e")
+    if e:  # one number style in the report: m×10ⁿ, as format_number writes it
+        text = f"{mantissa}×10{str(int(exponent)).translate(_SUPERSCRIPT)}"
     return text.replace("-", "−").replace("inf", "∞").replace("nan", "NaN")
 
 

@@ -17,8 +17,12 @@ from matplotlib.path import Path as MplPath
 
 RC = {
     "svg.hashsalt": "softmax-study",
-    "svg.fonttype": "path",
-    "font.family": "DejaVu Sans",
+    # Text stays text (searchable, selectable, a fraction of the size of glyph
+    # outlines); matplotlib lays it out with DejaVu Sans and the browser draws
+    # it with the first font of the stack it has.
+    "svg.fonttype": "none",
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Verdana", "Arial", "Helvetica"],
     "font.size": 9,
     "axes.titlesize": 9,
     "axes.labelsize": 9,
@@ -27,7 +31,7 @@ RC = {
     "ytick.labelsize": 8,
     "hatch.linewidth": 0.8,
     "path.simplify": False,
-    "savefig.dpi": 150,  # the rasterized scatter layers of the dense figures
+    "savefig.dpi": 100,  # the rasterized scatter layers of the dense figures (about one pixel per screen pixel)
 }
 
 # Status of a computed vector (analysis.metrics.classify) -> how it is drawn.
@@ -71,6 +75,66 @@ def _escape_attr(text: str) -> str:
     return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_COORDINATES = re.compile(r'(\s(?:d|x|y)=")([^"]*)(")')
+_DECIMALS = re.compile(r"-?\d+\.\d\d+")
+
+
+def _compact_path(data: str) -> str:
+    """Path data on one line, numbers to 0.1 pt, no space after a command letter."""
+    data = _DECIMALS.sub(lambda x: f"{float(x.group(0)):.1f}", data)
+    return re.sub(r"\s*([MLCQZz])\s*", r"\1", re.sub(r"\s+", " ", data)).strip()
+
+
+def _round_coordinates(svg: str) -> str:
+    """Smaller SVG, same drawing: positions (path data, x, y) to 0.1 pt, a
+    tenth of a screen pixel at most (matplotlib writes six decimals), path
+    data on one line, no indentation, and no id that nothing refers to."""
+    svg = _COORDINATES.sub(lambda m: m.group(1) + _compact_path(m.group(2)) + m.group(3), svg)
+    svg = re.sub(r">\n\s+<", ">\n<", svg)
+    used = set(re.findall(r'(?:href="#|url\(#)([^")]+)', svg))
+    svg = re.sub(r'\sid="([^"]+)"', lambda m: m.group(0) if m.group(1) in used else "", svg)
+    svg = _drop_bare_groups(svg)
+    # A run of markers (<use>) with one style: the style once, on a group around them (it is inherited).
+    svg = _MARKER_RUN.sub(lambda m: f'<g style="{m.group(2)}">\n' + m.group(1).replace(f' style="{m.group(2)}"', "")
+                          + "</g>\n", svg)  # fmt: skip
+    return _PNG.sub(lambda m: m.group(1) + _small_png(m.group(2)), svg)
+
+
+def _drop_bare_groups(svg: str) -> str:
+    """Remove every <g> without attributes (left when its id is dropped) and its </g>."""
+    out, stack, last = [], [], 0
+    for m in re.finditer(r"<g>\n?|<g\s[^>]*>|</g>\n?", svg):
+        tag = m.group(0)
+        if tag.startswith("</g>"):
+            if stack.pop():
+                out.append(svg[last : m.start()])
+                last = m.end()
+        else:
+            bare = tag.rstrip("\n") == "<g>"
+            stack.append(bare)
+            if bare:
+                out.append(svg[last : m.start()])
+                last = m.end()
+    out.append(svg[last:])
+    return "".join(out)
+
+
+_MARKER_RUN = re.compile(r'((?:<use [^>]*?style="([^"]*)"/>\n)(?:<use [^>]*?style="\2"/>\n)+)')
+_PNG = re.compile(r"(data:image/png;base64,)([A-Za-z0-9+/=]+)")
+
+
+def _small_png(data: str) -> str:
+    """A rasterized layer as a 64-colour palette PNG (a quarter of the RGBA size)."""
+    import base64
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(base64.b64decode(data)))
+    out = io.BytesIO()
+    image.quantize(colors=64, method=Image.Quantize.FASTOCTREE).save(out, format="PNG", optimize=True)
+    return base64.b64encode(out.getvalue()).decode("ascii")
+
+
 def to_svg(fig: Figure, name: str, alt: str) -> SvgFigure:
     """Render ``fig`` to inline-ready SVG text, byte-identical run to run."""
     buffer = io.StringIO()
@@ -83,8 +147,15 @@ def to_svg(fig: Figure, name: str, alt: str) -> SvgFigure:
     svg = svg[svg.index("<svg") :]
     svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
     svg = re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", svg)
-    svg = re.sub(r'\bid="([^"]+)"', rf'id="{name}-\1"', svg)
-    svg = re.sub(r'(href="#|url\(#)([^")]+)', rf"\1{name}-\2", svg)
+    # Short ids, numbered in order of appearance and prefixed with the figure's name.
+    short: dict[str, str] = {}
+    for ident in re.findall(r'\bid="([^"]+)"', svg):
+        short.setdefault(ident, f"{name}-{len(short)}")
+    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{short[m.group(1)]}"', svg)
+    svg = re.sub(r'(href="#|url\(#)([^")]+)', lambda m: m.group(1) + short.get(m.group(2), f"{name}-{m.group(2)}"),
+                 svg)  # fmt: skip
+    svg = svg.replace("xlink:href=", "href=")  # SVG 2
+    svg = _round_coordinates(svg)
     svg = svg.replace(
         "<svg ",
         f'<svg role="img" aria-label="{_escape_attr(alt)}" class="figure-svg" ',

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class Section:
     template: str
     needs: tuple[str, ...]  # artifacts; "bench" for bench.json
     context: Callable[..., dict]  # bundle -> the template's values
+    part: str = "body"  # "body" or "appendix" (after the references, long tables collapsed on screen)
 
     @property
     def module(self) -> str:
@@ -30,11 +31,19 @@ class Section:
 
 
 MODULES = (
-    "findings", "background", "method", "results", "logsoftmax", "methods", "realdata", "bounds", "special",
-    "worstcase", "host", "cost", "frameworks", "limitations", "reproducibility", "references",
+    "summary", "findings", "background", "method", "results", "logsoftmax", "methods", "frameworks", "cost",
+    "limitations", "glossary", "references",
+    "appendix", "realdata", "bounds", "special", "worstcase", "host", "reproducibility",
 )  # fmt: skip
+APPENDIX = ("appendix", "realdata", "bounds", "special", "worstcase", "host", "reproducibility")
 
-SECTIONS: list[Section] = [importlib.import_module(f"{__name__}.{m}").SECTION for m in MODULES]
+
+def _load(module: str) -> Section:
+    section = importlib.import_module(f"{__name__}.{module}").SECTION
+    return replace(section, part="appendix") if module in APPENDIX else section
+
+
+SECTIONS: list[Section] = [_load(m) for m in MODULES]
 
 
 def register(section: Section, before: str | None = None) -> None:

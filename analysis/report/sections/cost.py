@@ -66,9 +66,15 @@ def cost_section(bench: dict | None, manifest: dict) -> dict:
         "threads": text(", ".join(f"{k}={'unset' if v is None else v}" for k, v in sorted(m["threads"].items()))),
         "rows": rows,
         "targets": targets,
-        "report_grid": text(str(rep["grid"])),
-        "report_cold": number(rep["cold_seconds"], "cost/report/cold", digits=3),
-        "report_warm": number(rep["warm_seconds"], "cost/report/warm", digits=3),
+        "short": bool(bench.get("short")),
+        "short_elements": text(format_number(int(bench.get("settings", {}).get("elements", 0)))),
+        "short_lengths": text(", ".join(bench.get("settings", {}).get("measured", []))),
+        "short_budget": text(format_number(bench.get("settings", {}).get("budget_seconds"))),
+        "file": text("bench_short.json" if bench.get("short") else "bench.json"),
+        "report_timed": rep is not None,
+        "report_grid": text(str(rep["grid"])) if rep else text("—"),
+        "report_cold": number(rep["cold_seconds"], "cost/report/cold", digits=3) if rep else text("—"),
+        "report_warm": number(rep["warm_seconds"], "cost/report/warm", digits=3) if rep else text("—"),
         "sweep": [
             [text(s["grid"]), number(int(s["points"])), number(int(s["chunks"])), number(s["seconds"], digits=3),
              number(s["points_per_second"], digits=3)]

@@ -8,6 +8,7 @@ from ..bundle import FUNCTIONS, dtypes_of, select
 from ..values import format_value, number, text
 from . import Section
 from .background import examples
+from .summary import every_format, failed
 
 KINDS = ("overflow", "underflow", "nan")
 
@@ -68,29 +69,25 @@ def threshold_summary(thresholds) -> dict:
 def make_figures(bundle, dtypes) -> dict:
     sweep = bundle.sweep
     two_level_lengths = sorted(set(sweep["n"][select(sweep, family="two_level")].tolist()))
-    out = {"failure": [], "bits": [], "thresholds": None}
+    out = {"failure": [], "bits": []}
     if two_level_lengths:
-        plan = [("softmax", two_level_lengths[-1])]
-        if len(two_level_lengths) > 1:
-            plan.append(("softmax", two_level_lengths[0]))
-        plan += [(f, two_level_lengths[-1]) for f in ("logsumexp", "log_softmax")]
+        # The longest vectors only: the maps at the shortest length repeat them.
+        plan = [(f, two_level_lengths[-1]) for f in FUNCTIONS]
         for function, n in plan:
             if select(sweep, family="two_level", function=function, n=n).any():
                 out["failure"].append(
                     {"function": function, "n": number(n), "figure": figures.failure_map(sweep, function, n, dtypes)}
                 )
-    for function in FUNCTIONS:
+    for function in ("softmax",):  # logsumexp and log-softmax: the log-domain table and the rankings
         if select(sweep, family="scaled_normal", function=function).any():
-            out["bits"].append({"function": function, "figure": figures.bits_vs_scale(sweep, function, dtypes)})
-    if bundle.thresholds:
-        out["thresholds"] = figures.thresholds_scatter(bundle.thresholds)
+            figure = figures.bits_overlay(sweep, function, every_format(sweep), failed)
+            out["bits"].append({"function": function, "figure": figure})
     return out
 
 
 def context(bundle) -> dict:
     return {
         "figures": make_figures(bundle, dtypes_of(bundle.sweep)),
-        "threshold_tables": threshold_tables(bundle.thresholds),
         "threshold_summary": threshold_summary(bundle.thresholds),
         "examples": examples(bundle.get("examples.json")),
     }

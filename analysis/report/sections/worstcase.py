@@ -34,6 +34,7 @@ def worstcase_section(doc: dict | None) -> dict | None:
     settings = doc["settings"]
     return {
         "rows": rows,
+        "count": number(len(rows)),
         "inputs": inputs,
         "budget": number(settings["budget"]),
         "seed": text(str(settings["seed"])),

@@ -1,0 +1,154 @@
+"""The report's first figure: naive against max-shifted softmax on the same
+axes, one panel per format, the largest logit in units of the format's ln max."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+from matplotlib.lines import Line2D
+
+from ...formats import FORMATS
+from .common import METHOD_STYLE, SvgFigure, _margins, _new_figure, _subset, to_svg
+
+HERO_STYLE = {
+    "naive": {**METHOD_STYLE["naive"], "marker": "o"},
+    "shifted": {**METHOD_STYLE["shifted"], "marker": "s"},
+}
+
+
+def failure_share(records: Mapping[str, np.ndarray], dtype: str, method: str, failed: Callable) -> tuple:
+    """Per offset c of the two-level grid (every gap and length n): c and the
+    share of vectors whose softmax fails."""
+    mask = (records["dtype"] == dtype) & (records["method"] == method)
+    offsets = records["offset"][mask]
+    bad = failed(records["status"][mask])
+    cs = np.unique(offsets)
+    share = np.array([bad[offsets == c].mean() for c in cs])
+    return cs, share
+
+
+def hero(records: Mapping[str, np.ndarray], dtypes: Sequence[str], failed: Callable) -> SvgFigure:
+    """Share of two-level softmax vectors that fail against c / ln max, naive
+    (solid, circles) and max-shifted (dashed, squares) overlaid, one panel per
+    format on shared axes; the vertical lines mark c = ±ln max."""
+    records = _subset(records, family="two_level", function="softmax")
+    columns = 3 if len(dtypes) > 4 else 2
+    rows = math.ceil(len(dtypes) / columns)
+    panel_height = 1.55
+    fig = _new_figure(9.0, panel_height * rows + 1.1)
+    axes = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)
+    _margins(fig, left=0.7, right=0.15, top=0.25, bottom=0.85, hspace=0.45, wspace=0.1)
+    summary = []
+    for k, ax in enumerate(axes.flat):
+        if k >= len(dtypes):
+            ax.set_visible(False)
+            continue
+        dtype = dtypes[k]
+        ln_max = FORMATS[dtype].ln_max
+        parts = []
+        for method, style in HERO_STYLE.items():
+            cs, share = failure_share(records, dtype, method, failed)
+            if not len(cs):
+                continue
+            ax.plot(cs / ln_max, 100 * share, color=style["color"], linestyle=style["linestyle"],
+                    linewidth=1.6 if method == "naive" else 1.4, label=style["label"])  # fmt: skip
+            worst = float(share.max()) if len(share) else 0.0
+            parts.append(f"{method} fails on up to {100 * worst:.0f} % of the vectors at one offset")
+        for x in (-1, 1):
+            ax.axvline(x, color="#000000", linewidth=0.8, linestyle=(0, (1, 1.5)))
+        ax.set_xscale("symlog", linthresh=1.0, linscale=1.0)
+        ax.set_xlim(-200, 200)
+        ax.set_ylim(-5, 105)
+        ax.set_yticks([0, 50, 100])
+        ax.set_xticks([-100, -10, -1, 0, 1, 10, 100])
+        ax.set_xticklabels(["−100", "", "−1", "0", "1", "", "100"])
+        ax.grid(True, color="#DDDDDD", linewidth=0.6)
+        ax.set_title(dtype, loc="left", fontweight="bold")
+        if k % columns == 0:
+            ax.set_ylabel("vectors failing (%)")
+        if k >= len(dtypes) - columns:
+            ax.set_xlabel("largest logit c / ln max")
+            ax.tick_params(axis="x", labelbottom=True)
+        summary.append(f"{dtype}: " + ", ".join(parts))
+    handles = [
+        Line2D([], [], color=s["color"], linestyle=s["linestyle"], linewidth=1.4, label=s["label"])
+        for s in HERO_STYLE.values()
+    ]
+    handles.append(Line2D([], [], color="#000000", linewidth=0.8, linestyle=(0, (1, 1.5)), label="c = ±ln max"))
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=3, frameon=False)
+    alt = (
+        "Share of two-level softmax vectors (every gap and length) that fail, against the largest logit in units "
+        "of the format's ln max, naive and max-shifted on the same axes, one panel per format. " + "; ".join(summary)
+        + "."
+    )
+    return to_svg(fig, "hero", alt)
+
+
+def bits_overlay(
+    records: Mapping[str, np.ndarray], function: str, dtypes: Sequence[str], failed: Callable
+) -> SvgFigure:
+    """Bits of error of ``function`` on z = s·x (x standard normal) against the
+    scale s: one panel per format on shared axes, naive and max-shifted
+    overlaid.  A line is the median over draws and lengths n of the worst
+    component's bits at each scale (over the vectors that did not fail), the
+    band spans the lengths' medians; a cross on the top edge marks a scale at
+    which some vector fails."""
+    records = _subset(records, family="scaled_normal", function=function)
+    ok_all = ~failed(records["status"])
+    largest = float(np.max(records["max_bits"][ok_all])) if ok_all.any() else 1.0
+    top = max(3.0, math.ceil(largest * 1.1 + 0.5))
+    columns = 3 if len(dtypes) > 4 else 2
+    rows = math.ceil(len(dtypes) / columns)
+    fig = _new_figure(9.0, 1.6 * rows + 1.0)
+    axes = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)
+    _margins(fig, left=0.7, right=0.15, top=0.25, bottom=0.8, hspace=0.45, wspace=0.08)
+    summary = []
+    for k, ax in enumerate(axes.flat):
+        if k >= len(dtypes):
+            ax.set_visible(False)
+            continue
+        dtype = dtypes[k]
+        for method, style in HERO_STYLE.items():
+            mask = (records["dtype"] == dtype) & (records["method"] == method)
+            scales = np.unique(records["scale"][mask])
+            if not len(scales):
+                continue
+            lengths = np.unique(records["n"][mask])
+            centre, low, high, fails = [], [], [], []
+            for s in scales:
+                at = mask & (records["scale"] == s)
+                ok = at & ~failed(records["status"])
+                per_n = [float(np.median(records["max_bits"][ok & (records["n"] == n)]))
+                         for n in lengths if (ok & (records["n"] == n)).any()]  # fmt: skip
+                centre.append(float(np.median(records["max_bits"][ok])) if ok.any() else np.nan)
+                low.append(min(per_n) if per_n else np.nan)
+                high.append(max(per_n) if per_n else np.nan)
+                fails.append(bool((at & ~ok).any()))
+            fails = np.array(fails)
+            ax.fill_between(scales, low, high, color=style["color"], alpha=0.18, linewidth=0)
+            ax.plot(scales, centre, color=style["color"], linestyle=style["linestyle"], linewidth=1.4)
+            if fails.any():
+                ax.plot(scales[fails], np.full(fails.sum(), top), linestyle="none", marker="x", color=style["color"],
+                        markersize=4, clip_on=False)  # fmt: skip
+                summary.append(f"{dtype} {method}: fails from scale {float(scales[fails].min()):.3g}")
+            else:
+                summary.append(f"{dtype} {method}: no failure, median up to {np.nanmax(centre):.2g} bits")
+        ax.set_xscale("log")
+        ax.set_ylim(-0.3, top)
+        ax.grid(True, color="#DDDDDD", linewidth=0.6)
+        ax.set_title(dtype, loc="left", fontweight="bold")
+        if k % columns == 0:
+            ax.set_ylabel("bits of error")
+        if k >= len(dtypes) - columns:
+            ax.set_xlabel("scale s of z = s·x (log scale)")
+            ax.tick_params(axis="x", labelbottom=True)
+    handles = [Line2D([], [], color=s["color"], linestyle=s["linestyle"], linewidth=1.4, label=s["label"])
+               for s in HERO_STYLE.values()]  # fmt: skip
+    handles.append(Line2D([], [], color="#444444", linestyle="none", marker="x", markersize=4,
+                          label="some vector fails (top edge)"))  # fmt: skip
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=3, frameon=False)
+    alt = (f"Bits of error of {function} against the scale of normally distributed logits, one panel per format on "
+           "shared axes, naive and max-shifted overlaid. " + "; ".join(summary) + ".")  # fmt: skip
+    return to_svg(fig, f"bits-{function}", alt)
