@@ -588,7 +588,7 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f
     caller, who keeps them from one call to the next (fresh memory costs a
     page fault per page, a third of the time here): ``entry_f`` 8 float64,
     ``entry_i`` 2 int64 and ``entry_b`` 5 uint8 arrays of u's size,
-    ``row_f`` 15 float64, ``row_i`` 2 int64 and ``row_b`` 4 uint8 arrays of
+    ``row_f`` 14 float64, ``row_i`` 2 int64 and ``row_b`` 4 uint8 arrays of
     one entry per row (tuples of 1-D arrays, unpacked below into separate
     arrays: a view taken here would count as an alias and cost the loops
     their vectorization).
@@ -613,7 +613,7 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f
     a, row_of = entry_i
     top, clamped, finite, decided, redo = entry_b
     m, top_count, lsm_top, row_luh, row_lul, row_err_lu, row_positive, row_sh, row_sl, row_s_rel = row_f[:10]
-    sigma_h, sigma_l, row_clamped, row_x0, row_x1 = row_f[10:]
+    sigma_h, sigma_l, row_clamped, row_x0 = row_f[10:]
     big_a, levels = row_i
     has_rest, ok_top, row_redo, row_ok = row_b
 
@@ -677,8 +677,11 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f
         sigma_h[r], sigma_l[r], levels[r] = _pairwise_sum(term_hi, term_lo, base, width)
         count = top_count[r]
         row_sh[r], row_sl[r] = _add(count, 0.0 * count, _ldexp(sigma_h[r], big_a[r]), _ldexp(sigma_l[r], big_a[r]))
-        row_x0[r] = math.log(row_sh[r])  # L0 of the general branch
-        row_x1[r] = math.log1p(_ldexp(sigma_h[r], big_a[r]))  # and of the small one
+        # L0, the float64 start of the branch the next pass keeps (one call
+        # per row): log1p(s) for the small branch, log(S) otherwise.
+        log2_s = big_a[r] + _frexp_exponent(sigma_h[r])  # s < 2**log2_s
+        small = (count == 1) & (log2_s >= -60) & (log2_s <= -8)
+        row_x0[r] = math.log1p(_ldexp(sigma_h[r], big_a[r])) if small else math.log(row_sh[r])
 
     # Per row: L = log S, logsumexp, max_err and the maxima's log_softmax,
     # vectorized over the rows; rows with a zero maximum and the rare steps
@@ -698,7 +701,7 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f
             tiny = (count == 1) & (log2_s < -60)
             small = (count == 1) & (log2_s >= -60) & (log2_s <= -8)
             t_lh, t_ll, t_err = _log_tiny(sh, sl, ba, err_sigma)
-            s_lh, s_ll, s_err, s_ok = _log_small(row_x1[r], _ldexp(sh, ba), _ldexp(sl, ba), err_sigma, ba, consts)
+            s_lh, s_ll, s_err, s_ok = _log_small(x0, _ldexp(sh, ba), _ldexp(sl, ba), err_sigma, ba, consts)
             g_lh, g_ll, g_err, g_ok = _log_general(x0, big_sh, big_sl, err_s, consts)
             lh = t_lh if tiny else (s_lh if small else g_lh)
             ll = t_ll if tiny else (s_ll if small else g_ll)
