@@ -356,8 +356,8 @@ def test_the_compiler_contracts_nothing_into_a_fused_multiply_add(tmp_path):
 
     root = Path(__file__).resolve().parent.parent
     script = (
-        "import sys, numpy as np; from analysis import fastref, fastref_kernel; "
-        "fastref_kernel.USE_FMA = fastref_kernel.USE_FMA and sys.argv[1] == 'as-used'; "
+        "import sys, numpy as np; from analysis import fastref, fastref_kernel, kernel_dd; "
+        "kernel_dd.USE_FMA = kernel_dd.USE_FMA and sys.argv[1] == 'as-used'; "  # _two_prod's global
         "fastref.truths(np.zeros((1, 3), np.float32)); "
         "sig = fastref_kernel.core.signatures[0]; "
         "core = fastref_kernel.core; "
