@@ -390,12 +390,13 @@ def _decided_compiled(name: str, xr: np.ndarray, fmt: Format):
             seed_small, seed_log = _seed_log1p(s), np.where(near, _seed_log(1.0 + s), _seed_log(xr))
         elif name == "log1p":
             seed_small, seed_log = _seed_log1p(xr), _seed_log(1.0 + xr)
-    out, ok = np.empty_like(xr), np.empty(xr.shape, dtype=np.uint8)
+    out, ok, redo = np.empty_like(xr), np.empty(xr.shape, dtype=np.uint8), np.empty(xr.shape, dtype=np.uint8)
     with fastref._KERNEL_LOCK:
         crmath_kernel.evaluate(
             crmath_kernel.CODES[name], np.ascontiguousarray(xr), np.ascontiguousarray(seed_small, dtype=np.float64),
             np.ascontiguousarray(seed_log, dtype=np.float64), consts, np.array(_inv_ln2()), np.int64(fmt.precision),
             np.int64(fmt.emin), np.int64(fmt.emax), float(fmt.max), bool(fmt.has_inf), float(fastref.MARGIN), out, ok,
+            redo,
         )  # fmt: skip
     return out, ok.astype(bool)
 
@@ -439,9 +440,12 @@ def _apply(name: str, x) -> np.ndarray:
         return _table(name, fmt.name)[x.view(uint)]
     # Each distinct argument once (the sweep's two-level rows hold two),
     # told apart by their bits: -0.0 and 0.0 are equal but log1p keeps the sign.
-    patterns, inverse = np.unique(x.astype(np.float64).ravel().view(np.uint64), return_inverse=True)
+    # (The bits of the dtype itself: a float32 sort on 4-byte keys.)
+    uint = np.uint32 if fmt.dtype.itemsize == 4 else np.uint64
+    patterns, inverse = np.unique(np.ravel(x).view(uint), return_inverse=True)
     with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf results are values here
-        out = evaluate(name, patterns.view(np.float64), fmt).astype(fmt.dtype)[inverse].reshape(x.shape)
+        values = patterns.view(fmt.dtype).astype(np.float64)
+        out = evaluate(name, values, fmt).astype(fmt.dtype)[inverse].reshape(x.shape)
     return out if out.ndim else out[()]
 
 

@@ -38,7 +38,7 @@ from .kernel_dd import (
     _two_sum,
     stamp_cache,
 )
-from .kernel_decide import _decide_once
+from .kernel_decide import _decide, _decide_fast
 
 # crmath's codes of the functions and its largest Newton correction (a test
 # checks that they are crmath's).
@@ -125,20 +125,49 @@ def _parts(code, x, seed_small, seed_log, consts, inv_ln2_h, inv_ln2_l):
     return scale, h, low, err, ok
 
 
+@njit(**_INLINE)
+def _block(code, start, stop, x, seed_small, seed_log, consts, inv_ln2, fmt, margin, out, ok, redo):
+    """The arguments start..stop-1 by _decide_fast (inlined with a constant
+    ``code``, the loop has no branch on the function left)."""
+    for i in range(start, stop):
+        scale, h, low, err, good = _parts(code, x[i], seed_small[i], seed_log[i], consts, inv_ln2[0], inv_ln2[1])
+        # The results here are nonzero: the sign of h is theirs.
+        value, decided, again = _decide_fast(h, low, scale, err, fmt, _sign(h), 0.0, 0.0, 0.0, margin, True)
+        out[i] = value
+        ok[i] = decided & good
+        redo[i] = again
+
+
 @njit(parallel=_PRANGE_ONLY, **_JIT)
-def evaluate(code, x, seed_small, seed_log, consts, inv_ln2, p, emin, emax, fmax, has_inf, margin, out, ok):
+def evaluate(code, x, seed_small, seed_log, consts, inv_ln2, p, emin, emax, fmax, has_inf, margin, out, ok, redo):
     """crmath.evaluate's double-double path for the arguments ``x`` (finite,
     in the function's regular domain, float64, 1-D): the rounded values
-    into ``out``, 1 or 0 (to Ziv's loop) into ``ok``."""
+    into ``out``, 1 or 0 (to Ziv's loop) into ``ok``; ``redo`` is scratch.
+    The decision is _decide_once's, in two passes: _decide_fast on every
+    argument, then _decide where it asked for it (the same results)."""
     fmt = (p, emin, emax, fmax, has_inf, 2.0 ** (p - 1))
     size = x.size
-    for t in prange((size + BLOCK - 1) // BLOCK):
+    tasks = (size + BLOCK - 1) // BLOCK
+    for t in prange(tasks):
+        start, stop = t * BLOCK, min((t + 1) * BLOCK, size)
+        if code == 0:
+            _block(0, start, stop, x, seed_small, seed_log, consts, inv_ln2, fmt, margin, out, ok, redo)
+        elif code == 1:
+            _block(1, start, stop, x, seed_small, seed_log, consts, inv_ln2, fmt, margin, out, ok, redo)
+        elif code == 2:
+            _block(2, start, stop, x, seed_small, seed_log, consts, inv_ln2, fmt, margin, out, ok, redo)
+        elif code == 3:
+            _block(3, start, stop, x, seed_small, seed_log, consts, inv_ln2, fmt, margin, out, ok, redo)
+        else:
+            _block(4, start, stop, x, seed_small, seed_log, consts, inv_ln2, fmt, margin, out, ok, redo)
+    for t in prange(tasks):
         for i in range(t * BLOCK, min((t + 1) * BLOCK, size)):
-            scale, h, low, err, good = _parts(code, x[i], seed_small[i], seed_log[i], consts, inv_ln2[0], inv_ln2[1])
-            # The results here are nonzero: the sign of h is theirs.
-            value, decided = _decide_once(h, low, scale, err, fmt, _sign(h), 0.0, 0.0, 0.0, margin)
-            out[i] = value
-            ok[i] = decided & good
+            if redo[i]:
+                scale, h, low, err, good = _parts(code, x[i], seed_small[i], seed_log[i], consts, inv_ln2[0],
+                                                  inv_ln2[1])  # fmt: skip
+                value, decided = _decide(h, low, scale, err, fmt, _sign(h), 0.0, 0.0, 0.0, margin)
+                out[i] = value
+                ok[i] = decided & good
 
 
 stamp_cache(globals())
