@@ -28,6 +28,12 @@ How a value is found and proved:
   correction ``|w| <= 2**-40``, and its bound is proved from ``w``), so the
   host's result never reaches the output.  ``expm1``: a Taylor polynomial
   for ``|x| <= 2**-8``, else ``exp(x) - 1`` in double-double.
+- Where fastref runs compiled (``fastref.COMPILED``: Numba installed and
+  ``SOFTMAX_STUDY_FASTREF`` not ``numpy``), the float64 arguments of every
+  format go through :mod:`analysis.crmath_kernel`, the same operations in
+  the same order with the same seeds and the same decision, value by value
+  (the tests compare both paths bit for bit, every narrow format's table
+  included); otherwise through the numpy functions below.
 - What the interval cannot decide (a value within about ``2**-90``
   relative of a rounding boundary) is evaluated by Ziv's strategy with
   mpmath intervals (:func:`_ziv`, directed roundings and the stated margin of
