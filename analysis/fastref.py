@@ -77,8 +77,11 @@ Rows with NaN or ±inf entries, overflowing differences (float64 rows wider
 than the float64 range) and undecided values go to ``reference._row``.
 
 Two implementations of ``_core`` (steps 2-5 and the decision): the numpy
-one below, on whole arrays, and the compiled kernel
-:mod:`analysis.fastref_kernel` (Numba), entry by entry, with the same
+one below, on whole arrays (its double-double arithmetic, ``exp`` and
+``_decide`` in :mod:`analysis.fastref_dd`, re-exported here), and the
+compiled kernel :mod:`analysis.fastref_kernel` (Numba; its arithmetic in
+:mod:`analysis.kernel_dd`, its decision in :mod:`analysis.kernel_decide`),
+entry by entry, with the same
 operations in the same order and the same bounds, so the same values and the
 same verdicts (the tests compare both, and the kernel's TwoProduct, TwoSum
 and exp against these).  ``COMPILED`` chooses: the kernel when Numba is
