@@ -28,6 +28,12 @@ How a value is found and proved:
   correction ``|w| <= 2**-40``, and its bound is proved from ``w``), so the
   host's result never reaches the output.  ``expm1``: a Taylor polynomial
   for ``|x| <= 2**-8``, else ``exp(x) - 1`` in double-double.
+- Where fastref runs compiled (``fastref.COMPILED``: Numba installed and
+  ``SOFTMAX_STUDY_FASTREF`` not ``numpy``), the float64 arguments of every
+  format go through :mod:`analysis.crmath_kernel`, the same operations in
+  the same order with the same seeds and the same decision, value by value
+  (the tests compare both paths bit for bit, every narrow format's table
+  included); otherwise through the numpy functions below.
 - What the interval cannot decide (a value within about ``2**-90``
   relative of a rounding boundary) is evaluated by Ziv's strategy with
   mpmath intervals (:func:`_ziv`, directed roundings and the stated margin of
@@ -365,18 +371,52 @@ def _specials(name: str, x: np.ndarray, fmt: Format):
     return value, regular
 
 
+def _decided_numpy(name: str, xr: np.ndarray, fmt: Format):
+    """(rounded values, decided mask) of the double-double path, in numpy."""
+    with np.errstate(all="ignore"):  # underflow and overflow are in the bounds and the decision
+        scale, h, low, err, ok = _PARTS[name](xr)
+        sign = np.sign(h).astype(np.float64)  # never 0: the results here are nonzero
+        decided, ok_d = fastref._decide(h, low, scale, err, fmt, sign)
+    return decided, ok & ok_d
+
+
+def _decided_compiled(name: str, xr: np.ndarray, fmt: Format):
+    """The same by the compiled kernel (analysis.crmath_kernel), with the
+    Newton seeds computed here by the same numpy functions as on the numpy
+    path (_seed_log, _seed_log1p), so the same values and the same verdicts."""
+    from . import crmath_kernel
+
+    _, consts = fastref._kernel()
+    zero = np.zeros_like(xr)
+    seed_small = seed_log = zero
+    with np.errstate(all="ignore"):  # seeds of arguments that do not use them may be anything
+        if name in ("log", "log2"):
+            near = (xr >= 0.5) & (xr <= 2.0)
+            s = np.where(near, xr - 1.0, 1.0)
+            seed_small, seed_log = _seed_log1p(s), np.where(near, _seed_log(1.0 + s), _seed_log(xr))
+        elif name == "log1p":
+            seed_small, seed_log = _seed_log1p(xr), _seed_log(1.0 + xr)
+    out, ok, redo = np.empty_like(xr), np.empty(xr.shape, dtype=np.uint8), np.empty(xr.shape, dtype=np.uint8)
+    with fastref._KERNEL_LOCK:
+        crmath_kernel.evaluate(
+            crmath_kernel.CODES[name], np.ascontiguousarray(xr), np.ascontiguousarray(seed_small, dtype=np.float64),
+            np.ascontiguousarray(seed_log, dtype=np.float64), consts, np.array(_inv_ln2()), np.int64(fmt.precision),
+            np.int64(fmt.emin), np.int64(fmt.emax), float(fmt.max), bool(fmt.has_inf), float(fastref.MARGIN), out, ok,
+            redo,
+        )  # fmt: skip
+    return out, ok.astype(bool)
+
+
 def evaluate(name: str, x, fmt: Format) -> np.ndarray:
     """f(x) for float64 values x (any shape), correctly rounded to ``fmt``,
-    as float64 (every value of every format is a float64)."""
+    as float64 (every value of every format is a float64).  The
+    double-double path runs in the compiled kernel when fastref's does
+    (``fastref.COMPILED``), else in numpy: the same values and verdicts."""
     x = np.asarray(x, dtype=np.float64)
     value, regular = _specials(name, x, fmt)
     xr = x[regular]
     if xr.size:
-        with np.errstate(all="ignore"):  # underflow and overflow are in the bounds and the decision
-            scale, h, low, err, ok = _PARTS[name](xr)
-            sign = np.sign(h).astype(np.float64)  # never 0: the results here are nonzero
-            decided, ok_d = fastref._decide(h, low, scale, err, fmt, sign)
-        ok &= ok_d
+        decided, ok = (_decided_compiled if fastref.COMPILED else _decided_numpy)(name, xr, fmt)
         undecided = np.flatnonzero(~ok)
         for i in undecided:
             decided[i] = _ziv(name, float(xr[i]), fmt)
@@ -406,9 +446,12 @@ def _apply(name: str, x) -> np.ndarray:
         return _table(name, fmt.name)[x.view(uint)]
     # Each distinct argument once (the sweep's two-level rows hold two),
     # told apart by their bits: -0.0 and 0.0 are equal but log1p keeps the sign.
-    patterns, inverse = np.unique(x.astype(np.float64).ravel().view(np.uint64), return_inverse=True)
+    # (The bits of the dtype itself: a float32 sort on 4-byte keys.)
+    uint = np.uint32 if fmt.dtype.itemsize == 4 else np.uint64
+    patterns, inverse = np.unique(np.ravel(x).view(uint), return_inverse=True)
     with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf results are values here
-        out = evaluate(name, patterns.view(np.float64), fmt).astype(fmt.dtype)[inverse].reshape(x.shape)
+        values = patterns.view(fmt.dtype).astype(np.float64)
+        out = evaluate(name, values, fmt).astype(fmt.dtype)[inverse].reshape(x.shape)
     return out if out.ndim else out[()]
 
 

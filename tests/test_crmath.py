@@ -14,9 +14,12 @@ import mpmath
 import numpy as np
 import pytest
 
-from analysis import crmath, reference
+from analysis import crmath, fastref, reference
 from analysis.formats import ALL_DTYPES, FORMATS
 
+needs_numba = pytest.mark.skipif(
+    not fastref.COMPILED, reason="the compiled kernel is off (no numba, or SOFTMAX_STUDY_FASTREF=numpy)"
+)
 NARROW = ["float16", "bfloat16", "float8_e4m3fn", "float8_e5m2"]
 MPFR = {"exp": gmpy2.exp, "log": gmpy2.log, "log1p": gmpy2.log1p, "expm1": gmpy2.expm1, "log2": gmpy2.log2}
 
@@ -130,12 +133,17 @@ def test_host_seeds_do_not_reach_the_result(name, monkeypatch):
     assert_same(crmath.evaluate(name, x, FORMATS["float64"]), before, x, name)
 
 
-def test_undecided_values_go_to_ziv(monkeypatch):
+@pytest.mark.parametrize("compiled", [False, pytest.param(True, marks=needs_numba)], ids=["numpy", "compiled"])
+def test_undecided_values_go_to_ziv(compiled, monkeypatch):
     """With the double-double bound made useless, every value must come from
     Ziv's loop -- and be the same."""
+    monkeypatch.setattr(fastref, "COMPILED", compiled)
     x = _samples("exp", "float32", 200).astype(np.float64)
     before = crmath.evaluate("exp", x, FORMATS["float32"])
-    monkeypatch.setattr(crmath, "EXP_REL", 1.0)
+    if compiled:  # the kernel's bounds are compiled in; its margin is passed at each call
+        monkeypatch.setattr(fastref, "MARGIN", 2.0**100)
+    else:
+        monkeypatch.setattr(crmath, "EXP_REL", 1.0)
     stats = crmath.stats()
     after = crmath.evaluate("exp", x, FORMATS["float32"])
     # Every value but those whose whole (now huge) interval rounds to 0 or
@@ -174,3 +182,57 @@ def test_conversion_regression_bfloat16_double_rounding():
     became -0x1.c8p+124; the nearest bfloat16 is -0x1.cap+124."""
     x = np.array([float.fromhex("-0x1.c90000e0b263bp+124")])
     assert float(crmath.to_format(x, FORMATS["bfloat16"].dtype)[0]) == float.fromhex("-0x1.cap+124")
+
+
+# --- the compiled path (analysis/crmath_kernel.py) against the numpy path ---------------------------
+
+
+def both_paths(name, x, fmt, monkeypatch):
+    """(values, Ziv count) of crmath.evaluate by the compiled and by the numpy path."""
+    out = []
+    for compiled in (True, False):
+        monkeypatch.setattr(fastref, "COMPILED", compiled)
+        before = crmath.stats()["fallback"]
+        with np.errstate(invalid="ignore"):
+            out.append((crmath.evaluate(name, x, fmt), crmath.stats()["fallback"] - before))
+    return out
+
+
+@needs_numba
+@pytest.mark.parametrize("name", crmath.FUNCTIONS)
+@pytest.mark.parametrize("dtype_name", ["float32", "float64"])
+def test_compiled_and_numpy_paths_are_bit_identical(name, dtype_name, monkeypatch):
+    # The same operations in the same order, with the same seeds: the same
+    # values and the same verdicts (equal counts of values sent to Ziv's
+    # loop; float64 sends some in every function but exp and log2 here).
+    fmt = FORMATS[dtype_name]
+    edges = [fmt.smallest_subnormal, fmt.max, 2.0**-60, 2.0**-9, 2.0**-8, 0.5, 2.0, 1 - 2.0**-24, 1 + 2.0**-23, 88.72,
+             709.78, 745.1, 1099.0, 1100.0]  # fmt: skip
+    x = np.concatenate([_samples(name, dtype_name, 6000).astype(np.float64), edges, np.negative(edges)])
+    (compiled, ziv_compiled), (numpy_path, ziv_numpy) = both_paths(name, x, fmt, monkeypatch)
+    assert_same(compiled, numpy_path, x, f"{name} {dtype_name}")
+    assert ziv_compiled == ziv_numpy
+
+
+@needs_numba
+@pytest.mark.parametrize("name", crmath.FUNCTIONS)
+def test_compiled_and_numpy_paths_agree_on_every_float16_and_e5m2(name, monkeypatch):
+    # The tables of the narrow formats come from evaluate too: every bit
+    # pattern (subnormal results, overflow, the formats' own decision).
+    for dtype_name in ("float16", "float8_e5m2", "float8_e4m3fn"):
+        fmt = FORMATS[dtype_name]
+        uint = np.uint8 if fmt.dtype.itemsize == 1 else np.uint16
+        x = np.arange(2 ** (8 * fmt.dtype.itemsize), dtype=np.int64).astype(uint).view(fmt.dtype).astype(np.float64)
+        (compiled, ziv_compiled), (numpy_path, ziv_numpy) = both_paths(name, x, fmt, monkeypatch)
+        assert_same(compiled, numpy_path, x, f"{name} {dtype_name}")
+        assert ziv_compiled == ziv_numpy
+
+
+@needs_numba
+def test_kernel_constants_are_crmaths():
+    from analysis import crmath_kernel
+
+    assert crmath_kernel.NEWTON_MAX == crmath._NEWTON_MAX
+    assert set(crmath_kernel.CODES) == set(crmath.FUNCTIONS)
+    assert (crmath_kernel.EPS, crmath_kernel.EXP_REL, crmath_kernel.UNDERFLOW) == (crmath.EPS, crmath.EXP_REL,
+                                                                                   crmath.UNDERFLOW)  # fmt: skip

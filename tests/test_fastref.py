@@ -356,8 +356,8 @@ def test_the_compiler_contracts_nothing_into_a_fused_multiply_add(tmp_path):
 
     root = Path(__file__).resolve().parent.parent
     script = (
-        "import sys, numpy as np; from analysis import fastref, fastref_kernel; "
-        "fastref_kernel.USE_FMA = fastref_kernel.USE_FMA and sys.argv[1] == 'as-used'; "
+        "import sys, numpy as np; from analysis import fastref, fastref_kernel, kernel_dd; "
+        "kernel_dd.USE_FMA = kernel_dd.USE_FMA and sys.argv[1] == 'as-used'; "  # _two_prod's global
         "fastref.truths(np.zeros((1, 3), np.float32)); "
         "sig = fastref_kernel.core.signatures[0]; "
         "core = fastref_kernel.core; "
@@ -485,3 +485,28 @@ def test_results_do_not_share_memory_between_calls():
     fastref.truths(rng.standard_normal((400, 50)).astype(np.float32))  # larger: the arrays grow
     assert disagreements(kept, expected) == 0
     assert disagreements(kept, reference.truths(first)) == 0
+
+
+@needs_numba
+def test_the_kernels_cache_is_keyed_by_every_kernel_file():
+    # Numba keys a cached function by its own file only; the kernels inline
+    # helpers across four files, so each cached function must carry the
+    # digest of all of them (else an edit of kernel_dd.py would leave
+    # fastref_kernel.core's stale machine code in use).
+    import hashlib
+    import importlib
+    from pathlib import Path
+
+    from analysis import kernel_dd
+
+    here = Path(kernel_dd.__file__).parent
+    digest = hashlib.sha256(b"".join((here / name).read_bytes() for name in kernel_dd.KERNEL_FILES)).hexdigest()
+    cached = 0
+    for name in kernel_dd.KERNEL_FILES:
+        module = importlib.import_module(f"analysis.{name[:-3]}")
+        for value in vars(module).values():
+            cache_file = getattr(getattr(value, "_cache", None), "_cache_file", None)
+            if cache_file is not None and value.__module__ == module.__name__:
+                assert cache_file._source_stamp[1] == digest, (name, value)
+                cached += 1
+    assert cached > 20  # every njit function of the four files (core, evaluate, the helpers)
