@@ -30,12 +30,17 @@ RC = {
     "savefig.dpi": 150,  # the rasterized scatter layers of the dense figures
 }
 
-# Status of a computed vector (analysis.metrics.classify) -> how it is drawn.
-STATUS_STYLE = {
-    "ok": {"label": "ok (finite, nonzero where the truth is)", "color": "#F2F2F2", "hatch": ""},
+# Grade of a computed vector (analysis.metrics.grade) -> how it is drawn:
+# pale and unhatched for the grades that are not failures, saturated and
+# hatched for lost, inf and NaN; flushed has a colour of its own.
+GRADE_STYLE = {
+    "exact": {"label": "exact: the correctly rounded result", "color": "#FFFFFF", "hatch": ""},
+    "accurate": {"label": "accurate: within 1 ulp (log outputs: within u absolute)", "color": "#E8E8E8", "hatch": ""},
+    "flushed": {"label": "flushed: a tiny result 1 ulp away, 0 or subnormal (not a failure)", "color": "#F0E442", "hatch": ""},
+    "inaccurate": {"label": "inaccurate: more than 1 ulp, leading bit right", "color": "#A8A8A8", "hatch": ""},
+    "lost": {"label": "lost: off by half the truth or more (e.g. 0 for 1/n)", "color": "#E69F00", "hatch": "---"},
     "inf": {"label": "inf: some output overflowed", "color": "#D55E00", "hatch": "////"},
     "nan": {"label": "NaN: some output is NaN", "color": "#0072B2", "hatch": "xx"},
-    "zero": {"label": "zero: an output underflowed to 0", "color": "#E69F00", "hatch": "---"},
 }
 METHOD_STYLE = {
     "naive": {"color": "#D55E00", "linestyle": "-", "label": "naive"},

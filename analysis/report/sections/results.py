@@ -9,7 +9,7 @@ from ..values import format_value, number, text
 from . import Section
 from .background import examples
 
-KINDS = ("overflow", "underflow", "nan")
+from ...studies.thresholds import KINDS
 
 
 def threshold_tables(thresholds) -> list[dict]:
@@ -38,6 +38,7 @@ def threshold_tables(thresholds) -> list[dict]:
                     text(r["dtype"]),
                     number(r["n"]),
                     format_value(r["observed"], r["dtype"]),
+                    number(r.get("units"), digits=3),
                     format_value(r["predicted"], r["dtype"]),
                     text(r["note"], "" if same else "differs"),
                 ]
@@ -57,6 +58,7 @@ def threshold_tables(thresholds) -> list[dict]:
 
 def threshold_summary(thresholds) -> dict:
     both = [r for r in thresholds if r["observed"] is not None and r["predicted"] is not None]
+    # An observed and predicted 0 (lost at every offset) is exact and has no relative difference.
     worst = max((abs(r["observed"] / r["predicted"] - 1) for r in both if r["predicted"]), default=0.0)
     return {
         "both": number(len(both), "thresholds_both"),
