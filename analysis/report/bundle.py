@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from ..formats import STUDY_DTYPES
+from ..metrics import FAILURES
 from ..store import manifest as store_manifest
 from ..store.files import sha256_file
 from ..store.registry import ARTIFACTS
-from ..metrics import FAILURES
 from ..store.schema import GRADES, GSTAR_COLUMNS, TEXT_COLUMNS
 from ..store.tables import read_sweep
 

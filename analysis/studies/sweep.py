@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import families, fastref, peers
 from ..formats import FORMATS
-from ..metrics import ACCURATE_ULPS, FAILURES, bits_from_ulps, grade, relative_error, ulp_distance
+from ..metrics import FAILURES, bits_from_ulps, grade, judged_by_ulps, relative_error, ulp_distance
 from ..reference import TRUTH_INDEX
 from ..store.schema import BLOCK, COLUMNS, FLOAT_COLUMNS, TEXT_COLUMNS  # noqa: F401
 
@@ -33,9 +33,7 @@ def _metrics_rows(function, computed, truth, n):
         # A log-probability within u of the truth but many ulps of a tiny
         # number from it (the top entry near 0) is graded by its absolute
         # error; its ULPs would measure the wrong thing, so the row has none.
-        with np.errstate(invalid="ignore"):
-            gap = np.abs(computed.astype(np.float64) - truth.astype(np.float64))
-        ok &= ~np.any((ulps > ACCURATE_ULPS) & (gap <= FORMATS[computed.dtype.name].unit_roundoff), axis=1)
+        ok &= judged_by_ulps(computed, truth)
     bits = bits_from_ulps(ulps)  # bits_of_error, from the ULPs already at hand
     stats = np.full((len(grades), 4), np.nan)
     if ok.any():

@@ -36,7 +36,7 @@ RC = {
 GRADE_STYLE = {
     "exact": {"label": "exact: the correctly rounded result", "color": "#FFFFFF", "hatch": ""},
     "accurate": {"label": "accurate: within 1 ulp (log outputs: within u absolute)", "color": "#E8E8E8", "hatch": ""},
-    "flushed": {"label": "flushed: a tiny result 1 ulp away, 0 or subnormal (not a failure)", "color": "#F0E442", "hatch": ""},
+    "flushed": {"label": "flushed: a tiny result 1 ulp away, 0 or subnormal", "color": "#F0E442", "hatch": ""},
     "inaccurate": {"label": "inaccurate: more than 1 ulp, leading bit right", "color": "#A8A8A8", "hatch": ""},
     "lost": {"label": "lost: off by half the truth or more (e.g. 0 for 1/n)", "color": "#E69F00", "hatch": "---"},
     "inf": {"label": "inf: some output overflowed", "color": "#D55E00", "hatch": "////"},

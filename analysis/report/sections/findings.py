@@ -108,7 +108,9 @@ def key_findings(bundle) -> dict:
     # The first format whose naive softmax of (c, ..., c) is lost, at the shortest length.
     losses = [(e["dtype"], float(e["lost_small"].value)) for e in per_format if e["lost_small"].value is not None]
     first = min(losses, key=lambda t: t[1]) if losses else None
-    shifted_searches = [r for r in thresholds if r["method"] == "shifted" and r["kind"] in ("lost", "nonfinite", "nonfinite_below")]
+    first_nonfinite = first and _threshold_value(thresholds, "softmax", "naive", first[0], n_small, "nonfinite")
+    failure_kinds = ("lost", "nonfinite", "nonfinite_below")
+    shifted_searches = [r for r in thresholds if r["method"] == "shifted" and r["kind"] in failure_kinds]
     shifted_failures = [r for r in shifted_searches if r["observed"] is not None]
     return {
         "n_small": number(n_small),
@@ -117,8 +119,7 @@ def key_findings(bundle) -> dict:
         "per_format": per_format,
         "first_dtype": text(first[0]) if first else text("none"),
         "first_offset": format_value(first[1], first[0], "first_lost") if first else text("none"),
-        "first_nonfinite": (format_value(_threshold_value(thresholds, "softmax", "naive", first[0], n_small, "nonfinite"),
-                                         first[0], "first_nonfinite") if first else text("none")),  # fmt: skip
+        "first_nonfinite": format_value(first_nonfinite, first[0], "first_nonfinite") if first else text("none"),
         "shifted_failure_count": number(len(shifted_failures), "shifted_failures"),
         "shifted_failures": [
             text(f"{r['function']} {r['dtype']} n = {r['n']} ({r['kind']} from c = {r['observed']:g})")

@@ -7,8 +7,8 @@ import math
 import numpy as np
 
 from ...formats import FORMATS, ulp
-from .. import figures
 from ...metrics import FAILURES
+from .. import figures
 from ..bundle import PAIR, RANGE_LN_MAX, dtypes_of, select
 from ..values import format_value, length, number, short, text, vector_text
 from . import Section

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from ...formats import STUDY_DTYPES
+from ...studies.thresholds import KINDS
 from .. import figures
 from ..bundle import FUNCTIONS, dtypes_of, select
 from ..values import format_value, number, text
 from . import Section
 from .background import examples
-
-from ...studies.thresholds import KINDS
 
 
 def threshold_tables(thresholds) -> list[dict]:
