@@ -225,16 +225,15 @@ def grade(computed, truth, axis: int = -1, log_domain: bool = False):
     return str(names) if names.ndim == 0 else names
 
 
-def judged_by_ulps(computed, truth, axis: int = -1):
-    """Per vector along ``axis``: True unless some component is within u of
-    the truth in absolute terms but more than ACCURATE_ULPS ulps from it --
-    a log-domain output that :func:`grade` calls accurate by its absolute
-    error (the top entry's log-probability near 0), whose ULPs measure the
-    wrong thing.  The accuracy statistics (ULPs, bits) of a log-domain output
-    are given only where this is True."""
+def judged_by_ulps(computed, truth):
+    """Per component: False where it is within u of the truth in absolute
+    terms but more than ACCURATE_ULPS ulps from it -- a log-domain output
+    that :func:`grade` calls accurate by its absolute error (the top entry's
+    log-probability near 0), whose ULPs measure nothing a user sees; True
+    elsewhere.  The accuracy statistics (ULPs, bits) of log-domain outputs
+    are taken over the components where this is True."""
     computed, truth = _same_format(computed, truth)
     with np.errstate(all="ignore"):  # ml_dtypes warns on signalling NaNs
         gap = np.abs(computed.astype(np.float64) - truth.astype(np.float64))
     by_absolute = (ulp_distance(computed, truth) > ACCURATE_ULPS) & (gap <= format_of(truth.dtype).unit_roundoff)
-    out = ~np.asarray(by_absolute).any(axis=axis)
-    return out if out.ndim else bool(out)
+    return ~by_absolute

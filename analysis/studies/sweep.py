@@ -23,23 +23,25 @@ LOG_DOMAIN = ("logsumexp", "log_softmax")
 def _metrics_rows(function, computed, truth, n):
     """Per-vector grade (metrics.grade; log-domain for logsumexp and
     log-softmax), ULP and bits statistics where the grade is not a failure
-    (and not judged by absolute error), relative error, sum check."""
+    (over the components measured in ULPs: metrics.judged_by_ulps), relative
+    error, sum check."""
     if computed.ndim == 1:  # logsumexp: one value per vector
         computed, truth = computed[:, None], truth[:, None]
     grades = np.atleast_1d(grade(computed, truth, log_domain=function in LOG_DOMAIN))
     ulps = ulp_distance(computed, truth)
-    ok = ~np.isin(grades, FAILURES)
     if function in LOG_DOMAIN:
         # A log-probability within u of the truth but many ulps of a tiny
         # number from it (the top entry near 0) is graded by its absolute
-        # error; its ULPs would measure the wrong thing, so the row has none.
-        ok &= judged_by_ulps(computed, truth)
+        # error; its ULPs measure nothing a user sees: left out (NaN).
+        ulps = np.where(judged_by_ulps(computed, truth), ulps, np.nan)
+    ok = ~np.isin(grades, FAILURES) & ~np.all(np.isnan(ulps), axis=1)
     bits = bits_from_ulps(ulps)  # bits_of_error, from the ULPs already at hand
     stats = np.full((len(grades), 4), np.nan)
     if ok.any():
         stats[ok] = np.column_stack(
-            [ulps[ok].max(axis=1), np.median(ulps[ok], axis=1), bits[ok].max(axis=1), np.median(bits[ok], axis=1)]
-        )
+            [np.nanmax(ulps[ok], axis=1), np.nanmedian(ulps[ok], axis=1),
+             np.nanmax(bits[ok], axis=1), np.nanmedian(bits[ok], axis=1)]
+        )  # fmt: skip
     none = (None, None, None, None)
     # Python floats and lists once per chunk, not numpy scalars per row.
     stats = [tuple(s) if k else none for s, k in zip(stats.tolist(), ok.tolist())]
