@@ -1,4 +1,4 @@
-"""Error metrics: ULP distance, bits of error, relative error, failure status.
+"""Error metrics: ULP distance, bits of error, relative error, the graded taxonomy.
 
 Pure numerics, no I/O.  All functions accept any binary format of
 :mod:`analysis.formats` (float64, float32, float16, bfloat16, float8).
@@ -146,6 +146,10 @@ def classify(computed, truth, axis: int = -1):
 
     The first that applies, in that order, wins.  Returns a str for a 1-D
     input and an array of str (the other axes' shape) otherwise.
+
+    These are raw events, not failures: "zero" includes a result one ulp
+    from a tiny truth, and "ok" a result that is finite but wrong in every
+    bit.  The studies and the report grade outputs with :func:`grade`.
     """
     computed, truth = _same_format(computed, truth)
     with np.errstate(invalid="ignore"):  # ml_dtypes warns on signalling NaNs
