@@ -157,7 +157,8 @@ def write_fixture(data_dir: Path) -> Path:
                             value = float(as_format(math.log(fmt.smallest_subnormal)))
                         observed = value
                         # One threshold a step off its prediction, as the real data can have.
-                        if value is not None and (function, dtype, n, kind) == ("logsumexp", "float32", 10, "nonfinite"):
+                        if value is not None and (function, dtype, n, kind) == ("logsumexp", "float32", 10,
+                                                                                 "nonfinite"):
                             observed = float(np.nextafter(np.float32(value), np.float32(0)))
                         thresholds.append(
                             {

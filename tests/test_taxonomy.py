@@ -115,6 +115,7 @@ def test_sweep_rows_carry_grades_not_the_old_status():
     from analysis.studies import sweep as study
 
     task = {"family": "two_level", "dtype": "float16", "n": 2, "offsets": [0.0, 10.98, 11.5], "gaps": [0.0, 30.0],
-            "functions": ["softmax", "log_softmax"], "methods": ["naive", "shifted"], "summation": "recursive"}  # fmt: skip
+            "functions": ["softmax", "log_softmax"], "methods": ["naive", "shifted"],
+            "summation": "recursive"}  # fmt: skip
     grades = {g for block in study.compute_chunk(task).values() for g in block["grade"]}
     assert grades <= set(metrics.GRADES) and "lost" in grades and not grades & {"ok", "zero"}

@@ -62,7 +62,11 @@ def independent_bisection(function, method, fmt, n, failing, sign=1.0):
     return sign * value(fmt, hi)
 
 
-KIND_TEST = {"lost": (metrics.FAILURES, 1.0), "nonfinite": (("inf", "nan"), 1.0), "nonfinite_below": (("inf", "nan"), -1.0)}
+KIND_TEST = {
+    "lost": (metrics.FAILURES, 1.0),
+    "nonfinite": (("inf", "nan"), 1.0),
+    "nonfinite_below": (("inf", "nan"), -1.0),
+}
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
@@ -133,7 +137,7 @@ def test_sum_overflow_against_a_scalar_recursive_sum(dtype):
     fmt = FORMATS[dtype]
     for n in (2, 10, 100):
 
-        def overflows(c):
+        def overflows(c, n=n):
             with mpmath.workprec(200):
                 term = reference.round_mpf(mpmath.exp(mpmath.mpf(c)), fmt.dtype)
             total = term

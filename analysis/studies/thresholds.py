@@ -178,6 +178,8 @@ def _note(kind, obs, pred, fmt, n) -> str:
     if obs is None or pred is None:
         return "observed and predicted disagree on whether it fails"
     steps = float(ulp_distance(np.array(obs, fmt.dtype), np.array(pred, fmt.dtype)))
+    if steps == 0 and obs == 0:
+        return "observed = predicted: lost at every offset, the recursive sum of n equal terms stagnates at 2^p terms"
     if steps == 0:
         return "observed = predicted"
     direction = "below" if abs(obs) < abs(pred) else "above"
