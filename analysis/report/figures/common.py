@@ -34,11 +34,11 @@ RC = {
 # pale and unhatched for the grades that are not failures, saturated and
 # hatched for lost, inf and NaN; flushed has a colour of its own.
 GRADE_STYLE = {
-    "exact": {"label": "exact: the correctly rounded result", "color": "#FFFFFF", "hatch": ""},
-    "accurate": {"label": "accurate: within 1 ulp (log outputs: within u absolute)", "color": "#E8E8E8", "hatch": ""},
-    "flushed": {"label": "flushed: a tiny result 1 ulp away, 0 or subnormal", "color": "#F0E442", "hatch": ""},
-    "inaccurate": {"label": "inaccurate: more than 1 ulp, leading bit right", "color": "#A8A8A8", "hatch": ""},
-    "lost": {"label": "lost: off by half the truth or more (e.g. 0 for 1/n)", "color": "#E69F00", "hatch": "---"},
+    "exact": {"label": "exact", "color": "#FFFFFF", "hatch": ""},
+    "accurate": {"label": "accurate: ≤ 1 ulp (log outputs: ≤ u absolute)", "color": "#EBEBEB", "hatch": ""},
+    "flushed": {"label": "flushed: tiny, 1 ulp from the truth", "color": "#F0E442", "hatch": ""},
+    "inaccurate": {"label": "inaccurate: > 1 ulp, leading bit right", "color": "#C4C4C4", "hatch": ""},
+    "lost": {"label": "lost: off by half the truth or more", "color": "#E69F00", "hatch": "---"},
     "inf": {"label": "inf: some output overflowed", "color": "#D55E00", "hatch": "////"},
     "nan": {"label": "NaN: some output is NaN", "color": "#0072B2", "hatch": "xx"},
 }

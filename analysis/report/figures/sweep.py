@@ -100,7 +100,7 @@ def failure_map(
     y_edges = _cell_edges(gaps_all, fy, iy)
 
     panel_height = 2.0
-    legend_height = 0.75 + 0.2 * 5  # x label, then up to five legend rows
+    legend_height = 0.75 + 0.2 * 6  # x label, then up to six legend rows (seven grades, five lines, two columns)
     fig = _new_figure(8.0, (panel_height + 0.35) * len(dtypes) + legend_height + 0.3)
     axes = fig.subplots(len(dtypes), len(methods), sharex=True, sharey=True, squeeze=False)
     _margins(fig, left=0.85, right=0.15, top=0.3, bottom=legend_height, hspace=0.35 / panel_height, wspace=0.08)
