@@ -119,3 +119,14 @@ def test_sweep_rows_carry_grades_not_the_old_status():
             "summation": "recursive"}  # fmt: skip
     grades = {g for block in study.compute_chunk(task).values() for g in block["grade"]}
     assert grades <= set(metrics.GRADES) and "lost" in grades and not grades & {"ok", "zero"}
+
+
+def test_the_data_schema_carries_the_same_taxonomy():
+    """The report reads the grades from analysis.store.schema (it imports no
+    numerics): those copies are metrics' and the thresholds study's own."""
+    from analysis.store import schema
+    from analysis.studies import thresholds
+
+    assert schema.GRADES == metrics.GRADES and schema.FAILURES == metrics.FAILURES
+    assert (schema.ACCURATE_ULPS, schema.LOST_RELATIVE) == (metrics.ACCURATE_ULPS, metrics.LOST_RELATIVE)
+    assert schema.THRESHOLD_KINDS == thresholds.KINDS

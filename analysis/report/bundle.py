@@ -20,11 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from ..formats import STUDY_DTYPES
-from ..metrics import FAILURES
 from ..store import manifest as store_manifest
 from ..store.files import sha256_file
 from ..store.registry import ARTIFACTS
-from ..store.schema import GRADES, GSTAR_COLUMNS, TEXT_COLUMNS
+from ..store.schema import FAILURES, GRADES, GSTAR_COLUMNS, TEXT_COLUMNS
 from ..store.tables import read_sweep
 
 BENCH_KEYS = ("machine", "implementations", "report", "sweep", "ground_truth", "targets")

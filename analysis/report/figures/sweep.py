@@ -11,7 +11,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 
 from ...formats import FORMATS
-from ...metrics import FAILURES
+from ...store.schema import FAILURES
 from .common import (
     GRADE_STYLE,
     METHOD_STYLE,

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ...formats import FORMATS, ulp
-from ...metrics import FAILURES
+from ...store.schema import FAILURES
 from .. import figures
 from ..bundle import PAIR, RANGE_LN_MAX, dtypes_of, select
 from ..values import format_value, length, number, short, text, vector_text

@@ -56,7 +56,7 @@ def format_table(dtypes) -> list[list[Value]]:
 
 def grades() -> dict:
     """The taxonomy's constants (analysis.metrics) and the stated range of the shares."""
-    from ...metrics import ACCURATE_ULPS, FAILURES, GRADES, LOST_RELATIVE
+    from ...store.schema import ACCURATE_ULPS, FAILURES, GRADES, LOST_RELATIVE
     from ..bundle import RANGE_LN_MAX
 
     return {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...formats import STUDY_DTYPES
-from ...studies.thresholds import KINDS
+from ...store.schema import THRESHOLD_KINDS as KINDS
 from .. import figures
 from ..bundle import FUNCTIONS, dtypes_of, select
 from ..values import format_value, number, text
