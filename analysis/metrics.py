@@ -1,4 +1,4 @@
-"""Error metrics: ULP distance, bits of error, relative error, failure status.
+"""Error metrics: ULP distance, bits of error, relative error, the graded taxonomy.
 
 Pure numerics, no I/O.  All functions accept any binary format of
 :mod:`analysis.formats` (float64, float32, float16, bfloat16, float8).
@@ -146,6 +146,10 @@ def classify(computed, truth, axis: int = -1):
 
     The first that applies, in that order, wins.  Returns a str for a 1-D
     input and an array of str (the other axes' shape) otherwise.
+
+    These are raw events, not failures: "zero" includes a result one ulp
+    from a tiny truth, and "ok" a result that is finite but wrong in every
+    bit.  The studies and the report grade outputs with :func:`grade`.
     """
     computed, truth = _same_format(computed, truth)
     with np.errstate(invalid="ignore"):  # ml_dtypes warns on signalling NaNs
@@ -223,3 +227,17 @@ def grade(computed, truth, axis: int = -1, log_domain: bool = False):
     worst = np.asarray(level).max(axis=axis)
     names = np.array(GRADES)[worst]
     return str(names) if names.ndim == 0 else names
+
+
+def judged_by_ulps(computed, truth):
+    """Per component: False where it is within u of the truth in absolute
+    terms but more than ACCURATE_ULPS ulps from it -- a log-domain output
+    that :func:`grade` calls accurate by its absolute error (the top entry's
+    log-probability near 0), whose ULPs measure nothing a user sees; True
+    elsewhere.  The accuracy statistics (ULPs, bits) of log-domain outputs
+    are taken over the components where this is True."""
+    computed, truth = _same_format(computed, truth)
+    with np.errstate(all="ignore"):  # ml_dtypes warns on signalling NaNs
+        gap = np.abs(computed.astype(np.float64) - truth.astype(np.float64))
+    by_absolute = (ulp_distance(computed, truth) > ACCURATE_ULPS) & (gap <= format_of(truth.dtype).unit_roundoff)
+    return ~by_absolute

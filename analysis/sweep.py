@@ -181,7 +181,7 @@ def _compute_and_write(cfg, todo, keys, artifact_key, vers, data_dir, cache_dir,
         "numpy_simd": simd_features(),
         "arithmetic": "model: exp, log, log1p correctly rounded to each format (analysis.crmath)",
         "host_dependent": registry.host_dependent(cfg),
-        "points": sum(len(value["status"]) for value in blocks.values()),
+        "points": sum(len(value["grade"]) for value in blocks.values()),
         "skipped_non_finite_inputs": "vectors whose entries overflow the format on conversion are not rows",
         "command": _command(cfg),
     }

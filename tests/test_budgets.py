@@ -31,11 +31,13 @@ def test_no_budget_got_worse(current, capsys):
 
 
 def test_compare_catches_each_kind_of_regression():
-    base = {"f/m/d/s": {"worst_ulp": 2.0, "median_ulp": 0.0, "status": {"ok": 9, "nan": 1, "inf": 0, "zero": 0}}}
+    counts = {"exact": 8, "accurate": 0, "flushed": 1, "inaccurate": 0, "lost": 0, "inf": 0, "nan": 1}
+    base = {"f/m/d/s": {"worst_ulp": 2.0, "median_ulp": 0.0, "grades": counts}}
     for change, expected in [
         ({"worst_ulp": 3.0}, "worst_ulp 2 -> 3"),
         ({"median_ulp": 0.5}, "median_ulp 0 -> 0.5"),
-        ({"status": {"ok": 8, "nan": 1, "inf": 1, "zero": 0}}, "inf outputs 0 -> 1"),
+        ({"grades": {**counts, "exact": 7, "inf": 1}}, "inf outputs 0 -> 1"),
+        ({"grades": {**counts, "exact": 7, "lost": 1}}, "lost outputs 0 -> 1"),
     ]:
         worse, _ = budgets.compare(base, {"f/m/d/s": {**base["f/m/d/s"], **change}})
         assert len(worse) == 1 and expected in worse[0], worse

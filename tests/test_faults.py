@@ -110,16 +110,16 @@ def _damage(data, tmp_path, name, edit):
 
 
 def _in_first_ok_row(value):
-    """An edit that writes value into max_ulp of the first row whose status is ok."""
+    """An edit that writes value into max_ulp of the first row whose grade is exact."""
 
     def edit(path):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         table = pq.read_table(path)
-        status = table.column("status").to_pylist()
+        grade = table.column("grade").to_pylist()
         column = table.column("max_ulp").to_pylist()
-        column[status.index("ok")] = value
+        column[grade.index("exact")] = value
         i = table.column_names.index("max_ulp")
         pq.write_table(table.set_column(i, "max_ulp", pa.array(column, pa.float64())), path)
 

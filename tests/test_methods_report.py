@@ -10,13 +10,13 @@ from analysis.report import figures
 from analysis.report.sections import methods
 
 
-def synthetic_sweep():
+def synthetic_sweep(rows=None):
     """Three methods on the same two vectors at n = 2; naive also at n = 1000."""
-    rows = [
-        # method, n, status, max_bits
-        ("naive", 2, "inf", np.nan), ("naive", 2, "ok", 0.5), ("naive", 1000, "ok", 9.0),
-        ("shifted", 2, "ok", 2.0), ("shifted", 2, "ok", 3.0), ("shifted", 1000, "ok", 9.0),
-        ("log1p", 2, "ok", 1.0), ("log1p", 2, "ok", 3.0),
+    rows = rows or [
+        # method, n, grade, max_bits
+        ("naive", 2, "inf", np.nan), ("naive", 2, "exact", 0.5), ("naive", 1000, "accurate", 9.0),
+        ("shifted", 2, "inaccurate", 2.0), ("shifted", 2, "inaccurate", 3.0), ("shifted", 1000, "accurate", 9.0),
+        ("log1p", 2, "accurate", 1.0), ("log1p", 2, "inaccurate", 3.0),
     ]  # fmt: skip
     return {
         "family": np.array(["two_level"] * len(rows)),
@@ -24,8 +24,10 @@ def synthetic_sweep():
         "dtype": np.array(["float16"] * len(rows)),
         "method": np.array([r[0] for r in rows]),
         "n": np.array([r[1] for r in rows]),
-        "status": np.array([r[2] for r in rows]),
+        "grade": np.array([r[2] for r in rows]),
         "max_bits": np.array([r[3] for r in rows]),
+        "offset": np.ones(len(rows)),  # every vector within ±2 ln max
+        "gap": np.zeros(len(rows)),
     }
 
 
@@ -35,9 +37,26 @@ def test_ranking_uses_common_lengths_and_puts_failures_last():
     log1p, shifted, naive = ranking
     assert (log1p["sweep_median"], log1p["sweep_max"]) == (2.0, 3.0)
     assert (shifted["sweep_median"], shifted["sweep_max"]) == (2.5, 3.0)
-    # n = 1000 (naive and shifted only) is left out: naive has 1 ok of 2 vectors.
+    # n = 1000 (naive and shifted only) is left out: naive fails on 1 of 2 vectors.
     assert naive["sweep_not_ok"] == 0.5 and naive["sweep_max"] == 0.5
     assert all(r["lengths"] == [2] and r["cost"] is None and r["real_median"] is None for r in ranking)
+
+
+def test_one_flush_does_not_decide_the_ranking():
+    """The issue's float16 case: a method whose only blemish is one flushed
+    vector (a tiny result one ulp from the truth) ranks by its bits, above a
+    method with no flush and a worse error; the flush is counted apart."""
+    rows = [
+        ("shifted_kahan", 2, "flushed", 1.0), ("shifted_kahan", 2, "inaccurate", 3.32),
+        ("exp_lse", 2, "inaccurate", 2.0), ("exp_lse", 2, "inaccurate", 12.3),
+    ]  # fmt: skip
+    ranking = methods.method_ranking(synthetic_sweep(rows), None, None, "softmax")["float16"]
+    assert [r["method"] for r in ranking] == ["shifted_kahan", "exp_lse"]
+    assert [(r["sweep_not_ok"], r["sweep_flushed"]) for r in ranking] == [(0.0, 1), (0.0, 0)]
+    # a lost vector is a failure and does decide it
+    rows[0] = ("shifted_kahan", 2, "lost", np.nan)
+    ranking = methods.method_ranking(synthetic_sweep(rows), None, None, "softmax")["float16"]
+    assert [r["method"] for r in ranking] == ["exp_lse", "shifted_kahan"]
 
 
 def test_cost_relative_to_naive_at_the_largest_common_n():

@@ -21,8 +21,8 @@ TEMPLATE = """<section id="tiny">
 
 
 def tiny_context(bundle) -> dict:
-    status = bundle.sweep["status"]
-    return {"tiny": {"rows": number(len(status), "tiny/rows"), "ok": number(int(np.sum(status == "ok")), "tiny/ok")}}
+    grade = bundle.sweep["grade"]
+    return {"tiny": {"rows": number(len(grade), "tiny/rows"), "ok": number(int(np.sum(grade == "exact")), "tiny/ok")}}
 
 
 @pytest.fixture
@@ -48,8 +48,8 @@ def test_a_registered_section_is_in_the_contents_and_the_body(registered, tmp_pa
     shown = {d["attrs"]["data-key"]: float(d["attrs"]["value"]) for d in parsed.data if d["section"] == "tiny"}
     import pyarrow.parquet as pq
 
-    status = pq.read_table(data / "sweep.parquet").column("status").to_pylist()
-    assert shown == {"tiny/rows": len(status), "tiny/ok": status.count("ok")}
+    grade = pq.read_table(data / "sweep.parquet").column("grade").to_pylist()
+    assert shown == {"tiny/rows": len(grade), "tiny/ok": grade.count("exact")}
 
 
 def test_the_contents_follow_the_registry():

@@ -23,7 +23,7 @@ from ..formats import STUDY_DTYPES
 from ..store import manifest as store_manifest
 from ..store.files import sha256_file
 from ..store.registry import ARTIFACTS
-from ..store.schema import GSTAR_COLUMNS, STATUSES, TEXT_COLUMNS
+from ..store.schema import FAILURES, GRADES, GSTAR_COLUMNS, TEXT_COLUMNS
 from ..store.tables import read_sweep
 
 BENCH_KEYS = ("machine", "implementations", "report", "sweep", "ground_truth", "targets")
@@ -110,6 +110,30 @@ def select(sweep, **equal) -> np.ndarray:
     return mask
 
 
+def failed(sweep) -> np.ndarray:
+    """The rows whose grade is a failure (lost, inf or NaN: metrics.FAILURES)."""
+    return np.isin(sweep["grade"], FAILURES)
+
+
+# The range over which the report states shares: two-level vectors whose
+# entries c and c - g all lie within ±RANGE_LN_MAX ln max of their format
+# (this covers exp's overflow at ln max and its underflow at ln(tiny/2) in
+# every format of the study), the same range in every format's own units.
+RANGE_LN_MAX = 2
+
+
+def in_range(sweep) -> np.ndarray:
+    """The two-level rows whose entries lie within ±RANGE_LN_MAX ln max."""
+    from ..formats import FORMATS
+
+    limit = np.zeros(len(sweep["family"]))
+    for dtype in distinct(sweep["dtype"]):
+        limit[select(sweep, dtype=dtype)] = RANGE_LN_MAX * FORMATS[dtype].ln_max
+    with np.errstate(invalid="ignore"):
+        inside = (np.abs(sweep["offset"]) <= limit) & (np.abs(sweep["offset"] - sweep["gap"]) <= limit)
+    return select(sweep, family="two_level") & inside
+
+
 def dtypes_of(sweep) -> list[str]:
     present = set(distinct(sweep["dtype"]))
     return [d for d in STUDY_DTYPES if d in present]
@@ -124,9 +148,9 @@ def load_sweep(path: Path) -> dict[str, np.ndarray]:
         raise ReportError(f"{path}: {err}") from None
     if len(compact["n"]) == 0:
         raise ReportError(f"{path}: no rows")
-    unknown = set(compact["status"][0].tolist()) - set(STATUSES)
+    unknown = set(compact["grade"][0].tolist()) - set(GRADES)
     if unknown:
-        raise ReportError(f"{path}: unknown status {sorted(unknown)}")
+        raise ReportError(f"{path}: unknown grade {sorted(unknown)}")
     table = {}
     for name, v in compact.items():
         if isinstance(v, tuple):

@@ -36,7 +36,7 @@ def sweep_parquet(blocks: dict[tuple, dict]) -> bytes:
     dtype, n) order, each block already sorted by (offset, gap, scale, draw)."""
     order = sorted(blocks)
     parts = [blocks[k] for k in order]
-    sizes = [len(p["status"]) for p in parts]
+    sizes = [len(p["grade"]) for p in parts]
     arrays = []
     for i, name in enumerate(COLUMNS):
         if name == "n":
@@ -45,7 +45,7 @@ def sweep_parquet(blocks: dict[tuple, dict]) -> bytes:
             uniques = sorted({k[i] for k in order})
             codes = np.repeat(np.array([uniques.index(k[i]) for k in order], np.int32), sizes)
             arrays.append(pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), pa.array(uniques, pa.string())))
-        elif name == "status":
+        elif name == "grade":
             arrays.append(_dictionary([v for p in parts for v in p[name]]))
         elif name == "sums_to_one":
             arrays.append(pa.array([v for p in parts for v in p[name]], pa.bool_()))

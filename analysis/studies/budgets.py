@@ -1,7 +1,9 @@
 """Error budgets: the regression guard on numerical error.
 
 For every (function, method, dtype, summation) the worst and median ULP error
-(over the components whose status is "ok") and the status counts on a fixed,
+(over the components of the vectors that do not fail and, for the log
+outputs, are measured in ulps: metrics.grade, metrics.judged_by_ulps) and the
+counts of each grade on a fixed,
 seeded regression set.  ``tests/test_budgets.py`` recomputes them and fails on
 any increase; ``make baseline`` (``tools/baselines.py budgets``)
 accepts improvements by rewriting ``tests/baselines/error_budgets.json`` and
@@ -26,7 +28,7 @@ import numpy as np
 from .. import crmath, datasets, families, fastref
 from .. import softmax as sm
 from ..formats import FORMATS, STUDY_DTYPES
-from ..metrics import classify, ulp_distance
+from ..metrics import FAILURES, GRADES, grade, judged_by_ulps, ulp_distance
 from ..reference import TRUTH_INDEX
 
 SEED = 20261125
@@ -72,7 +74,7 @@ def regression_set(dtype) -> list[np.ndarray]:
 
 
 def measure(dtypes=STUDY_DTYPES) -> dict:
-    """{'function/method/dtype/summation': {worst_ulp, median_ulp, status}}.
+    """{'function/method/dtype/summation': {worst_ulp, median_ulp, grades}}.
 
     The vectors are evaluated as one 2-D array per length (every
     implementation works row by row, so the results are those of one call
@@ -85,21 +87,25 @@ def measure(dtypes=STUDY_DTYPES) -> dict:
         truths = [fastref.truths(z) for z in groups]  # bit-identical to reference.truths, faster
         for (function, method), (f, index, sums) in CASES.items():
             for summation in sm.SUMMATIONS if sums else ("none",):
-                ulps, status = [], {s: 0 for s in ("ok", "nan", "inf", "zero")}
+                ulps, grades = [], {g: 0 for g in GRADES}
+                log_domain = function in ("logsumexp", "log_softmax")
                 for z, truth in zip(groups, truths):
                     computed = f(z, summation=summation) if sums else f(z)
                     expected = truth[index]
                     if computed.ndim == 1:  # logsumexp: one value per vector
                         computed, expected = computed[:, None], expected[:, None]
-                    rows = np.atleast_1d(classify(computed, expected))
-                    for s in status:
-                        status[s] += int(np.sum(rows == s))
-                    ulps.append(ulp_distance(computed, expected)[rows == "ok"].ravel())
+                    rows = np.atleast_1d(grade(computed, expected, log_domain=log_domain))
+                    for g in grades:
+                        grades[g] += int(np.sum(rows == g))
+                    measured = np.broadcast_to(~np.isin(rows, FAILURES)[:, None], computed.shape)
+                    if log_domain:
+                        measured = measured & judged_by_ulps(computed, expected)
+                    ulps.append(ulp_distance(computed, expected)[measured].ravel())
                 all_ulps = np.concatenate(ulps)
                 budgets[f"{function}/{method}/{dtype_name}/{summation}"] = {
                     "worst_ulp": float(all_ulps.max()) if all_ulps.size else 0.0,
                     "median_ulp": float(np.median(all_ulps)) if all_ulps.size else 0.0,
-                    "status": status,
+                    "grades": grades,
                 }
     return budgets
 
@@ -117,11 +123,11 @@ def compare(baseline: dict, current: dict) -> tuple[list[str], list[str]]:
                 worse.append(f"{key}: {field} {b[field]:g} -> {c[field]:g} (+{c[field] - b[field]:g} ulp)")
             elif c[field] < b[field]:
                 better.append(f"{key}: {field} {b[field]:g} -> {c[field]:g}")
-        for status in ("nan", "inf", "zero"):
-            if c["status"][status] > b["status"][status]:
-                worse.append(f"{key}: {status} outputs {b['status'][status]} -> {c['status'][status]}")
-            elif c["status"][status] < b["status"][status]:
-                better.append(f"{key}: {status} outputs {b['status'][status]} -> {c['status'][status]}")
+        for name in FAILURES:
+            if c["grades"][name] > b["grades"][name]:
+                worse.append(f"{key}: {name} outputs {b['grades'][name]} -> {c['grades'][name]}")
+            elif c["grades"][name] < b["grades"][name]:
+                better.append(f"{key}: {name} outputs {b['grades'][name]} -> {c['grades'][name]}")
     return worse, better
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from .. import reference
 from .. import softmax as sm
 from ..formats import FORMATS
-from ..metrics import classify, ulp_distance
+from ..metrics import FAILURES, grade, ulp_distance
 
 VECTORS = ((1.0, 2.0), (10.0, 20.0), (1000.0, 1.0, 1.0))
 # Per function: (label, implementation, whether its output is judged against the truth).
@@ -29,7 +29,8 @@ def _floats(values) -> list[float]:
 
 def tables(dtypes) -> list[dict]:
     """Per function: the methods' labels and, per (vector, format), each
-    method's output, its status against the truth and its worst ULPs."""
+    method's output, its grade against the truth (metrics.grade; log
+    outputs in the log domain) and its worst ULPs where it does not fail."""
     out = []
     for function, implementations in METHODS.items():
         rows = []
@@ -41,10 +42,11 @@ def tables(dtypes) -> list[dict]:
                 for _label, implementation, judged in implementations:
                     with np.errstate(invalid="ignore"):
                         computed = np.asarray(implementation(z))
-                    cell = {"values": _floats(computed), "status": None, "ulps": None}
+                    cell = {"values": _floats(computed), "grade": None, "ulps": None}
                     if judged:
-                        cell["status"] = str(classify(np.atleast_1d(computed), np.atleast_1d(truth)))
-                        if cell["status"] == "ok":
+                        log_domain = function in ("logsumexp", "log_softmax")
+                        cell["grade"] = str(grade(np.atleast_1d(computed), np.atleast_1d(truth), log_domain=log_domain))
+                        if cell["grade"] not in FAILURES:
                             cell["ulps"] = float(np.max(ulp_distance(computed, truth)))
                     cells.append(cell)
                 rows.append({"z": list(vector), "dtype": dtype, "cells": cells, "truth": _floats(truth)})

@@ -19,7 +19,7 @@ setting (:func:`measure_level`, run as ``python -m analysis.studies.hostlib``):
   (numpy's exp/log/log1p) against the same methods in the "model"
   arithmetic, and SciPy (which calls numpy), on the sweep's vectors at
   ``lengths``: per (function, method, format), how many vectors change
-  status or worst-component ulps, and a digest of the model outputs, which
+  grade (metrics.grade) or worst-component ulps, and a digest of the model outputs, which
   must be the same at every level.
 
 Pure numerics apart from :func:`main`, the worker's entry point (JSON on
@@ -43,7 +43,7 @@ import numpy as np
 
 from .. import crmath, fastref, peers
 from ..formats import ALL_DTYPES, FORMATS
-from ..metrics import classify, ulp_distance
+from ..metrics import FAILURES, grade, ulp_distance
 from ..reference import TRUTH_INDEX
 from . import sweep
 
@@ -140,11 +140,12 @@ def library_errors(dtypes, samples: int, seed: int) -> list[dict]:
     return records
 
 
-def _worst(computed, truth) -> tuple[np.ndarray, np.ndarray]:
-    """Per vector: status (metrics.classify) and worst-component ulps."""
+def _worst(computed, truth, log_domain: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per vector: grade (metrics.grade) and worst-component ulps."""
     if computed.ndim == 1:
         computed, truth = computed[:, None], truth[:, None]
-    return np.atleast_1d(classify(computed, truth)), ulp_distance(computed, truth).max(axis=1)
+    grades = np.atleast_1d(grade(computed, truth, log_domain=log_domain))
+    return grades, ulp_distance(computed, truth).max(axis=1)
 
 
 def study_effect(cfg, lengths, methods) -> list[dict]:
@@ -168,17 +169,18 @@ def study_effect(cfg, lengths, methods) -> list[dict]:
                 with np.errstate(all="ignore"):
                     host = f(z, arithmetic="host")
                     model = peers.IMPLEMENTATIONS[function, "shifted" if method == "scipy" else method](z)
-                    status_h, ulps_h = _worst(host, truth)
-                    status_m, ulps_m = _worst(model, truth)
+                    log_domain = function in ("logsumexp", "log_softmax")
+                    grade_h, ulps_h = _worst(host, truth, log_domain)
+                    grade_m, ulps_m = _worst(model, truth, log_domain)
                 key = (function, method, task["dtype"])
                 t = totals.setdefault(
                     key,
-                    {"vectors": 0, "status_changed": 0, "ulps_changed": 0, "max_ulps_host": 0.0,
+                    {"vectors": 0, "grade_changed": 0, "ulps_changed": 0, "max_ulps_host": 0.0,
                      "max_ulps_model": 0.0, "largest_change": 0.0, "model_digest": hashlib.sha256()},
                 )  # fmt: skip
-                ok = (status_h == "ok") & (status_m == "ok")
+                ok = ~np.isin(grade_h, FAILURES) & ~np.isin(grade_m, FAILURES)
                 t["vectors"] += len(z)
-                t["status_changed"] += int(np.count_nonzero(status_h != status_m))
+                t["grade_changed"] += int(np.count_nonzero(grade_h != grade_m))
                 t["ulps_changed"] += int(np.count_nonzero(ok & (ulps_h != ulps_m)))
                 if ok.any():
                     t["max_ulps_host"] = max(t["max_ulps_host"], float(ulps_h[ok].max()))

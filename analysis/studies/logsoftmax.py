@@ -41,7 +41,7 @@ from .. import crmath, reference
 from .. import softmax as sm
 from ..families import geomspace, two_level
 from ..formats import FORMATS, STUDY_DTYPES, Format, ulp  # noqa: F401 (ulp: part of this module's interface)
-from ..metrics import bits_of_error, classify
+from ..metrics import FAILURES, bits_of_error, grade
 
 G_STAR_LENGTHS = (2, 10, 100, 1000, 10000)
 ENTRIES = ("top", "rest")
@@ -275,8 +275,9 @@ def true_losses(z: np.ndarray) -> np.ndarray:
     return out
 
 
-def _status(computed: np.ndarray, truth: np.ndarray) -> list[str]:
-    return [str(s) for s in np.atleast_1d(classify(computed, truth))]
+def _grade(computed: np.ndarray, truth: np.ndarray, log_domain: bool) -> list[str]:
+    """metrics.grade per row; a loss is graded by its absolute error near 0."""
+    return [str(s) for s in np.atleast_1d(grade(computed, truth, log_domain=log_domain))]
 
 
 def margin_grid(dtype: str, points: int = 241) -> np.ndarray:
@@ -289,7 +290,8 @@ def margin_grid(dtype: str, points: int = 241) -> np.ndarray:
 
 def cross_entropy_curves(n: int, dtype: str, points: int = 241) -> dict:
     """Bits of error of the loss and of the gradient (worst component) of
-    both routes against the margin, with the status of each output."""
+    both routes against the margin, with the grade of each output
+    (metrics.grade; the loss in the log domain)."""
     margins = margin_grid(dtype, points)
     computed = losses_and_gradients(margins, n, dtype)
     fmt_dtype = FORMATS[dtype].dtype
@@ -300,9 +302,10 @@ def cross_entropy_curves(n: int, dtype: str, points: int = 241) -> dict:
     for route in ("naive", "shifted"):
         loss = computed[f"loss_{route}"].astype(fmt_dtype)
         grad = computed[f"grad_{route}"]
-        out[f"loss_{route}_status"] = _status(loss[:, None], loss_truth[:, None])
+        out[f"loss_{route}_grade"] = _grade(loss[:, None], loss_truth[:, None], log_domain=True)
         out[f"loss_{route}_bits"] = [float(b) for b in bits_of_error(loss, loss_truth)]
-        out[f"grad_{route}_status"] = _status(grad, grad_truth)
+        out[f"loss_{route}_zero"] = [bool(v) for v in (loss == 0) & (loss_truth != 0)]  # 0, the truth not
+        out[f"grad_{route}_grade"] = _grade(grad, grad_truth, log_domain=False)
         out[f"grad_{route}_bits"] = [float(b) for b in np.max(bits_of_error(grad, grad_truth), axis=-1)]
         out[f"grad_{route}_all_zero"] = [bool(v) for v in np.all(grad == 0, axis=-1)]
     return out
@@ -415,8 +418,9 @@ def cross_entropy_thresholds(n: int, dtype: str) -> dict:
 def shifted_loss_accuracy(curves: dict, thresholds: dict) -> dict:
     """Worst bits of error of the shifted log-softmax loss on the grid: where
     the naive loss is inf (margin at or below its threshold), where the
-    shifted loss is not yet 0 (below ``shifted_loss_zero``), and the number
-    of grid margins where it is a spurious 0 (0 while the truth is not)."""
+    shifted loss is not yet 0 (below ``shifted_loss_zero``), the number of
+    grid margins where it is 0 while the truth is not, and how many of those
+    are failures (metrics.grade in the log domain: none while |truth| <= u)."""
     margins = np.array(curves["margin"])
     bits = np.array(curves["loss_shifted_bits"])
     inf_side = margins <= thresholds["naive_loss_inf"]["observed"]
@@ -425,11 +429,14 @@ def shifted_loss_accuracy(curves: dict, thresholds: dict) -> dict:
     def worst(mask):
         return float(bits[mask].max()) if mask.any() else None
 
+    zero = curves["loss_shifted_zero"]
+
     return {
         "worst_bits_where_naive_inf": worst(inf_side),
         "points_where_naive_inf": int(inf_side.sum()),
         "worst_bits_before_zero": worst(before_zero),
-        "spurious_zero_points": int(sum(s == "zero" for s in curves["loss_shifted_status"])),
+        "spurious_zero_points": int(sum(zero)),
+        "zero_points_failed": int(sum(z and g in FAILURES for z, g in zip(zero, curves["loss_shifted_grade"]))),
     }
 
 

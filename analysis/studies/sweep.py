@@ -11,34 +11,45 @@ import numpy as np
 
 from .. import families, fastref, peers
 from ..formats import FORMATS
-from ..metrics import bits_from_ulps, classify, relative_error, ulp_distance
+from ..metrics import FAILURES, bits_from_ulps, grade, judged_by_ulps, relative_error, ulp_distance
 from ..reference import TRUTH_INDEX
 from ..store.schema import BLOCK, COLUMNS, FLOAT_COLUMNS, TEXT_COLUMNS  # noqa: F401
 
 IMPLEMENTATIONS = peers.IMPLEMENTATIONS  # ours and SciPy's
+# Outputs that are logarithms (added to numbers of order 1): graded by absolute error near 0.
+LOG_DOMAIN = ("logsumexp", "log_softmax")
 
 
 def _metrics_rows(function, computed, truth, n):
-    """Per-vector status, ULP and bits statistics, relative error, sum check."""
+    """Per-vector grade (metrics.grade; log-domain for logsumexp and
+    log-softmax), ULP and bits statistics where the grade is not a failure
+    (over the components measured in ULPs: metrics.judged_by_ulps), relative
+    error, sum check."""
     if computed.ndim == 1:  # logsumexp: one value per vector
         computed, truth = computed[:, None], truth[:, None]
-    status = np.atleast_1d(classify(computed, truth))
-    ok = status == "ok"
+    grades = np.atleast_1d(grade(computed, truth, log_domain=function in LOG_DOMAIN))
     ulps = ulp_distance(computed, truth)
+    if function in LOG_DOMAIN:
+        # A log-probability within u of the truth but many ulps of a tiny
+        # number from it (the top entry near 0) is graded by its absolute
+        # error; its ULPs measure nothing a user sees: left out (NaN).
+        ulps = np.where(judged_by_ulps(computed, truth), ulps, np.nan)
+    ok = ~np.isin(grades, FAILURES) & ~np.all(np.isnan(ulps), axis=1)
     bits = bits_from_ulps(ulps)  # bits_of_error, from the ULPs already at hand
-    stats = np.full((len(status), 4), np.nan)
+    stats = np.full((len(grades), 4), np.nan)
     if ok.any():
         stats[ok] = np.column_stack(
-            [ulps[ok].max(axis=1), np.median(ulps[ok], axis=1), bits[ok].max(axis=1), np.median(bits[ok], axis=1)]
-        )
+            [np.nanmax(ulps[ok], axis=1), np.nanmedian(ulps[ok], axis=1),
+             np.nanmax(bits[ok], axis=1), np.nanmedian(bits[ok], axis=1)]
+        )  # fmt: skip
     none = (None, None, None, None)
     # Python floats and lists once per chunk, not numpy scalars per row.
     stats = [tuple(s) if k else none for s, k in zip(stats.tolist(), ok.tolist())]
     if function == "logsumexp":
         rel = relative_error(computed[:, 0], truth[:, 0]).tolist()
     else:
-        rel = [None] * len(status)
-    sums = [None] * len(status)
+        rel = [None] * len(grades)
+    sums = [None] * len(grades)
     if function == "softmax":
         # The exact sum of the outputs (fsum), rounded to the format, within
         # n ulps of 1.
@@ -46,7 +57,7 @@ def _metrics_rows(function, computed, truth, n):
         with np.errstate(over="ignore", invalid="ignore"):
             close = ulp_distance(totals.astype(computed.dtype), np.ones_like(computed[:, 0])) <= n
         sums = np.atleast_1d(close).tolist()
-    return [(st, *s, r, c) for st, s, r, c in zip(status.tolist(), stats, rel, sums)]
+    return [(gr, *s, r, c) for gr, s, r, c in zip(grades.tolist(), stats, rel, sums)]
 
 
 def chunk_vectors(task: dict) -> tuple[np.ndarray, list[tuple]]:
@@ -103,11 +114,11 @@ def compute_chunk(task: dict) -> dict[tuple, dict]:
 
 def block_columns(rows: list[tuple]) -> dict:
     """Rows of one block as columns: the numbers as float64 (NaN where not
-    applicable), ``status`` as text, ``sums_to_one`` as True/False/None."""
+    applicable), ``grade`` as text, ``sums_to_one`` as True/False/None."""
     columns = dict(zip(COLUMNS, zip(*rows)))
     return {
         **{name: np.array(columns[name], np.float64) for name in FLOAT_COLUMNS},  # None -> NaN
-        "status": list(columns["status"]),
+        "grade": list(columns["grade"]),
         "sums_to_one": list(columns["sums_to_one"]),
     }
 

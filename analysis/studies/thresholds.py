@@ -2,33 +2,48 @@
 
 Observed thresholds are found by bisection over the representable values of
 the format (so they are exact, not limited by the sweep's grid) on the
-``two_level`` family, with the implementations of :mod:`analysis.softmax`:
+constant two-level vector z = (c, ..., c) (gap 0), with the implementations
+of :mod:`analysis.softmax` graded against the correctly rounded truth by
+:func:`analysis.metrics.grade`:
 
-- ``overflow``: the smallest offset c >= 0 (gap 0, z = (c, ..., c)) at which
-  some output is not finite;
-- ``nan``: the negative offset closest to 0 (gap 0) at which some output is
-  NaN (for the naive softmax: every exp underflowed, 0/0);
-- ``underflow``: the smallest gap g (offset 0) at which some output component
-  comes out exactly 0 although its exact value is nonzero.
+- ``sum_overflow``: the smallest offset c >= 0 at which the method's sum of
+  exponentials, Σ fl(e^(z_i - shift)), is no longer finite;
+- ``lost``: the smallest c >= 0 at which the output is a failure (grade
+  lost, inf or NaN: metrics.FAILURES);
+- ``nonfinite``: the smallest c >= 0 at which the output is inf or NaN;
+- ``nonfinite_below``: the negative offset closest to 0 at which the output
+  is inf or NaN (every exp underflows there).  No "lost" on that side: the
+  naive log-softmax c - log(n fl(e^c)) loses -ln n to the rounding of the
+  subnormal fl(e^c) at some offsets and not at their neighbours (float16,
+  n = 2: first at -16.23, again at -17.0), so there is no threshold to
+  bisect for; the naive softmax and logsumexp are not lost before they are
+  not finite (a subnormal sum of equal terms is exact, and log of a
+  subnormal fl(e^c) is within ln 2 of c).
+
+An exact 0 and a result one ulp from a tiny truth (grade exact, accurate or
+flushed) are not failures, so no threshold marks them (the truth of a
+softmax entry e^-g is itself 0 beyond g = -ln(smallest subnormal / 2)).
 
 Predictions come from the format's constants alone, evaluated in mpmath and
 rounded up to the format's grid (the observed threshold is a value of the
-format too):
+format too); ln M = ln(max + ulp(max)/2) is where rounding to the format
+overflows, ln t = ln(smallest subnormal / 2) where it underflows to 0:
 
-- overflow (naive logsumexp, log-softmax): the recursive sum n e^c reaches
-  max + ulp(max)/2 at c = ln(max + ulp(max)/2) - ln n, before any single exp
-  overflows;
-- overflow (naive softmax): e^c / inf = 0 is still finite (all components
-  come out 0, status "zero"), so the output stops being finite only when
-  fl(e^c) = inf itself: c = ln(max + ulp(max)/2);
-- nan (naive softmax): fl(e^c) = 0 once e^c <= (smallest subnormal)/2, i.e.
-  c <= ln(smallest subnormal / 2);
-- underflow, softmax: fl(e^-g) = 0 once g >= -ln(smallest subnormal / 2);
-- underflow, logsumexp and log-softmax at c = 0: the result is log of a sum
-  that rounds to exactly 1 once every term e^-g added to 1 is at most u
-  (half an ulp of 1, ties to even), i.e. g >= ln(1/u) = p ln 2;
-- the shifted methods never overflow or produce NaN for finite input; they
-  underflow exactly as the naive ones (same exponent -g at c = 0).
+- sum_overflow (naive): the recursive sum n e^c reaches max + ulp(max)/2 at
+  c = ln M - ln n, before any single exp overflows;
+- lost (naive): the same point.  The softmax's outputs become e^c / inf = 0
+  where the truth is 1/n (lost, though finite); logsumexp and log-softmax
+  become ±inf there;
+- nonfinite (naive softmax): fl(e^c) = inf itself, c = ln M (inf / inf =
+  NaN); naive logsumexp and log-softmax: c = ln M - ln n, as sum_overflow;
+- nonfinite_below (naive): fl(e^c) = 0 once c <= ln t, then 0/0 = NaN,
+  log 0 = -inf: the largest format value c <= ln t, as a negative offset;
+- lost (softmax, both methods) at every offset once
+  n >= 1.5 * 2**p: the recursive sum of n equal terms stagnates at 2**p
+  terms, so the outputs are 1/2**p where the truth is 1/n (bfloat16,
+  p = 8, at n = 1000); prediction 0;
+- the shifted methods otherwise: their sum is at most n, their outputs stay finite
+  and accurate for finite input; no threshold.
 
 Observed and predicted differ by the rounding of exp and of the partial sums,
 which the test bounds by Higham (2002), eq. (4.4): a recursive sum of n
@@ -42,10 +57,11 @@ import math
 import mpmath
 import numpy as np
 
-from .. import families
+from .. import crmath, fastref
 from .. import softmax as sm
 from ..formats import FORMATS, STUDY_DTYPES, Format
-from ..metrics import ulp_distance
+from ..metrics import FAILURES, grade, ulp_distance
+from ..reference import TRUTH_INDEX
 
 _UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
@@ -98,43 +114,62 @@ def round_up(fmt: Format, x: mpmath.mpf) -> float:
     return _value(fmt, ordinal)
 
 
+KINDS = ("sum_overflow", "lost", "nonfinite", "nonfinite_below")
+LOG_DOMAIN = ("logsumexp", "log_softmax")  # graded by absolute error near 0, as in the sweep
+
+
 def predicted(function: str, method: str, kind: str, fmt: Format, n: int) -> float | None:
+    """The threshold of ``kind`` from the format's constants (see the module
+    docstring); None where the method does not fail that way."""
     with mpmath.workprec(200):
-        half_ulp_max = mpmath.ldexp(1, fmt.emax - fmt.precision)
-        half_tiny = mpmath.ldexp(1, fmt.emin - fmt.precision)  # smallest subnormal / 2
-        if kind in ("overflow", "nan") and method == "shifted":
+        ln_overflow = mpmath.log(mpmath.mpf(fmt.max) + mpmath.ldexp(1, fmt.emax - fmt.precision))
+        ln_underflow = mpmath.log(mpmath.ldexp(1, fmt.emin - fmt.precision))  # smallest subnormal / 2
+        if kind == "lost" and function == "softmax" and n >= 1.5 * 2**fmt.precision:
+            # The recursive sum of n equal terms stagnates at 2**p terms (the
+            # next term is half an ulp: ties to even keeps the sum), so every
+            # output is 1/2**p where the truth is 1/n: lost at every offset.
+            return 0.0
+        if method == "shifted":
             return None
-        if kind == "overflow":
-            ln_overflow = mpmath.log(mpmath.mpf(fmt.max) + half_ulp_max)
-            if function == "softmax":
-                # An overflowed sum alone gives e^c / inf = 0, still finite
-                # (status "zero"); inf / inf = NaN needs fl(e^c) = inf itself.
-                return round_up(fmt, ln_overflow)
+        if kind in ("sum_overflow", "lost") or (kind == "nonfinite" and function != "softmax"):
             return round_up(fmt, ln_overflow - mpmath.log(n))
-        if kind == "nan":
-            if function != "softmax":
-                return None
-            # the largest format value c < ln(tiny/2), as a negative offset
-            return -round_up(fmt, -mpmath.log(half_tiny))
-        if function == "softmax":
-            return round_up(fmt, -mpmath.log(half_tiny))
-        return round_up(fmt, fmt.precision * mpmath.log(2))
+        if kind == "nonfinite":
+            return round_up(fmt, ln_overflow)
+        # the largest format value c <= ln t, as a negative offset
+        return -round_up(fmt, -ln_underflow)
+
+
+def _vector(fmt: Format, c: float, n: int) -> np.ndarray:
+    return np.full((1, n), c, fmt.dtype)
+
+
+def _sum_overflows(method: str, fmt: Format, n: int, summation: str, c: float) -> bool:
+    z = _vector(fmt, c, n)
+    shift = z.max(axis=-1, keepdims=True) if method == "shifted" else np.zeros_like(z)
+    with sm.quiet():
+        total = sm._sum(crmath.exp(z - shift), summation)
+    return not bool(np.all(np.isfinite(total.astype(np.float64))))
+
+
+def graded(function: str, method: str, fmt: Format, n: int, summation: str, c: float) -> str:
+    """The grade (metrics.grade) of the method's output on (c, ..., c)."""
+    z = _vector(fmt, c, n)
+    with sm.quiet():
+        out = sm.IMPLEMENTATIONS[function, method](z, summation=summation)
+    truth = fastref.truths(z)[TRUTH_INDEX[function]]
+    if function == "logsumexp":
+        out, truth = out[:, None], truth[:, None]
+    return str(np.atleast_1d(grade(out, truth, log_domain=function in LOG_DOMAIN))[0])
 
 
 def observed(function: str, method: str, kind: str, fmt: Format, n: int, summation: str) -> float | None:
-    f = _FUNCS[function, method]
-
-    def out(offset, gap):
-        return f(families.two_level(offset, gap, n, fmt.dtype), summation=summation).astype(np.float64)
-
-    with np.errstate(invalid="ignore"):
-        if kind == "overflow":
-            return smallest_true(fmt, lambda c: not np.all(np.isfinite(out(c, 0.0))))
-        if kind == "nan":
-            x = smallest_true(fmt, lambda c: bool(np.any(np.isnan(out(-c, 0.0)))))
-            return None if x is None else -x
-        # underflow: gaps up to where c - g is still finite in the format
-        return smallest_true(fmt, lambda g: bool(np.any(out(0.0, g) == 0)), upper=fmt.max / 2)
+    """The threshold of ``kind`` found by bisection over the format's values."""
+    if kind == "sum_overflow":
+        return smallest_true(fmt, lambda c: _sum_overflows(method, fmt, n, summation, c))
+    failing = FAILURES if kind == "lost" else ("inf", "nan")
+    sign = -1.0 if kind.endswith("_below") else 1.0
+    x = smallest_true(fmt, lambda c: graded(function, method, fmt, n, summation, sign * c) in failing)
+    return None if x is None else sign * x
 
 
 def _note(kind, obs, pred, fmt, n) -> str:
@@ -143,15 +178,15 @@ def _note(kind, obs, pred, fmt, n) -> str:
     if obs is None or pred is None:
         return "observed and predicted disagree on whether it fails"
     steps = float(ulp_distance(np.array(obs, fmt.dtype), np.array(pred, fmt.dtype)))
+    if steps == 0 and obs == 0:
+        return "observed = predicted: lost at every offset, the recursive sum of n equal terms stagnates at 2^p terms"
     if steps == 0:
         return "observed = predicted"
-    direction = "below" if obs < pred else "above"
-    if kind == "overflow":
-        why = "the sum n e^c is rounded n - 1 times (relative error up to gamma_{n-1}) and fl(e^c) by exp"
-    elif kind == "underflow":
-        why = "fl(e^-g) is rounded by exp (numpy's exp is not correctly rounded) before the test against the threshold"
-    else:
+    direction = "below" if abs(obs) < abs(pred) else "above"
+    if kind.endswith("_below"):
         why = "fl(e^c) rounds to 0 a step earlier or later than e^c <= smallest subnormal / 2"
+    else:
+        why = "the sum n e^c is rounded n - 1 times (relative error up to gamma_{n-1}) and fl(e^c) by exp"
     return f"observed {steps:.0f} ulp {direction} predicted: {why}"
 
 
@@ -163,7 +198,7 @@ def thresholds(cfg) -> list[dict]:
             for dtype in (d for d in cfg.dtypes if d in THRESHOLD_DTYPES):
                 fmt = FORMATS[dtype]
                 for n in cfg.lengths:
-                    for kind in ("overflow", "underflow", "nan"):
+                    for kind in KINDS:
                         obs = observed(function, method, kind, fmt, n, cfg.summation)
                         pred = predicted(function, method, kind, fmt, n)
                         records.append(
@@ -175,6 +210,10 @@ def thresholds(cfg) -> list[dict]:
                                 "kind": kind,
                                 "observed": obs,
                                 "predicted": pred,
+                                # in the format's own units: c / ln max, or c / |ln smallest subnormal|
+                                "units": None if obs is None else obs / (
+                                    -fmt.ln_smallest_subnormal if kind.endswith("_below") else fmt.ln_max
+                                ),
                                 "note": _note(kind, obs, pred, fmt, n),
                             }
                         )

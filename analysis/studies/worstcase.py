@@ -3,7 +3,7 @@
 Pure numerics, no I/O.  For one (function, method, format) the objective of
 an input vector z is the largest ULP distance between the method's output and
 the correctly rounded truth (:mod:`analysis.reference`), over vectors whose
-output has status "ok" (no NaN, no overflow, no spurious 0: those are
+output is not a failure (grade lost, inf or NaN in metrics.grade: those are
 failures the sweep counts, not errors to maximise); -1 otherwise.
 
 The search, seeded and with a fixed budget of evaluations:
@@ -36,7 +36,7 @@ import numpy as np
 
 from .. import crmath, families, fastref, reference
 from ..formats import FORMATS
-from ..metrics import bits_from_ulps, classify, ulp_distance
+from ..metrics import FAILURES, bits_from_ulps, grade, judged_by_ulps, ulp_distance
 from ..reference import TRUTH_INDEX
 from . import bounds
 
@@ -62,16 +62,21 @@ def from_ordinal(ordinal: np.ndarray, dtype) -> np.ndarray:
 
 
 def objective(f, function: str, z: np.ndarray) -> np.ndarray:
-    """Largest ULP error of each row of z; -1 where the output fails (status
-    other than "ok" in :func:`analysis.metrics.classify`: NaN, an overflow,
-    or 0 where the truth is not -- e.g. an overflowed sum dividing into 0)."""
+    """Largest ULP error of each row of z; -1 where the output fails (grade
+    lost, inf or NaN in :func:`analysis.metrics.grade`, e.g. an overflowed
+    sum dividing into 0); for logsumexp and log-softmax a component judged
+    by its absolute error (metrics.judged_by_ulps: its ULPs from a truth
+    near 0 measure nothing a user sees) counts 0."""
     with np.errstate(all="ignore"):
         computed = np.asarray(f(z))
     truth = fastref.truths(z)[TRUTH_INDEX[function]]  # bit-identical to reference.truths, faster
     if computed.ndim == 1:
         computed, truth = computed[:, None], truth[:, None]
-    ok = np.atleast_1d(classify(computed, truth)) == "ok"
+    log_domain = function in ("logsumexp", "log_softmax")
+    ok = ~np.isin(np.atleast_1d(grade(computed, truth, log_domain=log_domain)), FAILURES)
     ulps = ulp_distance(computed, truth)
+    if log_domain:
+        ulps = np.where(judged_by_ulps(computed, truth), ulps, 0.0)
     # Entries where both are the same special value (-inf for a log-softmax
     # of a masked entry) are exact: distance 0 already.
     return np.where(ok, np.max(np.where(np.isfinite(ulps), ulps, 0.0), axis=-1), -1.0)

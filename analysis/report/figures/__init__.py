@@ -14,11 +14,11 @@ inside each SVG are prefixed with the figure's name, so several figures can
 share one HTML document without clashing ids.
 
 Colours are the Okabe–Ito palette (distinguishable with the common colour
-vision deficiencies); every status also has its own hatch and every line its
+vision deficiencies); every failure grade also has its own hatch and every line its
 own dash pattern, so the figures survive greyscale printing.
 """
 
-from .common import METHOD_STYLE, RC, STATUS_STYLE, SvgFigure, to_svg  # noqa: F401
+from .common import GRADE_STYLE, METHOD_STYLE, RC, SvgFigure, to_svg  # noqa: F401
 from .extras import bhh_error_vs_bound, bounds_vs_sweep, cost_per_element, host_library, method_ranking  # noqa: F401
 from .hero import bits_overlay, hero  # noqa: F401
 from .logsoftmax import cross_entropy, max_approx_error, std_norm_vs_softmax  # noqa: F401

@@ -34,12 +34,17 @@ RC = {
     "savefig.dpi": 100,  # the rasterized scatter layers of the dense figures (about one pixel per screen pixel)
 }
 
-# Status of a computed vector (analysis.metrics.classify) -> how it is drawn.
-STATUS_STYLE = {
-    "ok": {"label": "ok (finite, nonzero where the truth is)", "color": "#F2F2F2", "hatch": ""},
+# Grade of a computed vector (analysis.metrics.grade) -> how it is drawn:
+# pale and unhatched for the grades that are not failures, saturated and
+# hatched for lost, inf and NaN; flushed has a colour of its own.
+GRADE_STYLE = {
+    "exact": {"label": "exact", "color": "#FFFFFF", "hatch": ""},
+    "accurate": {"label": "accurate: ≤ 1 ulp (log outputs: ≤ u absolute)", "color": "#EBEBEB", "hatch": ""},
+    "flushed": {"label": "flushed: tiny, 1 ulp from the truth", "color": "#F0E442", "hatch": ""},
+    "inaccurate": {"label": "inaccurate: > 1 ulp, leading bit right", "color": "#C4C4C4", "hatch": ""},
+    "lost": {"label": "lost: off by half the truth or more", "color": "#E69F00", "hatch": "---"},
     "inf": {"label": "inf: some output overflowed", "color": "#D55E00", "hatch": "////"},
     "nan": {"label": "NaN: some output is NaN", "color": "#0072B2", "hatch": "xx"},
-    "zero": {"label": "zero: an output underflowed to 0", "color": "#E69F00", "hatch": "---"},
 }
 METHOD_STYLE = {
     "naive": {"color": "#D55E00", "linestyle": "-", "label": "naive"},

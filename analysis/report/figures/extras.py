@@ -197,9 +197,9 @@ def method_ranking(ranking: Mapping[str, Sequence[Mapping]], function: str = "so
     "sweep_median", "sweep_max", "sweep_not_ok" (fraction), "real_median",
     "real_max", "real_not_ok" (None where not measured), as prepared by
     :func:`analysis.report.method_ranking`.  One panel per format: a line
-    from the median to the worst bits of error over the ok vectors, filled
-    markers for the sweep, hollow ones for the MNIST logits, and the share
-    of vectors that are not ok at the right.
+    from the median to the worst bits of error over the vectors that do not
+    fail, filled markers for the sweep, hollow ones for the MNIST logits, and
+    the share of vectors that fail (lost, inf or NaN) at the right.
     """
     formats = list(ranking)
     columns = 2
@@ -256,7 +256,7 @@ def method_ranking(ranking: Mapping[str, Sequence[Mapping]], function: str = "so
             label="MNIST logits: median to worst",
         ),  # fmt: skip
     ]
-    handles.append(Line2D([], [], linestyle="none", label="right margin: % not ok (sweep/MNIST), where not 0"))
+    handles.append(Line2D([], [], linestyle="none", label="right margin: % failing (sweep/MNIST), where not 0"))
     fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False, bbox_to_anchor=(0.5, 0.0),
                handletextpad=0.4, columnspacing=1.2)  # fmt: skip
     best = {d: ranking[d][0]["method"] for d in formats if ranking[d]}

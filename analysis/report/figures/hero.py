@@ -23,7 +23,7 @@ def failure_share(records: Mapping[str, np.ndarray], dtype: str, method: str, fa
     share of vectors whose softmax fails."""
     mask = (records["dtype"] == dtype) & (records["method"] == method)
     offsets = records["offset"][mask]
-    bad = failed(records["status"][mask])
+    bad = failed(records["grade"][mask])
     cs = np.unique(offsets)
     share = np.array([bad[offsets == c].mean() for c in cs])
     return cs, share
@@ -96,7 +96,7 @@ def bits_overlay(
     band spans the lengths' medians; a cross on the top edge marks a scale at
     which some vector fails."""
     records = _subset(records, family="scaled_normal", function=function)
-    ok_all = ~failed(records["status"])
+    ok_all = ~failed(records["grade"])
     largest = float(np.max(records["max_bits"][ok_all])) if ok_all.any() else 1.0
     top = max(3.0, math.ceil(largest * 1.1 + 0.5))
     columns = 3 if len(dtypes) > 4 else 2
@@ -119,7 +119,7 @@ def bits_overlay(
             centre, low, high, fails = [], [], [], []
             for s in scales:
                 at = mask & (records["scale"] == s)
-                ok = at & ~failed(records["status"])
+                ok = at & ~failed(records["grade"])
                 per_n = [float(np.median(records["max_bits"][ok & (records["n"] == n)]))
                          for n in lengths if (ok & (records["n"] == n)).any()]  # fmt: skip
                 centre.append(float(np.median(records["max_bits"][ok])) if ok.any() else np.nan)

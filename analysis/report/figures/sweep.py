@@ -11,10 +11,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch
 
 from ...formats import FORMATS
+from ...store.schema import FAILURES
 from .common import (
+    GRADE_STYLE,
     METHOD_STYLE,
     N_MARKERS,
-    STATUS_STYLE,
     SvgFigure,
     _cell_edges,
     _log_ticks,
@@ -80,7 +81,7 @@ def failure_map(
     dtypes: Sequence[str],
     methods: Sequence[str] = ("naive", "shifted"),
 ) -> SvgFigure:
-    """Status of ``function`` over the two-level grid (offset c × gap g), one
+    """Grade (metrics.grade) of ``function`` over the two-level grid (offset c × gap g), one
     row of panels per format, one column per method, at vector length ``n``.
 
     Axes are symmetric-log (the grid spans decades on both sides of 0); the
@@ -99,7 +100,7 @@ def failure_map(
     y_edges = _cell_edges(gaps_all, fy, iy)
 
     panel_height = 2.0
-    legend_height = 0.75 + 0.2 * 5  # x label, then up to five legend rows
+    legend_height = 0.75 + 0.2 * 6  # x label, then up to six legend rows (seven grades, five lines, two columns)
     fig = _new_figure(8.0, (panel_height + 0.35) * len(dtypes) + legend_height + 0.3)
     axes = fig.subplots(len(dtypes), len(methods), sharex=True, sharey=True, squeeze=False)
     _margins(fig, left=0.85, right=0.15, top=0.3, bottom=legend_height, hspace=0.35 / panel_height, wspace=0.08)
@@ -113,10 +114,10 @@ def failure_map(
             status = np.full((len(gaps_all), len(offsets_all)), "", dtype=object)
             oi = np.searchsorted(offsets_all, records["offset"][mask])
             gi = np.searchsorted(gaps_all, records["gap"][mask])
-            status[gi, oi] = records["status"][mask]
+            status[gi, oi] = records["grade"][mask]
             any_blank = any_blank or bool((status == "").any())
             for name, rects in sorted(_status_rectangles(status, x_edges, y_edges).items()):
-                style = STATUS_STYLE[name]
+                style = GRADE_STYLE[name]
                 ax.add_patch(
                     PathPatch(
                         _rectangles_path(rects),
@@ -126,7 +127,7 @@ def failure_map(
                         linewidth=0,
                     )
                 )
-            values, numbers = np.unique(records["status"][mask], return_counts=True)
+            values, numbers = np.unique(records["grade"][mask], return_counts=True)
             counts[dtype, method] = dict(zip(values.tolist(), numbers.tolist(), strict=True))
             ax.set_xscale("symlog", linthresh=x_linthresh, linscale=0.5)
             ax.set_yscale("symlog", linthresh=y_linthresh, linscale=0.5)
@@ -152,13 +153,13 @@ def failure_map(
             if col == 0:
                 ax.set_ylabel("gap g (logits, symlog)")
             ax.tick_params(axis="x", labelbottom=row == len(dtypes) - 1)
-    present = sorted({s for c in counts.values() for s in c}, key=list(STATUS_STYLE).index)
+    present = sorted({s for c in counts.values() for s in c}, key=list(GRADE_STYLE).index)
     handles = [
         Patch(
-            facecolor=STATUS_STYLE[s]["color"],
+            facecolor=GRADE_STYLE[s]["color"],
             edgecolor="#333333",
-            hatch=STATUS_STYLE[s]["hatch"],
-            label=STATUS_STYLE[s]["label"],
+            hatch=GRADE_STYLE[s]["hatch"],
+            label=GRADE_STYLE[s]["label"],
         )
         for s in present
     ]
@@ -181,8 +182,8 @@ def failure_map(
         for method in methods:
             c = counts[dtype, method]
             total = sum(c.values())
-            failed = total - c.get("ok", 0)
-            parts.append(f"{dtype} {method}: {failed} of {total} cells fail")
+            failed = sum(c.get(g, 0) for g in FAILURES)
+            parts.append(f"{dtype} {method}: {failed} of {total} cells fail, {c.get('flushed', 0)} flushed")
     alt = (
         f"Failure map of {function} for vectors of length {n} over offset and gap, "
         f"one row per format, naive and max-shifted side by side. " + "; ".join(parts) + "."
@@ -211,7 +212,7 @@ def bits_vs_scale(
     """Bits of error of ``function`` on z = scale · N(0, 1) draws against the
     scale (log axis): one row per format, naive and shifted side by side, a
     line per length n (the median over draws of the worst component's bits).
-    Scales at which some draw fails (inf, NaN or an underflow to 0) are marked
+    Scales at which some draw fails (lost, inf or NaN) are marked
     with a cross on the top edge of the panel instead of a value."""
     records = _subset(records, family="scaled_normal", function=function)
     lengths = sorted({int(v) for v in records["n"]})
@@ -224,7 +225,7 @@ def bits_vs_scale(
     all_scales = records["scale"]
     for row, dtype in enumerate(dtypes):
         in_format = records["dtype"] == dtype
-        finite = in_format & (records["status"] == "ok")
+        finite = in_format & ~np.isin(records["grade"], FAILURES) & ~np.isnan(records["max_bits"])
         largest = float(np.max(records["max_bits"][finite])) if finite.any() else 1.0
         # The axis ends a little above the largest error; failures are marked on its top edge.
         top = max(3.0, math.ceil(largest * 1.1 + 0.5))
@@ -237,9 +238,9 @@ def bits_vs_scale(
                 medians, failed = [], []
                 for scale in scales:
                     at = mask & (records["scale"] == scale)
-                    ok = at & (records["status"] == "ok")
+                    ok = at & ~np.isin(records["grade"], FAILURES) & ~np.isnan(records["max_bits"])
                     medians.append(float(np.median(records["max_bits"][ok])) if ok.any() else np.nan)
-                    failed.append(bool((at & (records["status"] != "ok")).any()))
+                    failed.append(bool((at & np.isin(records["grade"], FAILURES)).any()))
                 medians, failed = np.array(medians), np.array(failed, dtype=bool)
                 ax.plot(scales, medians, color=colours[k], marker=N_MARKERS[k % len(N_MARKERS)], markersize=3,
                         linewidth=1.1)  # fmt: skip
@@ -287,11 +288,17 @@ def bits_vs_scale(
 def thresholds_scatter(thresholds: Sequence[Mapping]) -> SvgFigure:
     """Observed failure threshold against the predicted one (absolute values,
     log-log), one marker per kind, with the line observed = predicted."""
-    kinds = {"overflow": ("o", "#D55E00"), "underflow": ("s", "#009E73"), "nan": ("^", "#0072B2")}
+    kinds = {
+        "sum_overflow": ("s", "#CC79A7"),
+        "lost": ("o", "#E69F00"),
+        "nonfinite": ("^", "#D55E00"),
+        "nonfinite_below": ("v", "#0072B2"),
+    }
     fig = _new_figure(5.0, 4.2)
     ax = fig.subplots()
     _margins(fig, left=0.8, right=0.2, top=0.2, bottom=0.6)
-    both = [t for t in thresholds if t["observed"] is not None and t["predicted"] is not None]
+    # An offset of 0 (lost at every offset) has no place on log axes.
+    both = [t for t in thresholds if t["observed"] and t["predicted"]]
     values = [abs(t[k]) for t in both for k in ("observed", "predicted")]
     low, high = (min(values) / 1.5, max(values) * 1.5) if values else (1.0, 10.0)
     ax.plot(

@@ -9,8 +9,8 @@ import numpy as np
 from ..values import Value, format_number, text, vector_text
 from . import Section
 
-# How a failed status reads in the examples tables.
-STATUS_WORDS = {"nan": "NaN", "inf": "overflow", "zero": "spurious 0"}
+# How a failure (metrics.FAILURES) reads in the examples tables.
+FAILURE_WORDS = {"nan": "NaN", "inf": "overflow", "lost": "lost"}
 
 
 def _array(values) -> np.ndarray:
@@ -18,18 +18,22 @@ def _array(values) -> np.ndarray:
 
 
 def _cell(values: str, cell: dict) -> Value:
-    if cell["status"] is None:  # not judged against the truth (std_norm computes another function)
+    if cell["grade"] is None:  # not judged against the truth (std_norm computes another function)
         return text(values)
-    if cell["status"] != "ok":
-        return Value(f"{values} — {STATUS_WORDS[cell['status']]}", None, None, "failed")
+    if cell["grade"] in FAILURE_WORDS:
+        return Value(f"{values} — {FAILURE_WORDS[cell['grade']]}", None, None, "failed")
     ulps = cell["ulps"]
     note = "exact" if ulps == 0 else f"{format_number(ulps)}\u00a0ulp"
+    if cell["grade"] == "flushed":
+        note += ", flushed"
+    elif cell["grade"] == "accurate" and ulps > 1:  # a log output within u of the truth
+        note = "within u"
     return Value(f"{values} — {note}", None, None, "" if ulps == 0 else "inexact")
 
 
 def examples(doc: dict) -> dict:
     """The examples tables: per function, each (vector, format) row with every
-    method's output, its status or ULPs, and the correctly rounded result."""
+    method's output, its grade or ULPs, and the correctly rounded result."""
     tables = []
     for table in doc["tables"]:
         rows = []

@@ -33,9 +33,9 @@ def host_section(doc: dict | None) -> dict | None:
         for level in levels:
             same = next(x for x in level["study"] if (x["function"], x["method"], x["dtype"]) == key)
             change = format_number(same["largest_change"])
-            cells.append(text(f"{same['ulps_changed']} / {same['status_changed']} (±{change})"))
+            cells.append(text(f"{same['ulps_changed']} / {same['grade_changed']} (±{change})"))
         effect.append(cells)
-    changed = {level["name"]: sum(x["ulps_changed"] + x["status_changed"] for x in level["study"]) for level in levels}
+    changed = {level["name"]: sum(x["ulps_changed"] + x["grade_changed"] for x in level["study"]) for level in levels}
     settings = doc["settings"]
     return {
         "cpu": text(doc["cpu"]),

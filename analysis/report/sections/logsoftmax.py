@@ -7,8 +7,9 @@ import math
 import numpy as np
 
 from ...formats import FORMATS, ulp
+from ...store.schema import FAILURES
 from .. import figures
-from ..bundle import PAIR, dtypes_of, select
+from ..bundle import PAIR, RANGE_LN_MAX, dtypes_of, select
 from ..values import format_value, length, number, short, text, vector_text
 from . import Section
 
@@ -93,6 +94,7 @@ def logsoftmax_section(doc: dict, dtypes) -> dict:
                 "inf_points": number(accuracy["points_where_naive_inf"]),
                 "worst_before_zero": number(accuracy["worst_bits_before_zero"], digits=3),
                 "spurious_zero_points": number(accuracy["spurious_zero_points"]),
+                "zero_points_failed": number(accuracy.get("zero_points_failed")),
             }
         )
     std_rows = []
@@ -131,13 +133,13 @@ def logsoftmax_section(doc: dict, dtypes) -> dict:
 
 def _paired(sweep, function: str, dtype: str) -> dict | None:
     """The naive and shifted rows of ``function`` on the two-level grid, aligned
-    on (n, offset, gap): arrays n, gap and, per method, status and max_bits
+    on (n, offset, gap): arrays n, gap and, per method, grade and max_bits
     (None when the two methods were not run on the same vectors)."""
     out = {}
     for method in PAIR:
         mask = select(sweep, family="two_level", function=function, method=method, dtype=dtype)
         order = np.lexsort((sweep["gap"][mask], sweep["offset"][mask], sweep["n"][mask]))
-        columns = {c: sweep[c][mask][order] for c in ("n", "offset", "gap", "status", "max_bits")}
+        columns = {c: sweep[c][mask][order] for c in ("n", "offset", "gap", "grade", "max_bits")}
         out[method] = columns
     naive, shifted = out["naive"], out["shifted"]
     if len(naive["n"]) == 0 or not all(np.array_equal(naive[c], shifted[c]) for c in ("n", "offset", "gap")):
@@ -147,11 +149,14 @@ def _paired(sweep, function: str, dtype: str) -> dict | None:
 
 def log_domain_rows(sweep, dtypes) -> dict:
     """Naive against shifted logsumexp and log-softmax on the two-level grid
-    of the sweep: where the naive one fails (inf, NaN, spurious 0), how often
-    the shifted one is ok and exact there, how often it returns a spurious 0
-    there and how many of those lie beyond g = p ln 2, and its worst bits at
-    small gaps (g <= 1, every entry near -log n) for the shortest and the
-    longest n."""
+    of the sweep, over the vectors whose entries lie within ±RANGE_LN_MAX
+    ln max (bundle.in_range): where the naive one fails (lost, inf or NaN),
+    how often the shifted one does not fail there, is exact there, its worst
+    bits there (over the entries measured in ulps: the top entry's
+    log-probability rounded to 0 beyond g = p ln 2 is accurate by its
+    absolute error, not a failure), how often it fails itself there; and its
+    worst bits at small gaps (g <= 1, every entry near -log n) for the
+    shortest and the longest n."""
     lengths = sorted(set(sweep["n"][select(sweep, family="two_level")].tolist()))
     rows = []
     for function in ("logsumexp", "log_softmax"):
@@ -160,25 +165,27 @@ def log_domain_rows(sweep, dtypes) -> dict:
             if pair is None:
                 continue
             naive, shifted = pair["naive"], pair["shifted"]
-            failed = naive["status"] != "ok"
-            rescued = failed & (shifted["status"] == "ok")
-            zero = failed & (shifted["status"] == "zero")
-            beyond = zero & (pair["gap"] > FORMATS[dtype].precision * math.log(2))
+            limit = RANGE_LN_MAX * FORMATS[dtype].ln_max
+            inside = (np.abs(naive["offset"]) <= limit) & (np.abs(naive["offset"] - pair["gap"]) <= limit)
+            failed = inside & np.isin(naive["grade"], FAILURES)
+            shifted_failed = np.isin(shifted["grade"], FAILURES)
+            rescued = failed & ~shifted_failed
             cells = [
-                text(function), text(dtype), number(len(pair["n"])), number(int(failed.sum())),
-                number(int(rescued.sum())), number(int((rescued & (shifted["max_bits"] == 0)).sum())),
-                number(float(shifted["max_bits"][rescued].max()) if rescued.any() else None, digits=3),
-                number(int(zero.sum())), number(int(beyond.sum())),
+                text(function), text(dtype), number(int(inside.sum())), number(int(failed.sum())),
+                number(int(rescued.sum())), number(int((rescued & (shifted["grade"] == "exact")).sum())),
+                number(float(np.nanmax(shifted["max_bits"][rescued])) if np.isfinite(shifted["max_bits"][rescued]).any()
+                       else None, digits=3),
+                number(int((failed & shifted_failed).sum())),
             ]  # fmt: skip
             for n in (lengths[0], lengths[-1]):
-                small = (pair["n"] == n) & (pair["gap"] <= 1) & (shifted["status"] == "ok")
+                small = (pair["n"] == n) & (pair["gap"] <= 1) & ~shifted_failed & np.isfinite(shifted["max_bits"])
                 cells.append(number(float(shifted["max_bits"][small].max()) if small.any() else None, digits=3))
             rows.append(cells)
-    header = ["function", "format", "vectors", "naive fails", "shifted ok there", "shifted exact there",
-              "shifted worst bits there", "shifted spurious 0 there", "of those, g > p ln 2",
+    header = ["function", "format", "vectors in range", "naive fails", "shifted does not fail there",
+              "shifted exact there", "shifted worst bits there", "shifted fails there too",
               f"shifted worst bits, g ≤ 1, n = {lengths[0]}",
               f"shifted worst bits, g ≤ 1, n = {lengths[-1]}"] if lengths else []  # fmt: skip
-    return {"header": header, "rows": rows}
+    return {"header": header, "rows": rows, "range": number(RANGE_LN_MAX)}
 
 
 def make_logsoftmax_figures(doc: dict, dtypes) -> dict:

@@ -54,8 +54,22 @@ def format_table(dtypes) -> list[list[Value]]:
     return rows
 
 
+def grades() -> dict:
+    """The taxonomy's constants (analysis.metrics) and the stated range of the shares."""
+    from ...store.schema import ACCURATE_ULPS, FAILURES, GRADES, LOST_RELATIVE
+    from ..bundle import RANGE_LN_MAX
+
+    return {
+        "names": text(", ".join(GRADES)),
+        "failures": text(", ".join(FAILURES)),
+        "ulps": number(ACCURATE_ULPS),
+        "lost": number(LOST_RELATIVE),
+        "range": number(RANGE_LN_MAX),
+    }
+
+
 def context(bundle) -> dict:
-    return {"grid": grid_summary(bundle.sweep), "formats": format_table(dtypes_of(bundle.sweep))}
+    return {"grid": grid_summary(bundle.sweep), "formats": format_table(dtypes_of(bundle.sweep)), "grades": grades()}
 
 
 SECTION = Section("method", "Method", "method.html", ("sweep",), context)

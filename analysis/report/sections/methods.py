@@ -6,7 +6,7 @@ import numpy as np
 
 from ...formats import ALL_DTYPES
 from .. import figures
-from ..bundle import FUNCTIONS, distinct, select
+from ..bundle import FUNCTIONS, RANGE_LN_MAX, distinct, failed, in_range, select
 from ..values import number, percent, text
 from . import Section
 
@@ -53,27 +53,34 @@ def bench_cost(bench: dict | None, function: str, method: str, dtype: str) -> fl
 
 def method_ranking(sweep, real: dict | None, bench: dict | None, function: str) -> dict:
     """{dtype: [row, ...]} with the methods of ``function`` ranked (best
-    first) by the median, then the worst, bits of error of the worst
-    component over the sweep's ok vectors, on the lengths at which every
-    method ran; with the same numbers on the MNIST logits and the cost."""
+    first) by severity: the share of failures (lost, inf or NaN) over the
+    two-level vectors whose entries lie within ±RANGE_LN_MAX ln max
+    (bundle.in_range), then the median and the worst bits of error of the
+    worst component over the vectors of both families that do not fail (and
+    are measured in ulps), on the lengths at which every method ran.  Flushed
+    vectors (a tiny result one ulp away) are not failures: counted apart, in
+    the same range.  With the same numbers on the MNIST logits and the cost."""
     out = {}
     formats = [d for d in ALL_DTYPES if d in set(distinct(sweep["dtype"]))]
+    fails, inside = failed(sweep), in_range(sweep)
     for dtype in formats:
         lengths = _ranking_lengths(sweep, function, dtype)
         base = select(sweep, function=function, dtype=dtype) & np.isin(sweep["n"], lengths)
         rows = []
         for method in distinct(sweep["method"], base):
             mask = base & select(sweep, method=method)
-            ok = mask & select(sweep, status="ok")
-            bits = sweep["max_bits"][ok]
+            ranged = mask & inside
+            measured = mask & ~fails & ~np.isnan(sweep["max_bits"])
+            bits = sweep["max_bits"][measured]
             summary = (real or {}).get("formats", {}).get(dtype, {}).get("methods", {}).get(f"{function}/{method}")
             rows.append(
                 {
                     "method": method,
-                    "vectors": int(mask.sum()),
+                    "vectors": int(ranged.sum()),
                     "sweep_median": float(np.median(bits)) if bits.size else None,
                     "sweep_max": float(bits.max()) if bits.size else None,
-                    "sweep_not_ok": float(1 - ok.sum() / mask.sum()),
+                    "sweep_not_ok": float((ranged & fails).sum() / ranged.sum()) if ranged.any() else 0.0,
+                    "sweep_flushed": int((ranged & (sweep["grade"] == "flushed")).sum()),
                     "real_median": summary["median_bits"] if summary else None,
                     "real_max": summary["max_bits"] if summary else None,
                     "real_not_ok": summary["not_ok"] / summary["vectors"] if summary and summary["vectors"] else None,
@@ -81,9 +88,9 @@ def method_ranking(sweep, real: dict | None, bench: dict | None, function: str) 
                     "lengths": lengths,
                 }
             )
-        # Best first: fewest vectors not ok (a method is not better for being
-        # measured only where it did not fail), then the median and the worst
-        # bits over the ok vectors; a method with no ok vector last.
+        # Most severe first: the share of failures (a method is not better for
+        # being measured only where it did not fail), then the median and the
+        # worst bits; a flush, not a failure, does not move a method.
         rows.sort(
             key=lambda r: (
                 r["sweep_median"] is None, r["sweep_not_ok"],
@@ -115,6 +122,7 @@ def methods_section(bundle) -> dict:
                             number(r["sweep_median"], digits=3),
                             number(r["sweep_max"], digits=3),
                             percent(r["sweep_not_ok"]),
+                            number(r["sweep_flushed"]),
                             number(r["real_median"], digits=3) if bundle.methods_real else text("not computed"),
                             number(r["real_max"], digits=3) if bundle.methods_real else text("not computed"),
                             percent(r["real_not_ok"]) if r["real_not_ok"] is not None else text("—"),
@@ -129,8 +137,8 @@ def methods_section(bundle) -> dict:
         "figure": figure,
         "tables": tables,
         "header": [
-            "function", "rank", "method", "sweep: median bits", "sweep: worst bits", "sweep: not ok",
-            "MNIST: median bits", "MNIST: worst bits", "MNIST: not ok", "time / naive",
+            "function", "rank", "method", "sweep: median bits", "sweep: worst bits", "sweep: fails (in range)",
+            "sweep: flushed (in range)", "MNIST: median bits", "MNIST: worst bits", "MNIST: fails", "time / naive",
         ],  # fmt: skip
         # How many MNIST vectors were used (those that overflow a format are skipped there).
         "real_rows": number(
@@ -140,6 +148,7 @@ def methods_section(bundle) -> dict:
         "real_present": bool(bundle.methods_real),
         "bench_present": bool(bundle.bench),
         "names": {k: text(v) for k, v in METHOD_NAMES.items()},
+        "range": number(RANGE_LN_MAX),
     }
 
 

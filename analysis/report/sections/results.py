@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from ...formats import STUDY_DTYPES
+from ...store.schema import THRESHOLD_KINDS as KINDS
 from .. import figures
 from ..bundle import FUNCTIONS, dtypes_of, select
 from ..values import format_value, number, text
 from . import Section
 from .background import examples
 from .summary import every_format, failed
-
-KINDS = ("overflow", "underflow", "nan")
 
 
 def threshold_tables(thresholds) -> list[dict]:
@@ -39,6 +38,7 @@ def threshold_tables(thresholds) -> list[dict]:
                     text(r["dtype"]),
                     number(r["n"]),
                     format_value(r["observed"], r["dtype"]),
+                    number(r.get("units"), digits=3),
                     format_value(r["predicted"], r["dtype"]),
                     text(r["note"], "" if same else "differs"),
                 ]
@@ -58,6 +58,7 @@ def threshold_tables(thresholds) -> list[dict]:
 
 def threshold_summary(thresholds) -> dict:
     both = [r for r in thresholds if r["observed"] is not None and r["predicted"] is not None]
+    # An observed and predicted 0 (lost at every offset) is exact and has no relative difference.
     worst = max((abs(r["observed"] / r["predicted"] - 1) for r in both if r["predicted"]), default=0.0)
     return {
         "both": number(len(both), "thresholds_both"),

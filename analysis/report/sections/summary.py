@@ -14,7 +14,8 @@ import numpy as np
 
 from ...formats import ALL_DTYPES, FORMATS
 from .. import figures
-from ..bundle import FUNCTIONS, distinct, select
+from ...store.schema import FAILURES
+from ..bundle import FUNCTIONS, RANGE_LN_MAX, distinct, in_range, select
 from ..values import Value, format_number, number, text
 from . import Section
 from .methods import METHOD_NAMES, method_ranking
@@ -22,9 +23,9 @@ from .methods import METHOD_NAMES, method_ranking
 # The formats of the recommendation table, widest first, the two float8 last.
 WIDEST_FIRST = ("float64", "float32", "float16", "bfloat16", "float8_e4m3fn", "float8_e5m2")
 ORDER = tuple(d for d in WIDEST_FIRST if d in ALL_DTYPES)
-# Which statuses count as a failure (inf, NaN, a spurious 0): the one place to
-# change when the sweep's classification changes.
-FAILED = ("inf", "nan", "zero")
+# Which grades count as a failure (lost, inf, NaN: metrics.FAILURES); an exact,
+# accurate, flushed or inaccurate result is not one.
+FAILED = FAILURES
 
 
 def every_format(sweep) -> list[str]:
@@ -33,33 +34,40 @@ def every_format(sweep) -> list[str]:
     return [d for d in ORDER if d in present]
 
 
-def failed(status: np.ndarray) -> np.ndarray:
-    """True where a vector's output failed (any status but ok)."""
-    return np.isin(status, FAILED)
+def failed(grade: np.ndarray) -> np.ndarray:
+    """True where a vector's grade is a failure (lost, inf or NaN)."""
+    return np.isin(grade, FAILED)
 
 
 def naive_breaks(bundle, dtype: str, function: str = "softmax") -> dict:
     """Where the naive ``function`` first fails on the two-level vectors
-    z = (c, c − g, …): the offset c from which it overflows (at gap 0) and the
-    offset below which it returns NaN, each the smallest/largest over the
+    z = (c, c − g, …): the offset c from which its output is lost, inf or NaN
+    (the thresholds' kind "lost", at gap 0: for n > 1 the sum overflows first
+    and every output becomes e^c/inf = 0) and the offset below which it
+    returns NaN ("nonfinite_below"), each the smallest/largest over the
     lengths n searched, with ``source`` "thresholds" (exact: every value of the
-    format searched) or "grid" (the sweep's grid: located to its resolution)."""
+    format searched) or "grid" (the sweep's grid: located to its resolution).
+    A "lost" threshold at offset 0 (lost at every offset, e.g. bfloat16's
+    recursive sum stalling at n = 1000) is not an overflow and is left out."""
     records = [
         r for r in bundle.thresholds
         if (r["function"], r["method"], r["dtype"]) == (function, "naive", dtype) and r["observed"] is not None
     ]  # fmt: skip
-    high = [r["observed"] for r in records if r["kind"] == "overflow"]
-    low = [r["observed"] for r in records if r["kind"] == "nan"]
+    by_n = sorted((int(r["n"]), r["observed"]) for r in records if r["kind"] == "lost" and r["observed"] > 0)
+    high = [c for _, c in by_n]
+    low = [r["observed"] for r in records if r["kind"] == "nonfinite_below"]
     if high or low:
-        return {"high": min(high) if high else None, "low": max(low) if low else None, "source": "thresholds"}
+        return {"high": min(high) if high else None, "low": max(low) if low else None, "source": "thresholds",
+                "span": (by_n[0], by_n[-1]) if len(by_n) > 1 and by_n[0][1] != by_n[-1][1] else None}
     sweep = bundle.sweep
     mask = select(sweep, family="two_level", function=function, method="naive", dtype=dtype)
-    bad = mask & failed(sweep["status"])
+    bad = mask & failed(sweep["grade"])
     offsets = sweep["offset"][bad & (sweep["gap"] == 0)]
     return {
         "high": float(offsets[offsets > 0].min()) if (offsets > 0).any() else None,
         "low": float(offsets[offsets < 0].max()) if (offsets < 0).any() else None,
         "source": "grid",
+        "span": None,
     }
 
 
@@ -67,7 +75,13 @@ def _breaks_text(breaks: dict, dtype: str) -> Value:
     """"max z ≥ a (r ln max); every z ≤ b (r ln max)", in 3 digits."""
     ln_max = FORMATS[dtype].ln_max
     parts = []
+    if breaks.get("span"):
+        (n_short, c_short), (n_long, c_long) = breaks["span"]
+        parts.append(f"≥ {format_number(c_short, 3)} at n = {n_short} … {format_number(c_long, 3)} at n = {n_long} "
+                     f"({format_number(c_short / ln_max, 2)}–{format_number(c_long / ln_max, 2)} ln max)")
     for key, sign in (("high", "≥"), ("low", "≤")):
+        if key == "high" and breaks.get("span"):
+            continue
         if breaks[key] is not None:
             parts.append(f"{sign} {format_number(breaks[key], 3)} ({format_number(breaks[key] / ln_max, 3)} ln max)")
     note = "" if breaks["source"] == "thresholds" else " (grid)"
@@ -117,10 +131,11 @@ def answer(bundle, best: dict) -> dict:
     sweep = bundle.sweep
     present = [d for d in ORDER if d in set(distinct(sweep["dtype"]))]
     fail = {}
+    ranged = in_range(sweep)  # the same range in every format's units, not the grid's extent
     for method in ("naive", "shifted"):
-        mask = select(sweep, family="two_level", function="softmax", method=method)
+        mask = select(sweep, family="two_level", function="softmax", method=method) & ranged
         mask &= np.isin(sweep["dtype"], present)
-        fail[method] = float(failed(sweep["status"][mask]).mean()) if mask.any() else math.nan
+        fail[method] = float(failed(sweep["grade"][mask]).mean()) if mask.any() else math.nan
     firsts = {}
     for (dtype, function), row in best.items():
         if function == "softmax":
@@ -138,6 +153,7 @@ def answer(bundle, best: dict) -> dict:
         "worst_dtype": text(worst[1]),
         "worst_precision": number(FORMATS[worst[1]].precision) if worst[1] in FORMATS else text("—"),
         "formats": text(", ".join(present)),
+        "range": number(RANGE_LN_MAX),
         "lengths": text(", ".join(str(n) for n in sorted({int(r["n"]) for r in bundle.thresholds}
                                                          or set(sweep["n"].tolist())))),
     }
