@@ -191,9 +191,13 @@ def grade(computed, truth, axis: int = -1, log_domain: bool = False):
       value), neither side zero or subnormal; with ``log_domain`` (losses,
       log-probabilities, logsumexp) also any |x - t| <= u: such values are
       added to numbers of order 1, where that error is below half an ulp;
-    - "flushed": d <= ACCURATE_ULPS with x, t or both zero or subnormal -- a
-      tiny result rounded to 0 or to a subnormal neighbour (harmless unless
-      its log is taken: log 0 = -inf);
+    - "flushed": x and t both below the smallest normal number (zero or
+      subnormal), or d <= ACCURATE_ULPS with either of them so -- a tiny
+      result rounded to 0 or to a subnormal neighbour, or flushed to 0 as
+      flush-to-zero hardware and XLA on the CPU do.  Below the smallest
+      normal a format keeps only an absolute accuracy of one subnormal step
+      (IEEE 754-2019 §3.4; Higham 2002, §2.1), so this is not a failure
+      (harmless unless its log is taken: log 0 = -inf);
     - "lost": d > ACCURATE_ULPS and |x - t| >= |t| / 2 (or t = 0): not even
       the leading bit is right -- 0 or 1 where the truth is far from it;
     - "inaccurate": every other error, d > ACCURATE_ULPS (see bits_of_error).
@@ -219,8 +223,12 @@ def grade(computed, truth, axis: int = -1, log_domain: bool = False):
         else:
             close_abs = np.zeros_like(close)
         lost = ~close & ~close_abs & np.isfinite(x) & ((t == 0) | (absolute >= LOST_RELATIVE * np.abs(t)))
+        # Both below the smallest normal: a subnormal truth returned as 0 or
+        # another subnormal, whatever the ulps (see "flushed" above).
+        underflow = (np.abs(x) < fmt.smallest_normal) & (np.abs(t) < fmt.smallest_normal) & ~nan & ~inf
+        lost &= ~underflow
         level = np.select(
-            [nan, inf, lost, ~close & ~close_abs, close & tiny & (d > 0), (d > 0)],
+            [nan, inf, lost, ~close & ~close_abs & ~underflow, (close | underflow) & tiny & (d > 0), (d > 0)],
             [6, 5, 4, 3, 2, 1],
             default=0,
         )

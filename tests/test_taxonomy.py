@@ -24,9 +24,16 @@ def test_each_class_and_its_boundaries():
     assert g([one_up, 0.5], [1.0, 0.5]) == "accurate"  # 1 ulp: the boundary, inside
     assert g([two_up, 0.5], [1.0, 0.5]) == "inaccurate"  # 2 ulps: just outside
     assert g([0.0, 1.0], [tiny, 1.0]) == "flushed"  # 1 ulp, a zero
-    assert g([0.0, 1.0], [2 * tiny, 1.0]) == "lost"  # 2 ulps and all of it
     assert g([tiny, 1.0], [2 * tiny, 1.0]) == "flushed"  # 1 ulp among subnormals, though half of it
-    assert g([tiny, 1.0], [3 * tiny, 1.0]) == "lost"  # 2 ulps and two thirds of it
+    # Both below the smallest normal: flushed whatever the ulps (flush to zero,
+    # as XLA on the CPU does); a normal truth returned as 0 is lost.
+    normal = FORMATS["float64"].smallest_normal
+    assert g([0.0, 1.0], [2 * tiny, 1.0]) == "flushed"  # 2 ulps, both subnormal or zero
+    assert g([tiny, 1.0], [3 * tiny, 1.0]) == "flushed"
+    assert g([0.0, 1.0], [np.nextafter(normal, 0.0), 1.0]) == "flushed"  # the largest subnormal flushed
+    assert g([0.0, 1.0], [normal, 1.0]) == "lost"  # the smallest normal returned as 0
+    assert g([0.0, 1.0], [np.nextafter(normal, 1.0), 1.0]) == "lost"
+    assert g([normal / 4, 1.0], [normal, 1.0]) == "lost"  # a normal truth, 3/4 of it gone
     assert g([2 * tiny, 1.0], [3 * tiny, 1.0]) == "flushed"  # 1 ulp between subnormals: named apart
     assert g([0.25000001, 0.5], [0.5, 0.5]) == "inaccurate"  # relative error just below 1/2
     assert g([0.25, 0.5], [0.5, 0.5]) == "lost"  # exactly 1/2
