@@ -228,7 +228,7 @@ def grade(computed, truth, axis: int = -1, log_domain: bool = False):
         underflow = (np.abs(x) < fmt.smallest_normal) & (np.abs(t) < fmt.smallest_normal) & ~nan & ~inf
         lost &= ~underflow
         level = np.select(
-            [nan, inf, lost, ~close & ~close_abs & ~underflow, (close | underflow) & tiny & (d > 0), (d > 0)],
+            [nan, inf, lost, ~close & ~close_abs & ~underflow, (close | (underflow & ~close_abs)) & tiny & (d > 0), (d > 0)],
             [6, 5, 4, 3, 2, 1],
             default=0,
         )
@@ -237,15 +237,23 @@ def grade(computed, truth, axis: int = -1, log_domain: bool = False):
     return str(names) if names.ndim == 0 else names
 
 
-def judged_by_ulps(computed, truth):
-    """Per component: False where it is within u of the truth in absolute
-    terms but more than ACCURATE_ULPS ulps from it -- a log-domain output
-    that :func:`grade` calls accurate by its absolute error (the top entry's
-    log-probability near 0), whose ULPs measure nothing a user sees; True
-    elsewhere.  The accuracy statistics (ULPs, bits) of log-domain outputs
-    are taken over the components where this is True."""
+def judged_by_ulps(computed, truth, log_domain: bool = True):
+    """Per component: False where :func:`grade` judges it by its absolute
+    error, so that its ULPs measure nothing a user sees; True elsewhere.
+    That is where x and t both lie below the smallest normal number and are
+    more than ACCURATE_ULPS ulps apart (flushed: a subnormal truth returned as
+    0 or another subnormal), and, with ``log_domain``, where x is within u of
+    t but more than ACCURATE_ULPS ulps from it (the top entry's
+    log-probability near 0, graded accurate).  The accuracy statistics (ULPs,
+    bits) are taken over the components where this is True."""
     computed, truth = _same_format(computed, truth)
+    fmt = format_of(truth.dtype)
     with np.errstate(all="ignore"):  # ml_dtypes warns on signalling NaNs
-        gap = np.abs(computed.astype(np.float64) - truth.astype(np.float64))
-    by_absolute = (ulp_distance(computed, truth) > ACCURATE_ULPS) & (gap <= format_of(truth.dtype).unit_roundoff)
+        x, t = computed.astype(np.float64), truth.astype(np.float64)
+        gap = np.abs(x - t)
+        far = ulp_distance(computed, truth) > ACCURATE_ULPS
+        underflow = (np.abs(x) < fmt.smallest_normal) & (np.abs(t) < fmt.smallest_normal)
+    by_absolute = far & underflow
+    if log_domain:
+        by_absolute |= far & (gap <= fmt.unit_roundoff)
     return ~by_absolute

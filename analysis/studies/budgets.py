@@ -98,8 +98,7 @@ def measure(dtypes=STUDY_DTYPES) -> dict:
                     for g in grades:
                         grades[g] += int(np.sum(rows == g))
                     measured = np.broadcast_to(~np.isin(rows, FAILURES)[:, None], computed.shape)
-                    if log_domain:
-                        measured = measured & judged_by_ulps(computed, expected)
+                    measured = measured & judged_by_ulps(computed, expected, log_domain)
                     ulps.append(ulp_distance(computed, expected)[measured].ravel())
                 all_ulps = np.concatenate(ulps)
                 budgets[f"{function}/{method}/{dtype_name}/{summation}"] = {

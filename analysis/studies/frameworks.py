@@ -43,7 +43,7 @@ import numpy as np
 
 from .. import fastref, frameworks, logits, practical
 from ..formats import FORMATS
-from ..metrics import FAILURES, GRADES, grade, ulp_distance
+from ..metrics import FAILURES, GRADES, grade, judged_by_ulps, ulp_distance
 
 FUNCTIONS = ("softmax", "logsumexp", "log_softmax")
 # The gradient's settings: one per family and the two that stress it most
@@ -57,9 +57,14 @@ def _summary(computed: np.ndarray, truth: np.ndarray, function: str) -> dict:
     that did not fail), grade counts."""
     if computed.ndim == 1:
         computed, truth = computed[:, None], truth[:, None]
+    log_domain = function != "softmax"
     with np.errstate(invalid="ignore"):
-        worst = np.atleast_1d(ulp_distance(computed, truth)).reshape(computed.shape).max(axis=-1)
-    grades = np.atleast_1d(grade(computed, truth, log_domain=function != "softmax"))
+        ulps = np.atleast_1d(ulp_distance(computed, truth)).reshape(computed.shape)
+        # Components graded by absolute error (a subnormal truth flushed to 0,
+        # a log-probability within u of a truth near 0) have no ULPs: 0.
+        ulps = np.where(judged_by_ulps(computed, truth, log_domain).reshape(computed.shape), ulps, 0.0)
+        worst = ulps.max(axis=-1)
+    grades = np.atleast_1d(grade(computed, truth, log_domain=log_domain))
     kept = worst[~np.isin(grades, FAILURES)]
     return {
         "rows": int(worst.size),

@@ -35,8 +35,8 @@ def summarize(computed: np.ndarray, truth: np.ndarray, log_domain: bool = False)
     grades = np.atleast_1d(grade(computed, truth, log_domain=log_domain))
     ok = ~np.isin(grades, FAILURES)
     ulps = ulp_distance(computed, truth)
-    if log_domain:  # as in the sweep: components judged by absolute error have no ULPs
-        ulps = np.where(judged_by_ulps(computed, truth), ulps, np.nan)
+    # As in the sweep: components judged by absolute error have no ULPs.
+    ulps = np.where(judged_by_ulps(computed, truth, log_domain), ulps, np.nan)
     measured = ok & ~np.all(np.isnan(ulps), axis=1)
     worst = bits_from_ulps(np.nanmax(ulps[measured], axis=1)) if measured.any() else np.zeros(0)
     return {

@@ -29,11 +29,10 @@ def _metrics_rows(function, computed, truth, n):
         computed, truth = computed[:, None], truth[:, None]
     grades = np.atleast_1d(grade(computed, truth, log_domain=function in LOG_DOMAIN))
     ulps = ulp_distance(computed, truth)
-    if function in LOG_DOMAIN:
-        # A log-probability within u of the truth but many ulps of a tiny
-        # number from it (the top entry near 0) is graded by its absolute
-        # error; its ULPs measure nothing a user sees: left out (NaN).
-        ulps = np.where(judged_by_ulps(computed, truth), ulps, np.nan)
+    # A component graded by its absolute error (a log-probability within u of
+    # a truth near 0; a subnormal truth flushed to 0): its ULPs measure
+    # nothing a user sees, left out (NaN).
+    ulps = np.where(judged_by_ulps(computed, truth, function in LOG_DOMAIN), ulps, np.nan)
     ok = ~np.isin(grades, FAILURES) & ~np.all(np.isnan(ulps), axis=1)
     bits = bits_from_ulps(ulps)  # bits_of_error, from the ULPs already at hand
     stats = np.full((len(grades), 4), np.nan)

@@ -75,8 +75,7 @@ def objective(f, function: str, z: np.ndarray) -> np.ndarray:
     log_domain = function in ("logsumexp", "log_softmax")
     ok = ~np.isin(np.atleast_1d(grade(computed, truth, log_domain=log_domain)), FAILURES)
     ulps = ulp_distance(computed, truth)
-    if log_domain:
-        ulps = np.where(judged_by_ulps(computed, truth), ulps, 0.0)
+    ulps = np.where(judged_by_ulps(computed, truth, log_domain), ulps, 0.0)
     # Entries where both are the same special value (-inf for a log-softmax
     # of a masked entry) are exact: distance 0 already.
     return np.where(ok, np.max(np.where(np.isfinite(ulps), ulps, 0.0), axis=-1), -1.0)
