@@ -188,13 +188,19 @@ def _cases(wcfg) -> list[tuple[str, str, str]]:
             for d in wcfg.dtypes]  # fmt: skip
 
 
+def _check_case(record, case) -> None:
+    """A cached worst case is a record of this (function, method, format)."""
+    if type(record) is not dict or (record["function"], record["method"], record["dtype"]) != case:
+        raise ValueError("not this case's record")
+
+
 def worst_cases(wcfg, cache_dir: Path = CACHE_DIR) -> list[dict]:
     """The search for every case of _cases, each cached by code, versions and
     settings."""
     records = []
     for function, method, dtype_name in _cases(wcfg):
         key = _case_key(function, method, dtype_name, wcfg)
-        record = load_cached(key, cache_dir)
+        record = load_cached(key, cache_dir, check=lambda r, case=(function, method, dtype_name): _check_case(r, case))
         if record is None:
             record = worst_case_record(function, method, dtype_name, wcfg)
             store_cached(key, record, cache_dir)
