@@ -23,6 +23,8 @@ def _parser() -> argparse.ArgumentParser:
         "--scheduler", default=None, metavar="ADDRESS",
         help="run the chunks on a dask.distributed scheduler (e.g. tcp://host:8786; needs the [dask] extra)",
     )
+    sweep.add_argument("--dry-run", action="store_true", help="print the plan (points, memory, time) and stop")
+    sweep.add_argument("--debug", action="store_true", help="on a failure, print the traceback too")
     sub.add_parser("report", help="build reports/softmax_study.html", add_help=False)
     sub.add_parser("bench", help="measure the cost of stability: reports/data/bench.json", add_help=False)
     return parser
@@ -38,19 +40,28 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["report"]:
         from .pipeline import report_main
 
-        return report_main(argv[1:])
+        return _leave_if_interrupted(report_main(argv[1:]))
     if argv[:1] == ["bench"]:
         from . import bench
 
         return bench.main(argv[1:])
     args = _parser().parse_args(argv)
+    from . import plan, sweep
+    from .pipeline import failure
+
+    data_dir = args.data_dir
     try:
         cfg = load(args.config, quick=args.quick)
         load_worstcase(args.config)  # checked before any work starts
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    from . import sweep
+
+        data_dir = data_dir or sweep.DATA_DIR
+        study_plan = plan.make(cfg)
+        if args.dry_run:
+            print(plan.describe(study_plan, data_dir))
+            return 0
+        plan.check(study_plan)
+    except (ConfigError, plan.PlanError) as err:
+        return failure(err, args.debug, "nothing was written")
 
     progress = None
     if sys.stderr.isatty():
@@ -62,29 +73,36 @@ def main(argv: list[str] | None = None) -> int:
     from .cluster import ClusterError, executor, leave
 
     start = time.perf_counter()
+    changed: list[str] = []
     try:
         from .pipeline import write_study
 
         with executor(args.scheduler) as pool:
-            out = write_study(cfg, args.config, args.data_dir or sweep.DATA_DIR, pool, progress)
+            out = write_study(cfg, args.config, data_dir, pool, progress, changed=changed)
     except ClusterError as err:
         leave(err, "nothing was written")
-    except OSError as err:
-        print(f"error: cannot write results: {err}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted: earlier outputs are unchanged; finished chunks are cached", file=sys.stderr)
+    except BaseException as err:  # noqa: BLE001 -- every failure: one line and its exit status
+        if isinstance(err, SystemExit):
+            raise
+        code = failure(err, args.debug, f"{data_dir} holds the earlier outputs, unchanged; finished chunks are cached")
+        return _leave_if_interrupted(code)
+    seconds = time.perf_counter() - start
+    if changed:
+        print(f"wrote {', '.join(changed)} under {out} ({seconds:.1f} s)")
+    else:
+        print(f"nothing to do: every file under {out} is up to date ({seconds:.1f} s)")
+    return 0
+
+
+def _leave_if_interrupted(code: int) -> int:
+    """After Ctrl-C, leave at once: the workers are killed, every write was
+    atomic, and the exit handlers of concurrent.futures could wait on a pool
+    that was interrupted mid-operation."""
+    if code == 130:
         sys.stderr.flush()
         sys.stdout.flush()
-        # Leave now: the workers are killed, every file write was atomic, and
-        # the exit handlers of concurrent.futures could wait on a pool that
-        # was interrupted mid-operation.
         os._exit(130)
-    from .store.registry import ARTIFACTS
-
-    files = ", ".join(f for a in ARTIFACTS for f in a.files)
-    print(f"{files} and manifest.json are up to date under {out} ({time.perf_counter() - start:.1f} s)")
-    return 0
+    return code
 
 
 if __name__ == "__main__":

@@ -43,9 +43,10 @@ from pathlib import Path
 from . import sweep
 from .config import data_dir_argument
 from .formats import STUDY_DTYPES
+from .store import folder
 from .store import manifest as store_manifest
 from .store import registry
-from .store.files import DATA_DIR, json_bytes, load_cached, store_cached
+from .store.files import DATA_DIR, atomic_write, json_bytes, load_cached, store_cached
 from .store.tables import gstar_csv
 from .sweep import CACHE_DIR, versions
 
@@ -317,32 +318,81 @@ def produce_all(data_dir: Path = DATA_DIR, cfg=None, config_path=None, quick: bo
     return done
 
 
-def write_study(cfg, config_path=None, data_dir: Path = DATA_DIR, executor=None, progress=None) -> Path:
+def write_study(cfg, config_path=None, data_dir: Path = DATA_DIR, executor=None, progress=None,
+                changed: list | None = None) -> Path:
     """Every data file of the study under ``data_dir``, each recomputed only
     when out of date: the sweep (sweep.parquet, thresholds.json;
     its chunks on ``executor`` when given), the log-softmax study (gstar.csv,
     logsoftmax.json), the examples (examples.json), the parts above, and
     methods_real.json.  What
-    ``python -m analysis sweep`` and ``python -m analysis report`` run."""
-    out = sweep.run(cfg, data_dir=data_dir, progress=progress, executor=executor)
+    ``python -m analysis sweep`` and ``python -m analysis report`` run.
+
+    All or nothing (:func:`analysis.store.folder.update`): the folder is
+    locked, the files are written to a staging folder and moved in at the
+    end, the manifest last, each artifact's entry stamped with the config's
+    hash; an interruption leaves the old set (:class:`folder.Interrupted`
+    says which).  ``changed``, when given, receives the names of the files
+    whose content changed."""
+
+    def finish(staging: Path) -> None:
+        path = staging / store_manifest.NAME
+        manifest = store_manifest.read(staging)
+        for entry in manifest.get("artifacts", {}).values():
+            entry["config_hash"] = cfg.hash  # every artifact is now up to date for this config
+        data = json_bytes(manifest)
+        if not path.is_file() or path.read_bytes() != data:
+            atomic_write(path, data)
+
+    with folder.update(Path(data_dir), finish) as run:
+        _write_all(cfg, config_path, run.staging, executor, progress)
+    if changed is not None:
+        changed.extend(run.changed)
+    return Path(data_dir)
+
+
+def _write_all(cfg, config_path, out: Path, executor, progress) -> None:
+    sweep.run(cfg, data_dir=out, progress=progress, executor=executor)
     logsoftmax_outputs(out, quick=cfg.quick)
     examples_outputs(out, [d for d in STUDY_DTYPES if d in cfg.dtypes])
     produce_all(out, cfg=cfg, config_path=config_path, quick=cfg.quick)
     methods_real_outputs(out, quick=cfg.quick)
-    return out
 
 
 # --- python -m analysis report ------------------------------------------------------------
 
 
-def _run_studies(config: Path | None, quick: bool, data_dir: Path, scheduler: str | None = None) -> Path:
+class InputError(ValueError):
+    """Bad input found before any work (a data folder of mixed studies, a
+    plan the machine cannot run): one line, exit status 2."""
+
+
+def _run_studies(config: Path | None, quick: bool, data_dir: Path, scheduler: str | None = None,
+                 changed: list | None = None) -> Path:
     """Bring the data folder up to date (milliseconds when nothing changed)."""
     from .cluster import executor
-    from .config import load
+    from .config import load, load_worstcase
 
     cfg = load(config, quick)
+    load_worstcase(config)  # checked before any work starts
     with executor(scheduler) as pool:
-        return write_study(cfg, config, data_dir, executor=pool)
+        return write_study(cfg, config, data_dir, executor=pool, changed=changed)
+
+
+def check_inputs(data_dir: Path) -> None:
+    """Finish or drop what an interrupted run left in ``data_dir``, then
+    InputError naming the files when they come from different study
+    configs (or seeds, or --quick)."""
+    data_dir = Path(data_dir)
+    try:
+        if data_dir.is_dir():
+            with folder.locked(data_dir):
+                folder.recover(data_dir)
+    except OSError:  # a read-only folder: read as it is
+        pass
+    mixed = store_manifest.mixed_inputs(store_manifest.read(data_dir))
+    if mixed:
+        raise InputError(f"{data_dir} mixes studies: {'; '.join(mixed)} differ from the sweep's config "
+                         f"(run `python -m analysis report` without --no-sweep to bring them up to date)")  # fmt: skip
 
 
 def _command(args: argparse.Namespace) -> str:
@@ -358,9 +408,40 @@ def _command(args: argparse.Namespace) -> str:
     return " ".join(words)
 
 
+def failure(err: BaseException, debug: bool, consequence: str) -> int:
+    """The one exit-code convention of every subcommand: 2 for bad input
+    (a config, a data folder of mixed studies, an impossible plan), 130 for
+    Ctrl-C/SIGTERM, 1 for any other failure; one line on stderr saying what
+    happened and what it left, the traceback only with ``--debug``."""
+    import traceback
+
+    from .config import ConfigError
+    from .plan import PlanError
+
+    if debug and not isinstance(err, KeyboardInterrupt):
+        traceback.print_exception(err)
+    if isinstance(err, folder.Interrupted) and err.committed:
+        print("interrupted after the new outputs were complete: the data folder holds the new set", file=sys.stderr)
+        return 130
+    if isinstance(err, KeyboardInterrupt):
+        print(f"interrupted: {consequence}", file=sys.stderr)
+        return 130
+    if isinstance(err, ConfigError | InputError | PlanError):
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if isinstance(err, OSError):
+        print(f"error: cannot write results: {err}; {consequence}", file=sys.stderr)
+        return 1
+    detail = str(err).splitlines()[0] if str(err) else ""
+    name = "" if type(err).__name__ in ("ReportError",) else f"{type(err).__name__}: "
+    print(f"error: {name}{detail}; {consequence}", file=sys.stderr)
+    return 1
+
+
 def report_main(argv: list[str] | None = None) -> int:
     """``python -m analysis report``: the stale studies, then the report."""
-    from .report import REPORT_PATH, ReportError, build
+    from .report import REPORT_PATH, build
+
     parser = argparse.ArgumentParser(prog="python -m analysis report", description="Build the HTML report.")
     parser.add_argument("--config", type=Path, default=None, help="study file (default analysis/study.toml)")
     parser.add_argument("--quick", action="store_true", help="the small [quick] grid of the study file")
@@ -374,24 +455,28 @@ def report_main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scheduler", default=None, metavar="ADDRESS", help="run the sweep on this dask.distributed scheduler"
     )
+    parser.add_argument("--debug", action="store_true", help="on a failure, print the traceback too")
     args = parser.parse_args(argv)
     from .cluster import ClusterError, leave
 
+    consequence = "the previous report (if any) is unchanged"
     try:
-        data_dir = (
-            args.data_dir if args.no_sweep else _run_studies(args.config, args.quick, args.data_dir, args.scheduler)
-        )
-        out = build(data_dir, args.out, command=_command(args))
+        folder.clean_temporaries(Path(args.out).parent)  # of reports whose writer was killed
+        if args.no_sweep:
+            check_inputs(args.data_dir)
+            data_dir = args.data_dir
+        else:
+            consequence = "the data folder holds the earlier outputs, unchanged; " + consequence
+            data_dir = _run_studies(args.config, args.quick, args.data_dir, args.scheduler)
+            check_inputs(data_dir)
+            consequence = "the data folder holds the new set; the previous report (if any) is unchanged"
+        with folder.locked(data_dir, shared=True):
+            out = build(data_dir, args.out, command=_command(args))
     except ClusterError as err:
         leave(err, "the previous report (if any) is unchanged")
-    except ReportError as err:
-        print(f"error: {err}; the previous report (if any) is unchanged", file=sys.stderr)
-        return 1
-    except Exception as err:  # noqa: BLE001 -- any failure must leave the old report and exit non-zero
-        print(
-            f"error: report build failed: {type(err).__name__}: {err}; the previous report (if any) is unchanged",
-            file=sys.stderr,
-        )
-        return 1
+    except BaseException as err:  # noqa: BLE001 -- every failure: one line, the old report kept
+        if isinstance(err, SystemExit):
+            raise
+        return failure(err, args.debug, consequence)
     print(out)
     return 0

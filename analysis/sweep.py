@@ -32,6 +32,7 @@ from .config import Config
 from .config import load as load_config
 from .store import deps, registry
 from .store import manifest as store_manifest
+from .store.folder import clean_temporaries
 from .store.files import (  # noqa: F401
     DATA_DIR, ROOT, atomic_write, cache_entry, load_cached, read_cache_entry, save_entry, store_cached,
 )
@@ -145,9 +146,7 @@ def run(
     """
     cfg = config if isinstance(config, Config) else load_config(config, quick)
     data_dir, cache_dir = Path(data_dir), Path(cache_dir)
-    for folder in (data_dir, cache_dir):  # temporaries of a run that was killed
-        for stale in folder.glob(".*.tmp"):
-            stale.unlink(missing_ok=True)
+    clean_temporaries(data_dir, cache_dir)  # of runs that were killed; not another run's in mid-write
     code, vers = code_hash(), versions()
     todo = tasks(cfg)
     keys = [task_key(t, code, vers) for t in todo]
@@ -175,6 +174,8 @@ def _stop_requests():
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if stop.is_set():  # a request after the last check (e.g. during the writes) is not dropped
+        raise KeyboardInterrupt
 
 
 def _compute_and_write(cfg, todo, keys, artifact_key, vers, data_dir, cache_dir, progress, executor, stop) -> Path:
