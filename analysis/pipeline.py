@@ -372,8 +372,11 @@ def _run_studies(config: Path | None, quick: bool, data_dir: Path, scheduler: st
     from .cluster import executor
     from .config import load, load_worstcase
 
+    from . import plan
+
     cfg = load(config, quick)
     load_worstcase(config)  # checked before any work starts
+    plan.check(plan.make(cfg))
     with executor(scheduler) as pool:
         return write_study(cfg, config, data_dir, executor=pool, changed=changed)
 
