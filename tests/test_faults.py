@@ -38,7 +38,7 @@ def test_config_that_is_not_text(tmp_path, capsys):
     bad.write_bytes(b"\xff\xfe\x00 binary")
     code, err = run_cli(["sweep", "--config", str(bad), "--data-dir", str(data)], capsys)
     assert code == 2 and "cannot read" in err and str(bad) in err
-    assert sorted(p.name for p in data.iterdir()) == ["sweep.parquet"]
+    assert sorted(p.name for p in data.iterdir()) == [".lock", "sweep.parquet"]  # the folder's lock (store.folder)
 
 
 def test_missing_config(tmp_path, capsys):
@@ -61,7 +61,7 @@ def test_unwritable_output_folder(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(config, "load", lambda path=None, quick=False: cfg)
     code, err = run_cli(["sweep", "--quick", "--data-dir", str(data)], capsys)
     assert code == 1 and "cannot write results" in err and "Permission denied" in err
-    assert sorted(p.name for p in data.iterdir()) == ["sweep.parquet"]
+    assert sorted(p.name for p in data.iterdir()) == [".lock", "sweep.parquet"]  # the folder's lock (store.folder)
     assert (data / "sweep.parquet").read_text() == "previous results\n"
 
 

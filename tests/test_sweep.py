@@ -122,10 +122,10 @@ def test_warm_run_uses_cache_and_corrupt_entries_are_recomputed(quick_run, tmp_p
     assert calls == []  # nothing recomputed
     assert (tmp_path / "warm" / "sweep.parquet").read_bytes() == (base / "data" / "sweep.parquet").read_bytes()
     # Truncate one entry and change the content of another: both recomputed.
-    entries = sorted(cache.glob("*.pickle"))
+    entries = sorted(cache.glob("*.npz"))
     entries[0].write_bytes(entries[0].read_bytes()[:100])
     blob = bytearray(entries[1].read_bytes())
-    blob[-50] ^= 1  # one flipped bit in the payload
+    blob[len(blob) // 2] ^= 1  # one flipped bit in the payload
     entries[1].write_bytes(bytes(blob))
     assert sweep.load_cached(entries[0].stem, cache) is None
     assert sweep.load_cached(entries[1].stem, cache) is None

@@ -161,18 +161,22 @@ class Update:
 
     def commit(self, manifest: str, write_mark) -> None:
         """``write_mark(path)`` writes the COMMIT mark durably; then the
-        files move in.  SIGINT/SIGTERM are held until this is done."""
-        block = threading.current_thread() is threading.main_thread()
-        signals = {signal.SIGINT, signal.SIGTERM}
-        if block:
-            signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+        files move in.  SIGINT/SIGTERM are held until this is done, then
+        raised as KeyboardInterrupt (with ``committed`` set)."""
+        held: list[int] = []
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            previous = {sig: signal.signal(sig, lambda signum, frame: held.append(signum))
+                        for sig in (signal.SIGINT, signal.SIGTERM)}  # fmt: skip
         try:
             write_mark(self.staging / COMMIT)
             self.committed = True
             self.changed = _finish(self.staging, self.data_dir, manifest)
         finally:
-            if block:
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if held:
+            raise KeyboardInterrupt
 
 
 class Interrupted(KeyboardInterrupt):
@@ -196,8 +200,8 @@ def update(data_dir: Path, finish, manifest: str = "manifest.json", say=None):
         recover(data_dir, manifest)
         clean_temporaries(data_dir)
         run = Update(data_dir)
-        run.start()
         try:
+            run.start()
             yield run
             finish(run.staging)
             from .files import atomic_write
