@@ -43,9 +43,8 @@ from pathlib import Path
 from . import sweep
 from .config import data_dir_argument
 from .formats import STUDY_DTYPES
-from .store import folder
+from .store import folder, registry
 from .store import manifest as store_manifest
-from .store import registry
 from .store.files import DATA_DIR, atomic_write, json_bytes, load_cached, store_cached
 from .store.tables import gstar_csv
 from .sweep import CACHE_DIR, versions
@@ -318,8 +317,9 @@ def produce_all(data_dir: Path = DATA_DIR, cfg=None, config_path=None, quick: bo
     return done
 
 
-def write_study(cfg, config_path=None, data_dir: Path = DATA_DIR, executor=None, progress=None,
-                changed: list | None = None) -> Path:
+def write_study(
+    cfg, config_path=None, data_dir: Path = DATA_DIR, executor=None, progress=None, changed: list | None = None
+) -> Path:
     """Every data file of the study under ``data_dir``, each recomputed only
     when out of date: the sweep (sweep.parquet, thresholds.json;
     its chunks on ``executor`` when given), the log-softmax study (gstar.csv,
@@ -366,13 +366,13 @@ class InputError(ValueError):
     plan the machine cannot run): one line, exit status 2."""
 
 
-def _run_studies(config: Path | None, quick: bool, data_dir: Path, scheduler: str | None = None,
-                 changed: list | None = None) -> Path:
+def _run_studies(
+    config: Path | None, quick: bool, data_dir: Path, scheduler: str | None = None, changed: list | None = None
+) -> Path:
     """Bring the data folder up to date (milliseconds when nothing changed)."""
+    from . import plan
     from .cluster import executor
     from .config import load, load_worstcase
-
-    from . import plan
 
     cfg = load(config, quick)
     load_worstcase(config)  # checked before any work starts

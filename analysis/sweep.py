@@ -32,10 +32,17 @@ from .config import Config
 from .config import load as load_config
 from .store import deps, registry
 from .store import manifest as store_manifest
-from .store.folder import clean_temporaries
 from .store.files import (  # noqa: F401
-    DATA_DIR, ROOT, atomic_write, cache_entry, load_cached, read_cache_entry, save_entry, store_cached,
+    DATA_DIR,
+    ROOT,
+    atomic_write,
+    cache_entry,
+    load_cached,
+    read_cache_entry,
+    save_entry,
+    store_cached,
 )
+from .store.folder import clean_temporaries
 from .store.tables import sweep_parquet
 from .studies import thresholds
 from .studies.sweep import COLUMNS, IMPLEMENTATIONS, block_columns, chunk_vectors, compute_chunk, tasks  # noqa: F401
@@ -84,9 +91,13 @@ def check_chunk(task: dict, chunk) -> None:
         raise ValueError("not a chunk")
     for block, columns in chunk.items():
         family, function, method, dtype, n = block
-        if (family, dtype, n) != (task["family"], task["dtype"], task["n"]) or function not in task["functions"] \
-                or method not in task["methods"] or set(columns) != {*FLOAT_COLUMNS, "status", "sums_to_one"}:
-            raise ValueError(f"block {block!r} is not one of the task's")  # fmt: skip
+        if (
+            (family, dtype, n) != (task["family"], task["dtype"], task["n"])
+            or function not in task["functions"]
+            or method not in task["methods"]
+            or set(columns) != {*FLOAT_COLUMNS, "status", "sums_to_one"}
+        ):
+            raise ValueError(f"block {block!r} is not one of the task's")
         size = len(columns["status"])
         for name in FLOAT_COLUMNS:
             column = columns[name]

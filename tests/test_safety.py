@@ -3,7 +3,6 @@ named after it (case1_* resource limits, case2_* the cache, case3_* the data
 folder, case4_* validation, case5_* command line and API messages).  The
 fault matrix in README.md lists them with what happens."""
 
-import json
 import os
 import pickle
 import shutil
@@ -245,7 +244,8 @@ def _fake_writer(version: str):
             if store_manifest.up_to_date(out, artifact.name, key):
                 continue
             data = {f: f"{version} {f}\n".encode() for f in artifact.files}
-            store_manifest.record(out, artifact.name, key, settings, data, top=top if artifact.name == "sweep" else None)
+            top_ = top if artifact.name == "sweep" else None
+            store_manifest.record(out, artifact.name, key, settings, data, top=top_)
 
     return write_all
 
@@ -297,7 +297,7 @@ def test_case3_an_interrupt_at_every_write_leaves_the_old_set_or_the_new(old_and
         shutil.copytree(old, data)
         count = [0]
 
-        def interrupting(path, data_, k=k):
+        def interrupting(path, data_, k=k, count=count):
             count[0] += 1
             if count[0] == k + 1 and not after:
                 raise KeyboardInterrupt
@@ -347,7 +347,7 @@ def test_case3_a_kill_during_the_final_renames_is_completed_by_the_next_run(old_
         shutil.copytree(old, data)
         count = [0]
 
-        def replace(src, dst, k=k):
+        def replace(src, dst, k=k, count=count):
             if Path(src).parent.name.startswith(".staging.") and Path(dst).parent != Path(src).parent:
                 count[0] += 1
                 if count[0] == k + 1:
@@ -385,6 +385,7 @@ def test_case3_a_second_writer_waits_and_says_who_holds_the_lock(tmp_path):
     data = tmp_path / "data"
     said, order = [], []
     with folder.locked(data):
+
         def second():
             with folder.locked(data, say=said.append):
                 order.append("second")
@@ -473,15 +474,17 @@ def test_case3_an_edited_file_is_refused_by_its_checksum(old_and_new, tmp_path, 
 )  # fmt: skip
 def test_case4_the_effective_config_is_validated(tmp_path, capsys, edit, quick, word):
     path = study_file(tmp_path, edit)
-    code = cli.main(["sweep", "--config", str(path), "--data-dir", str(tmp_path / "data")] + (["--quick"] if quick else []))
+    argv = ["sweep", "--config", str(path), "--data-dir", str(tmp_path / "data")] + (["--quick"] if quick else [])
+    code = cli.main(argv)
     line = one_line(capsys.readouterr().err)
     assert code == 2 and word in line and not (tmp_path / "data").exists(), line
 
 
 @pytest.mark.parametrize("command", ["sweep", "report"])
 def test_case4_an_empty_data_dir_is_refused(tmp_path, command):
-    done = subprocess.run([sys.executable, "-m", "analysis", command, "--data-dir", ""], cwd=tmp_path,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, check=False)  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "analysis", command, "--data-dir", ""]
+    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 2 and "--data-dir: must not be empty" in done.stderr
     assert list(tmp_path.iterdir()) == []
 
@@ -491,7 +494,8 @@ def test_case4_an_empty_data_dir_is_refused(tmp_path, command):
 
 def test_case5_report_with_a_bad_config_exits_2_with_one_line(tmp_path, capsys):
     path = study_file(tmp_path, lambda t: t.replace("seed = 20261125", "seed = 'x'", 1))
-    code = pipeline.report_main(["--config", str(path), "--data-dir", str(tmp_path / "d"), "--out", str(tmp_path / "r")])
+    argv = ["--config", str(path), "--data-dir", str(tmp_path / "d"), "--out", str(tmp_path / "r")]
+    code = pipeline.report_main(argv)
     line = one_line(capsys.readouterr().err)
     assert code == 2 and "seed" in line and "report build failed" not in line, line
 
@@ -572,7 +576,8 @@ def test_case5_an_up_to_date_run_says_nothing_changed(tmp_path, monkeypatch, cap
     assert cli.main(["sweep", "--quick", "--data-dir", str(data)]) == 0
     assert capsys.readouterr().out.startswith("nothing to do")
     assert {p.name: p.stat().st_mtime_ns for p in data.iterdir() if p.name != ".lock"} == {
-        k: v for k, v in before.items() if k != ".lock"}
+        k: v for k, v in before.items() if k != ".lock"
+    }
 
 
 def test_case5_interrupted_sweep_says_which_set_the_folder_holds(old_and_new, monkeypatch, capsys):
