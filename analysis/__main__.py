@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from .config import ConfigError, data_dir_argument, load, load_worstcase
-
 
 def _parser() -> argparse.ArgumentParser:
+    from .config import data_dir_argument
+
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sweep = sub.add_parser("sweep", help="bring the data folder (reports/data/) up to date: the stale studies")
@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         return bench.main(argv[1:])
     args = _parser().parse_args(argv)
     from . import plan, sweep
+    from .config import ConfigError, load, load_worstcase
     from .pipeline import failure
 
     data_dir = args.data_dir
@@ -105,5 +106,15 @@ def _leave_if_interrupted(code: int) -> int:
     return code
 
 
+def run() -> int:
+    """main(), with a Ctrl-C during start-up (the imports take a second or
+    two) reported like any other: one line, exit 130."""
+    try:
+        return main()
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return _leave_if_interrupted(130)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

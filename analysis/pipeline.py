@@ -221,18 +221,34 @@ def host_files(config_path, quick: bool) -> dict:
     from .config import load_host
     from .studies import hostlib
 
+    children: list[subprocess.Popen] = []
+    stopping = []
+
     def run(level: dict) -> dict:
         env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": level["disable"], "PYTHONPATH": str(HERE.parent)}
         command = [sys.executable, "-m", "analysis.studies.hostlib"]
         command += ["--config", str(config_path)] if config_path else []
-        done = subprocess.run(command + (["--quick"] if quick else []), env=env, capture_output=True, check=False)
-        if done.returncode:
-            raise RuntimeError(f"host measurement at {level['name']} failed: {done.stderr.decode()[-500:]}")
-        return {**level, **json.loads(done.stdout)}
+        if stopping:
+            raise RuntimeError("stopped")
+        child = subprocess.Popen(command + (["--quick"] if quick else []), env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)  # fmt: skip
+        children.append(child)
+        out, err = child.communicate()
+        if child.returncode:
+            raise RuntimeError(f"host measurement at {level['name']} failed: {err.decode()[-500:]}")
+        return {**level, **json.loads(out)}
 
     levels = hostlib.levels()
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(2)
+    try:
         measured = list(pool.map(run, levels))
+    except BaseException:  # Ctrl-C or a failed level: stop the other measurements now, not when they end
+        stopping.append(True)
+        for child in children:
+            child.kill()
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     digests = {json.dumps([(r["function"], r["method"], r["dtype"], r["model_digest"]) for r in m["study"]])
                for m in measured}  # fmt: skip
     document = {

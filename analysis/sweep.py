@@ -190,7 +190,11 @@ def _stop_requests():
 
 
 def _compute_and_write(cfg, todo, keys, artifact_key, vers, data_dir, cache_dir, progress, executor, stop) -> Path:
-    results = {k: load_cached(k, cache_dir, check=functools.partial(check_chunk, t)) for t, k in zip(todo, keys)}
+    results = {}
+    for t, k in zip(todo, keys):
+        if stop.is_set():  # loading every entry can take seconds: a stop is acted on between them
+            raise KeyboardInterrupt
+        results[k] = load_cached(k, cache_dir, check=functools.partial(check_chunk, t))
     missing = [(t, k) for t, k in zip(todo, keys) if results[k] is None]
     # The longest chunks first, so the two workers finish together.
     missing.sort(key=lambda tk: -tk[0]["n"])
@@ -227,6 +231,8 @@ def _compute_and_write(cfg, todo, keys, artifact_key, vers, data_dir, cache_dir,
                 bar.close()
         if own:
             executor.shutdown()
+    if stop.is_set():
+        raise KeyboardInterrupt
     blocks = {block: value for k in keys for block, value in results[k].items()}
     files = {
         "sweep.parquet": sweep_parquet(blocks),
