@@ -38,7 +38,7 @@ def test_config_that_is_not_text(tmp_path, capsys):
     bad.write_bytes(b"\xff\xfe\x00 binary")
     code, err = run_cli(["sweep", "--config", str(bad), "--data-dir", str(data)], capsys)
     assert code == 2 and "cannot read" in err and str(bad) in err
-    assert sorted(p.name for p in data.iterdir()) == [".lock", "sweep.parquet"]  # the folder's lock (store.folder)
+    assert sorted(p.name for p in data.iterdir()) == ["sweep.parquet"]
 
 
 def test_missing_config(tmp_path, capsys):

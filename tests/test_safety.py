@@ -591,3 +591,25 @@ def test_case5_interrupted_sweep_says_which_set_the_folder_holds(old_and_new, mo
     assert cli.main(["sweep", "--quick", "--data-dir", str(old)]) == 130
     line = one_line(capsys.readouterr().err)
     assert "holds the earlier outputs, unchanged" in line and snapshot(old) == sets["old"]
+
+
+def test_case2_a_flipped_bit_anywhere_in_an_entry_never_gives_another_value():
+    """Every byte of a small entry, one bit flipped at a time: the entry is
+    refused, or (a byte the format does not read, e.g. a zip timestamp) read
+    as exactly the value written; never a different value."""
+    value = {
+        ("two_level", "softmax", "naive", "float16", 2): {"max_ulp": np.array([1.0, 2.5]), "status": ["ok", "nan"]}
+    }
+    blob = files.cache_entry("k", value)
+    refused = 0
+    for i in range(len(blob)):
+        damaged = bytearray(blob)
+        damaged[i] ^= 0x10
+        try:
+            back = files.read_cache_entry("k", bytes(damaged))
+        except Exception:  # noqa: BLE001 -- any refusal
+            refused += 1
+            continue
+        block = back[next(iter(value))]
+        assert block["status"] == ["ok", "nan"] and block["max_ulp"].tolist() == [1.0, 2.5], i
+    assert refused > len(blob) // 2
