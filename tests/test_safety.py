@@ -134,10 +134,10 @@ def test_case2_a_planted_pickle_entry_does_not_run(tmp_path, monkeypatch):
 
     for key in keys:  # the old layout (digest + pickle), and the same bytes under the new name
         blob = hashlib.sha256(payload).digest() + payload
-        (cache / f"{key}.pickle").write_bytes(blob)
-        (cache / f"{key}{files.CACHE_SUFFIX}").write_bytes(blob)
+        for suffix in (".pickle", ".npz"):  # the old layout's name, and the new
+            (cache / f"{key}{suffix}").write_bytes(blob)
     # and an .npz whose header is an object array: np.load would need pickle
-    np.savez(cache / f"{keys[1]}{files.CACHE_SUFFIX}", header=np.array([Planted(marker)], dtype=object))
+    np.savez(cache / f"{keys[1]}.npz", header=np.array([Planted(marker)], dtype=object))
     calls = []
     monkeypatch.setattr(sweep, "compute_chunk", lambda t: calls.append(t) or _fake_chunk(t))
     with ThreadPoolExecutor(1) as pool:
