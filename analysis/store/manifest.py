@@ -88,6 +88,10 @@ def mixed_inputs(manifest: dict) -> list[str]:
         files = ", ".join(entry.get("files") or [name])
         if found is not None and found != expected:
             problems.append(f"{files} (config {found[:12]}" + (f", seed {seed})" if seed is not None else ")"))
-        elif isinstance(settings, dict) and "quick" in settings and settings["quick"] != config.get("quick"):
+        elif (
+            isinstance(settings, dict)
+            and "quick" in settings
+            and settings["quick"] != config.get("quick", settings["quick"])
+        ):
             problems.append(f"{files} (quick={settings['quick']})")
     return problems
