@@ -347,8 +347,9 @@ def write_study(
     locked, the files are written to a staging folder and moved in at the
     end, the manifest last, each artifact's entry stamped with the config's
     hash; an interruption leaves the old set (:class:`folder.Interrupted`
-    says which).  ``changed``, when given, receives the names of the files
-    whose content changed."""
+    says which).  First the checks of :mod:`analysis.plan` (PlanError) and
+    of the study file's [worstcase] (ConfigError).  ``changed``, when given,
+    receives the names of the files whose content changed."""
 
     def finish(staging: Path) -> None:
         path = staging / store_manifest.NAME
@@ -359,6 +360,11 @@ def write_study(
         if not path.is_file() or path.read_bytes() != data:
             atomic_write(path, data)
 
+    from . import plan
+    from .config import load_worstcase
+
+    load_worstcase(config_path)  # checked before any work starts
+    plan.check(plan.make(cfg))
     with folder.update(Path(data_dir), finish) as run:
         _write_all(cfg, config_path, run.staging, executor, progress)
     if changed is not None:
@@ -378,23 +384,18 @@ def _write_all(cfg, config_path, out: Path, executor, progress) -> None:
 
 
 class InputError(ValueError):
-    """Bad input found before any work (a data folder of mixed studies, a
-    plan the machine cannot run): one line, exit status 2."""
+    """Bad input found before any work (a data folder of mixed studies): one
+    line, exit status 2."""
 
 
-def _run_studies(
-    config: Path | None, quick: bool, data_dir: Path, scheduler: str | None = None, changed: list | None = None
-) -> Path:
+def _run_studies(config: Path | None, quick: bool, data_dir: Path, scheduler: str | None = None) -> Path:
     """Bring the data folder up to date (milliseconds when nothing changed)."""
-    from . import plan
     from .cluster import executor
-    from .config import load, load_worstcase
+    from .config import load
 
     cfg = load(config, quick)
-    load_worstcase(config)  # checked before any work starts
-    plan.check(plan.make(cfg))
     with executor(scheduler) as pool:
-        return write_study(cfg, config, data_dir, executor=pool, changed=changed)
+        return write_study(cfg, config, data_dir, executor=pool)
 
 
 def check_inputs(data_dir: Path) -> None:
