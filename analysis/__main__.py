@@ -112,8 +112,15 @@ def run() -> int:
     try:
         return main()
     except KeyboardInterrupt:
-        print("interrupted: nothing was written", file=sys.stderr)
-        return _leave_if_interrupted(130)
+        pass
+    except ImportError as err:  # numpy turns a Ctrl-C during its import into an ImportError
+        cause = err
+        while cause is not None and not isinstance(cause, KeyboardInterrupt):
+            cause = cause.__cause__ or cause.__context__
+        if cause is None:
+            raise
+    print("interrupted: nothing was written", file=sys.stderr)
+    return _leave_if_interrupted(130)
 
 
 if __name__ == "__main__":

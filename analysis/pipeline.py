@@ -212,6 +212,17 @@ def worstcase_files(wcfg) -> dict:
     return {"worst_cases.json": {"settings": wcfg.as_dict(), "cases": worst_cases(wcfg)}}
 
 
+# Run module argv[2] as __main__ in a child that gets SIGKILL when its parent
+# (pid argv[1]) dies (Linux prctl PR_SET_PDEATHSIG, as the sweep's workers).
+_DIE_WITH_PARENT = (
+    "import ctypes, os, runpy, signal, sys; "
+    "ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0); "
+    "os.getppid() == int(sys.argv[1]) or os._exit(1); "
+    "module = sys.argv[2]; sys.argv = [module] + sys.argv[3:]; "
+    "runpy.run_module(module, run_name='__main__', alter_sys=True)"
+)
+
+
 def host_files(config_path, quick: bool) -> dict:
     """host.json: analysis.studies.hostlib run once per dispatch level, each in a
     fresh interpreter whose NPY_DISABLE_CPU_FEATURES stops numpy at that
@@ -227,6 +238,8 @@ def host_files(config_path, quick: bool) -> dict:
     def run(level: dict) -> dict:
         env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": level["disable"], "PYTHONPATH": str(HERE.parent)}
         command = [sys.executable, "-m", "analysis.studies.hostlib"]
+        if sys.platform.startswith("linux"):  # the child dies with this process, even a killed one
+            command = [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), "analysis.studies.hostlib"]
         command += ["--config", str(config_path)] if config_path else []
         if stopping:
             raise RuntimeError("stopped")
