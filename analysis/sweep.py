@@ -6,8 +6,11 @@ Each chunk's rows are cached under ``reports/.cache/`` keyed by a hash of the
 chunk's parameters, the code of the computation (its imports, followed by
 :mod:`analysis.store.deps`) and the package versions; a rerun with nothing
 changed recomputes nothing, and a config change recomputes only the chunks
-whose parameters changed.  Cache entries carry a SHA-256 of their content and
-are recomputed, never used, when it does not match.
+whose parameters changed.  Cache entries are typed arrays and JSON (``.npz``
+read without pickle, :func:`analysis.store.files.cache_entry`) with a SHA-256
+of their content; an entry that does not match it, or is not a well-formed
+chunk of its task (:func:`check_chunk`), is recomputed, never used.  Workers
+send their chunks back in the same form.
 
 The other artifacts are written by :mod:`analysis.pipeline`.
 """
