@@ -30,7 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_SIGNALLED: list[int] = []
+
+
 def _terminate(signum, frame):
+    _SIGNALLED.append(signum)
     raise KeyboardInterrupt  # `kill` stops the sweep as cleanly as Ctrl-C
 
 
@@ -109,15 +113,13 @@ def _leave_if_interrupted(code: int) -> int:
 def run() -> int:
     """main(), with a Ctrl-C during start-up (the imports take a second or
     two) reported like any other: one line, exit 130."""
+    signal.signal(signal.SIGINT, _terminate)
     try:
         return main()
-    except KeyboardInterrupt:
-        pass
-    except ImportError as err:  # numpy turns a Ctrl-C during its import into an ImportError
-        cause = err
-        while cause is not None and not isinstance(cause, KeyboardInterrupt):
-            cause = cause.__cause__ or cause.__context__
-        if cause is None:
+    except BaseException as err:
+        # numpy turns a Ctrl-C during its import into an ImportError: what
+        # counts is that a signal came.
+        if not (_SIGNALLED or isinstance(err, KeyboardInterrupt)) or isinstance(err, SystemExit):
             raise
     print("interrupted: nothing was written", file=sys.stderr)
     return _leave_if_interrupted(130)
