@@ -494,7 +494,8 @@ def report_main(argv: list[str] | None = None) -> int:
 
     consequence = "the previous report (if any) is unchanged"
     try:
-        folder.clean_temporaries(Path(args.out).parent)  # of reports whose writer was killed
+        out = Path(args.out)
+        folder.clean_temporaries(out.parent, recursive=False, name=out.name)  # of reports whose writer was killed
         if args.no_sweep:
             check_inputs(args.data_dir)
             data_dir = args.data_dir

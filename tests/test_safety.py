@@ -226,10 +226,15 @@ def test_case3_only_temporaries_of_processes_that_are_gone_are_removed(tmp_path)
 def test_case3_a_killed_reports_temporary_is_removed_by_the_next_report(tmp_path, capsys):
     out = tmp_path / "site" / "softmax_study.html"
     out.parent.mkdir()
-    stale = out.parent / f".softmax_study.html.{_dead_pid()}.abcdefgh.tmp"
-    stale.write_bytes(b"x" * 1000)
+    dead = _dead_pid()
+    stale = out.parent / f".softmax_study.html.{dead}.abcdefgh.tmp"
+    (out.parent / "sub").mkdir()
+    others = [out.parent / f".other.html.{dead}.abcdefgh.tmp", out.parent / "sub" / stale.name]
+    for path in (stale, *others):
+        path.write_bytes(b"x" * 1000)
     pipeline.report_main(["--no-sweep", "--data-dir", str(tmp_path / "absent"), "--out", str(out)])
     assert not stale.exists()
+    assert all(p.exists() for p in others)  # the report's folder may be anyone's: only its own file's
 
 
 def _fake_writer(version: str):

@@ -50,13 +50,17 @@ def alive(pid: int) -> bool:
     return True
 
 
-def clean_temporaries(*folders: Path) -> list[Path]:
+def clean_temporaries(*folders: Path, recursive: bool = True, name: str | None = None) -> list[Path]:
     """Remove the temporaries of processes that are gone, in ``folders`` and
-    their subfolders (the cache's ``sections/``, the report's folder); the
-    paths removed."""
+    (``recursive``) their subfolders, e.g. the cache's ``sections/``; only
+    those of file ``name`` when given (the report's folder may be anyone's).
+    The paths removed."""
     removed = []
-    for folder in folders:
-        for path in Path(folder).rglob(".*.tmp") if Path(folder).is_dir() else ():
+    pattern = f".{name}.*.tmp" if name else ".*.tmp"
+    for folder in map(Path, folders):
+        if not folder.is_dir():
+            continue
+        for path in folder.rglob(pattern) if recursive else folder.glob(pattern):
             match = TEMPORARY.match(path.name)
             if match and not alive(int(match.group(1))):
                 with contextlib.suppress(OSError):
