@@ -113,7 +113,8 @@ def _leave_if_interrupted(code: int) -> int:
 def run() -> int:
     """main(), with a Ctrl-C during start-up (the imports take a second or
     two) reported like any other: one line, exit 130."""
-    signal.signal(signal.SIGINT, _terminate)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a background job's ignored Ctrl-C stays ignored
+        signal.signal(signal.SIGINT, _terminate)
     try:
         return main()
     except BaseException as err:
