@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from .config import ConfigError, data_dir_argument, load, load_worstcase
-
 
 def _parser() -> argparse.ArgumentParser:
+    from .config import data_dir_argument
+
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sweep = sub.add_parser("sweep", help="bring the data folder (reports/data/) up to date: the stale studies")
@@ -23,12 +23,18 @@ def _parser() -> argparse.ArgumentParser:
         "--scheduler", default=None, metavar="ADDRESS",
         help="run the chunks on a dask.distributed scheduler (e.g. tcp://host:8786; needs the [dask] extra)",
     )
+    sweep.add_argument("--dry-run", action="store_true", help="print the plan (points, memory, time) and stop")
+    sweep.add_argument("--debug", action="store_true", help="on a failure, print the traceback too")
     sub.add_parser("report", help="build reports/softmax_study.html", add_help=False)
     sub.add_parser("bench", help="measure the cost of stability: reports/data/bench.json", add_help=False)
     return parser
 
 
+_SIGNALLED: list[int] = []
+
+
 def _terminate(signum, frame):
+    _SIGNALLED.append(signum)
     raise KeyboardInterrupt  # `kill` stops the sweep as cleanly as Ctrl-C
 
 
@@ -38,19 +44,29 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["report"]:
         from .pipeline import report_main
 
-        return report_main(argv[1:])
+        return _leave_if_interrupted(report_main(argv[1:]))
     if argv[:1] == ["bench"]:
         from . import bench
 
         return bench.main(argv[1:])
     args = _parser().parse_args(argv)
+    from . import plan, sweep
+    from .config import ConfigError, load, load_worstcase
+    from .pipeline import failure
+
+    data_dir = args.data_dir
     try:
         cfg = load(args.config, quick=args.quick)
         load_worstcase(args.config)  # checked before any work starts
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    from . import sweep
+
+        data_dir = data_dir or sweep.DATA_DIR
+        study_plan = plan.make(cfg)
+        if args.dry_run:
+            print(plan.describe(study_plan, data_dir))
+            return 0
+        plan.check(study_plan)
+    except (ConfigError, plan.PlanError) as err:
+        return failure(err, args.debug, "nothing was written")
 
     progress = None
     if sys.stderr.isatty():
@@ -62,30 +78,53 @@ def main(argv: list[str] | None = None) -> int:
     from .cluster import ClusterError, executor, leave
 
     start = time.perf_counter()
+    changed: list[str] = []
     try:
         from .pipeline import write_study
 
         with executor(args.scheduler) as pool:
-            out = write_study(cfg, args.config, args.data_dir or sweep.DATA_DIR, pool, progress)
+            out = write_study(cfg, args.config, data_dir, pool, progress, changed=changed)
     except ClusterError as err:
         leave(err, "nothing was written")
-    except OSError as err:
-        print(f"error: cannot write results: {err}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted: earlier outputs are unchanged; finished chunks are cached", file=sys.stderr)
-        sys.stderr.flush()
-        sys.stdout.flush()
-        # Leave now: the workers are killed, every file write was atomic, and
-        # the exit handlers of concurrent.futures could wait on a pool that
-        # was interrupted mid-operation.
-        os._exit(130)
-    from .store.registry import ARTIFACTS
-
-    files = ", ".join(f for a in ARTIFACTS for f in a.files)
-    print(f"{files} and manifest.json are up to date under {out} ({time.perf_counter() - start:.1f} s)")
+    except BaseException as err:  # noqa: BLE001 -- every failure: one line and its exit status
+        if isinstance(err, SystemExit):
+            raise
+        code = failure(err, args.debug, f"{data_dir} holds the earlier outputs, unchanged; finished chunks are cached")
+        return _leave_if_interrupted(code)
+    seconds = time.perf_counter() - start
+    if changed:
+        print(f"wrote {', '.join(changed)} under {out} ({seconds:.1f} s)")
+    else:
+        print(f"nothing to do: every file under {out} is up to date ({seconds:.1f} s)")
     return 0
 
 
+def _leave_if_interrupted(code: int) -> int:
+    """After Ctrl-C, leave at once: the workers are killed, every write was
+    atomic, and the exit handlers of concurrent.futures could wait on a pool
+    that was interrupted mid-operation."""
+    if code == 130:
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(130)
+    return code
+
+
+def run() -> int:
+    """main(), with a Ctrl-C during start-up (the imports take a second or
+    two) reported like any other: one line, exit 130."""
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a background job's ignored Ctrl-C stays ignored
+        signal.signal(signal.SIGINT, _terminate)
+    try:
+        return main()
+    except BaseException as err:
+        # numpy turns a Ctrl-C during its import into an ImportError: what
+        # counts is that a signal came.
+        if not (_SIGNALLED or isinstance(err, KeyboardInterrupt)) or isinstance(err, SystemExit):
+            raise
+    print("interrupted: nothing was written", file=sys.stderr)
+    return _leave_if_interrupted(130)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -145,7 +145,7 @@ def _check_keys(path: Path, section: str, table: dict, keys: dict) -> None:
 def _read_toml(path: Path) -> dict:
     """The parsed study file; ConfigError naming the file on any problem."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a leading BOM (Windows editors) is not TOML
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as err:

@@ -123,7 +123,7 @@ from .fastref_dd import (  # noqa: F401 (re-exported: crmath and the tests use t
     _two_prod,
     _two_sum,
 )
-from .formats import FORMATS, check_study_array
+from .formats import FORMATS, check_size, check_study_array
 
 # Which path decides the rows: the compiled kernel (analysis.fastref_kernel,
 # imported on first use) when Numba is installed, unless
@@ -442,8 +442,16 @@ def _compute(flat, dtype_name):
     return softmax, lse, log_softmax, max_err
 
 
+# Size guards (formats.check_size): the longest row anywhere in the project
+# is the benchmark's 2**18 (bench_truth.LONG_ROW; ~180 MB, 2.3 s), the
+# largest call the sweep's n = 1000 chunk of 5,727 vectors (~600 MB).
+MAX_ROW = 2**18
+MAX_ENTRIES = 2**24
+
+
 def _all(z, axis):
     z = check_study_array(z, axis)
+    check_size(z, axis, MAX_ROW, MAX_ENTRIES, "analysis.fastref")
     moved = np.moveaxis(z, axis, -1)
     flat = np.ascontiguousarray(moved).reshape(-1, moved.shape[-1])
     return z, moved.shape, _compute(flat, z.dtype.name)

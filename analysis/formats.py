@@ -147,3 +147,16 @@ def ulp(x: float, fmt: Format) -> float:
     x = abs(x)
     e = max(math.frexp(x)[1] - 1 if x else fmt.emin, fmt.emin)
     return math.ldexp(1.0, e - fmt.precision + 1)
+
+
+def check_size(z: np.ndarray, axis: int, max_row: int, max_entries: int, what: str) -> None:
+    """ValueError naming the limit when ``z`` (already checked by
+    check_study_array) has rows along ``axis`` longer than ``max_row`` or
+    more than ``max_entries`` entries in all: the ground truths' cost grows
+    with both (time and memory), and past these a call would take minutes
+    and gigabytes rather than fail clearly."""
+    n = z.shape[axis] if z.ndim else 1
+    if n > max_row:
+        raise ValueError(f"{what}: rows of {n} entries exceed its limit of {max_row} entries per row")
+    if z.size > max_entries:
+        raise ValueError(f"{what}: {z.size} entries exceed its limit of {max_entries} entries per call")

@@ -43,9 +43,9 @@ from pathlib import Path
 from . import sweep
 from .config import data_dir_argument
 from .formats import STUDY_DTYPES
+from .store import folder, registry
 from .store import manifest as store_manifest
-from .store import registry
-from .store.files import DATA_DIR, json_bytes, load_cached, store_cached
+from .store.files import DATA_DIR, atomic_write, json_bytes, load_cached, store_cached
 from .store.tables import gstar_csv
 from .sweep import CACHE_DIR, versions
 
@@ -188,13 +188,19 @@ def _cases(wcfg) -> list[tuple[str, str, str]]:
             for d in wcfg.dtypes]  # fmt: skip
 
 
+def _check_case(record, case) -> None:
+    """A cached worst case is a record of this (function, method, format)."""
+    if type(record) is not dict or (record["function"], record["method"], record["dtype"]) != case:
+        raise ValueError("not this case's record")
+
+
 def worst_cases(wcfg, cache_dir: Path = CACHE_DIR) -> list[dict]:
     """The search for every case of _cases, each cached by code, versions and
     settings."""
     records = []
     for function, method, dtype_name in _cases(wcfg):
         key = _case_key(function, method, dtype_name, wcfg)
-        record = load_cached(key, cache_dir)
+        record = load_cached(key, cache_dir, check=lambda r, case=(function, method, dtype_name): _check_case(r, case))
         if record is None:
             record = worst_case_record(function, method, dtype_name, wcfg)
             store_cached(key, record, cache_dir)
@@ -206,6 +212,17 @@ def worstcase_files(wcfg) -> dict:
     return {"worst_cases.json": {"settings": wcfg.as_dict(), "cases": worst_cases(wcfg)}}
 
 
+# Run module argv[2] as __main__ in a child that gets SIGKILL when its parent
+# (pid argv[1]) dies (Linux prctl PR_SET_PDEATHSIG, as the sweep's workers).
+_DIE_WITH_PARENT = (
+    "import ctypes, os, runpy, signal, sys; "
+    "ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0); "
+    "os.getppid() == int(sys.argv[1]) or os._exit(1); "
+    "module = sys.argv[2]; sys.argv = [module] + sys.argv[3:]; "
+    "runpy.run_module(module, run_name='__main__', alter_sys=True)"
+)
+
+
 def host_files(config_path, quick: bool) -> dict:
     """host.json: analysis.studies.hostlib run once per dispatch level, each in a
     fresh interpreter whose NPY_DISABLE_CPU_FEATURES stops numpy at that
@@ -215,18 +232,36 @@ def host_files(config_path, quick: bool) -> dict:
     from .config import load_host
     from .studies import hostlib
 
+    children: list[subprocess.Popen] = []
+    stopping = []
+
     def run(level: dict) -> dict:
         env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": level["disable"], "PYTHONPATH": str(HERE.parent)}
         command = [sys.executable, "-m", "analysis.studies.hostlib"]
+        if sys.platform.startswith("linux"):  # the child dies with this process, even a killed one
+            command = [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), "analysis.studies.hostlib"]
         command += ["--config", str(config_path)] if config_path else []
-        done = subprocess.run(command + (["--quick"] if quick else []), env=env, capture_output=True, check=False)
-        if done.returncode:
-            raise RuntimeError(f"host measurement at {level['name']} failed: {done.stderr.decode()[-500:]}")
-        return {**level, **json.loads(done.stdout)}
+        if stopping:
+            raise RuntimeError("stopped")
+        child = subprocess.Popen(command + (["--quick"] if quick else []), env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)  # fmt: skip
+        children.append(child)
+        out, err = child.communicate()
+        if child.returncode:
+            raise RuntimeError(f"host measurement at {level['name']} failed: {err.decode()[-500:]}")
+        return {**level, **json.loads(out)}
 
     levels = hostlib.levels()
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+    pool = concurrent.futures.ThreadPoolExecutor(2)
+    try:
         measured = list(pool.map(run, levels))
+    except BaseException:  # Ctrl-C or a failed level: stop the other measurements now, not when they end
+        stopping.append(True)
+        for child in children:
+            child.kill()
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     digests = {json.dumps([(r["function"], r["method"], r["dtype"], r["model_digest"]) for r in m["study"]])
                for m in measured}  # fmt: skip
     document = {
@@ -311,18 +346,52 @@ def produce_all(data_dir: Path = DATA_DIR, cfg=None, config_path=None, quick: bo
     return done
 
 
-def write_study(cfg, config_path=None, data_dir: Path = DATA_DIR, executor=None, progress=None) -> Path:
+def write_study(
+    cfg, config_path=None, data_dir: Path = DATA_DIR, executor=None, progress=None, changed: list | None = None
+) -> Path:
     """Every data file of the study under ``data_dir``, each recomputed only
     when out of date: the sweep (sweep.parquet, thresholds.json;
     its chunks on ``executor`` when given), the log-softmax study (gstar.csv,
     logsoftmax.json), the examples (examples.json), the parts above, and
     methods_real.json.  What
-    ``python -m analysis sweep`` and ``python -m analysis report`` run."""
+    ``python -m analysis sweep`` and ``python -m analysis report`` run.
+
+    All or nothing (:func:`analysis.store.folder.update`): the folder is
+    locked, the files are written to a staging folder and moved in at the
+    end, the manifest last, each artifact's entry stamped with the config's
+    hash; an interruption leaves the old set (:class:`folder.Interrupted`
+    says which).  First the checks of :mod:`analysis.plan` (PlanError) and
+    of the study file's [worstcase] (ConfigError).  ``changed``, when given,
+    receives the names of the files whose content changed."""
+
+    def finish(staging: Path) -> None:
+        path = staging / store_manifest.NAME
+        manifest = store_manifest.read(staging)
+        for entry in manifest.get("artifacts", {}).values():
+            entry["config_hash"] = cfg.hash  # every artifact is now up to date for this config
+        data = json_bytes(manifest)
+        if not path.is_file() or path.read_bytes() != data:
+            atomic_write(path, data)
+
+    from . import plan
+    from .config import load_worstcase
+
+    load_worstcase(config_path)  # checked before any work starts
+    plan.check(plan.make(cfg))
+    with folder.update(Path(data_dir), finish) as run:
+        _write_all(cfg, config_path, run.staging, executor, progress)
+    if changed is not None:
+        changed.extend(run.changed)
+    return Path(data_dir)
+
+
+def _write_all(cfg, config_path, out: Path, executor, progress) -> None:
     # The frameworks study runs in its own process from the start, beside the
-    # rest (which leaves a core idle in its serial parts); collected last.
-    job = FrameworksJob.start(Path(data_dir), config_path, cfg.quick)
+    # rest (which leaves a core idle in its serial parts); collected last,
+    # into the same staging folder.
+    job = FrameworksJob.start(out, config_path, cfg.quick)
     try:
-        out = sweep.run(cfg, data_dir=data_dir, progress=progress, executor=executor)
+        sweep.run(cfg, data_dir=out, progress=progress, executor=executor)
         logsoftmax_outputs(out, quick=cfg.quick)
         examples_outputs(out, [d for d in STUDY_DTYPES if d in cfg.dtypes])
         produce_all(out, cfg=cfg, config_path=config_path, quick=cfg.quick)
@@ -332,7 +401,6 @@ def write_study(cfg, config_path=None, data_dir: Path = DATA_DIR, executor=None,
     finally:
         if job is not None:
             job.stop()
-    return out
 
 
 class FrameworksJob:
@@ -398,6 +466,11 @@ def frameworks_outputs(data_dir: Path, config_path=None, quick: bool = False) ->
 # --- python -m analysis report ------------------------------------------------------------
 
 
+class InputError(ValueError):
+    """Bad input found before any work (a data folder of mixed studies): one
+    line, exit status 2."""
+
+
 def _run_studies(config: Path | None, quick: bool, data_dir: Path, scheduler: str | None = None) -> Path:
     """Bring the data folder up to date (milliseconds when nothing changed)."""
     from .cluster import executor
@@ -406,6 +479,23 @@ def _run_studies(config: Path | None, quick: bool, data_dir: Path, scheduler: st
     cfg = load(config, quick)
     with executor(scheduler) as pool:
         return write_study(cfg, config, data_dir, executor=pool)
+
+
+def check_inputs(data_dir: Path) -> None:
+    """Finish or drop what an interrupted run left in ``data_dir``, then
+    InputError naming the files when they come from different study
+    configs (or seeds, or --quick)."""
+    data_dir = Path(data_dir)
+    try:
+        if data_dir.is_dir():
+            with folder.locked(data_dir):
+                folder.recover(data_dir)
+    except OSError:  # a read-only folder: read as it is
+        pass
+    mixed = store_manifest.mixed_inputs(store_manifest.read(data_dir))
+    if mixed:
+        raise InputError(f"{data_dir} mixes studies: {'; '.join(mixed)} differ from the sweep's config "
+                         f"(run `python -m analysis report` without --no-sweep to bring them up to date)")  # fmt: skip
 
 
 def _command(args: argparse.Namespace) -> str:
@@ -435,9 +525,40 @@ def _short_bench(data_dir: Path) -> None:
     write_short(data_dir, log=lambda s: None)
 
 
+def failure(err: BaseException, debug: bool, consequence: str) -> int:
+    """The one exit-code convention of every subcommand: 2 for bad input
+    (a config, a data folder of mixed studies, an impossible plan), 130 for
+    Ctrl-C/SIGTERM, 1 for any other failure; one line on stderr saying what
+    happened and what it left, the traceback only with ``--debug``."""
+    import traceback
+
+    from .config import ConfigError
+    from .plan import PlanError
+
+    if debug and not isinstance(err, KeyboardInterrupt):
+        traceback.print_exception(err)
+    if isinstance(err, folder.Interrupted) and err.committed:
+        print("interrupted after the new outputs were complete: the data folder holds the new set", file=sys.stderr)
+        return 130
+    if isinstance(err, KeyboardInterrupt):
+        print(f"interrupted: {consequence}", file=sys.stderr)
+        return 130
+    if isinstance(err, ConfigError | InputError | PlanError):
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if isinstance(err, OSError):
+        print(f"error: cannot write results: {err}; {consequence}", file=sys.stderr)
+        return 1
+    detail = str(err).splitlines()[0] if str(err) else ""
+    name = "" if type(err).__name__ in ("ReportError",) else f"{type(err).__name__}: "
+    print(f"error: {name}{detail}; {consequence}", file=sys.stderr)
+    return 1
+
+
 def report_main(argv: list[str] | None = None) -> int:
     """``python -m analysis report``: the stale studies, then the report."""
-    from .report import REPORT_PATH, ReportError, build
+    from .report import REPORT_PATH, build
+
     parser = argparse.ArgumentParser(prog="python -m analysis report", description="Build the HTML report.")
     parser.add_argument("--config", type=Path, default=None, help="study file (default analysis/study.toml)")
     parser.add_argument("--quick", action="store_true", help="the small [quick] grid of the study file")
@@ -451,26 +572,31 @@ def report_main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scheduler", default=None, metavar="ADDRESS", help="run the sweep on this dask.distributed scheduler"
     )
+    parser.add_argument("--debug", action="store_true", help="on a failure, print the traceback too")
     args = parser.parse_args(argv)
     from .cluster import ClusterError, leave
 
+    consequence = "the previous report (if any) is unchanged"
     try:
-        data_dir = (
-            args.data_dir if args.no_sweep else _run_studies(args.config, args.quick, args.data_dir, args.scheduler)
-        )
-        if not args.no_sweep and not args.quick:
-            _short_bench(Path(data_dir))
-        out = build(data_dir, args.out, command=_command(args))
+        out = Path(args.out)
+        folder.clean_temporaries(out.parent, recursive=False, name=out.name)  # of reports whose writer was killed
+        if args.no_sweep:
+            check_inputs(args.data_dir)
+            data_dir = args.data_dir
+        else:
+            consequence = "the data folder holds the earlier outputs, unchanged; " + consequence
+            data_dir = _run_studies(args.config, args.quick, args.data_dir, args.scheduler)
+            check_inputs(data_dir)
+            consequence = "the data folder holds the new set; the previous report (if any) is unchanged"
+            if not args.quick:
+                _short_bench(Path(data_dir))
+        with folder.locked(data_dir, shared=True):
+            out = build(data_dir, args.out, command=_command(args))
     except ClusterError as err:
         leave(err, "the previous report (if any) is unchanged")
-    except ReportError as err:
-        print(f"error: {err}; the previous report (if any) is unchanged", file=sys.stderr)
-        return 1
-    except Exception as err:  # noqa: BLE001 -- any failure must leave the old report and exit non-zero
-        print(
-            f"error: report build failed: {type(err).__name__}: {err}; the previous report (if any) is unchanged",
-            file=sys.stderr,
-        )
-        return 1
+    except BaseException as err:  # noqa: BLE001 -- every failure: one line, the old report kept
+        if isinstance(err, SystemExit):
+            raise
+        return failure(err, args.debug, consequence)
     print(out)
     return 0

@@ -86,10 +86,15 @@ from mpmath.libmp import (
     round_floor,
 )
 
-from .formats import FORMATS, Format, check_study_array, format_of
+from .formats import FORMATS, Format, check_size, check_study_array, format_of
 
 GUARD_BITS = 24
 MAX_PRECISION = 1 << 16  # bits; far beyond any hard case of these formats
+# Size guards of the public functions (formats.check_size): mpmath costs
+# about 26 us and 1.6 kB an entry (a float32 row of 10**6: 26 s, 1.6 GB);
+# the longest row checked against it is the benchmark's 2**18.
+MAX_ROW = 2**18
+MAX_ENTRIES = 2**22
 
 
 class NotDecidedError(ArithmeticError):
@@ -353,6 +358,7 @@ def _row(row_bytes: bytes, dtype_name: str):
 def _rows(z, axis: int):
     """Yield (row_truths) for each row of z along axis, plus the layout."""
     z = check_study_array(z, axis)
+    check_size(z, axis, MAX_ROW, MAX_ENTRIES, "analysis.reference")
     moved = np.moveaxis(z, axis, -1)
     flat = np.ascontiguousarray(moved).reshape(-1, moved.shape[-1])
     name = z.dtype.name

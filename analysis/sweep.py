@@ -6,8 +6,11 @@ Each chunk's rows are cached under ``reports/.cache/`` keyed by a hash of the
 chunk's parameters, the code of the computation (its imports, followed by
 :mod:`analysis.store.deps`) and the package versions; a rerun with nothing
 changed recomputes nothing, and a config change recomputes only the chunks
-whose parameters changed.  Cache entries carry a SHA-256 of their content and
-are recomputed, never used, when it does not match.
+whose parameters changed.  Cache entries are typed arrays and JSON (``.npz``
+read without pickle, :func:`analysis.store.files.cache_entry`) with a SHA-256
+of their content; an entry that does not match it, or is not a well-formed
+chunk of its task (:func:`check_chunk`), is recomputed, never used.  Workers
+send their chunks back in the same form.
 
 The other artifacts are written by :mod:`analysis.pipeline`.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -25,11 +29,23 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
+
 from .config import Config
 from .config import load as load_config
 from .store import deps, registry
 from .store import manifest as store_manifest
-from .store.files import DATA_DIR, ROOT, atomic_write, load_cached, store_cached  # noqa: F401
+from .store.files import (  # noqa: F401
+    DATA_DIR,
+    ROOT,
+    atomic_write,
+    cache_entry,
+    load_cached,
+    read_cache_entry,
+    save_entry,
+    store_cached,
+)
+from .store.folder import clean_temporaries
 from .store.tables import sweep_parquet
 from .studies import thresholds
 from .studies.sweep import COLUMNS, IMPLEMENTATIONS, block_columns, chunk_vectors, compute_chunk, tasks  # noqa: F401
@@ -67,6 +83,54 @@ def simd_features() -> dict:
     }
 
 
+def check_chunk(task: dict, chunk) -> None:
+    """A cached chunk is what compute_chunk(task) returns in shape and kind:
+    blocks of this task's family, dtype and n, the float columns as 1-D
+    float64 arrays of one length, every grade a known one, sums_to_one
+    True/False/None; ValueError otherwise (the entry is then recomputed)."""
+    from .store.schema import FLOAT_COLUMNS, GRADES
+
+    if type(chunk) is not dict:
+        raise ValueError("not a chunk")
+    for block, columns in chunk.items():
+        family, function, method, dtype, n = block
+        if (
+            (family, dtype, n) != (task["family"], task["dtype"], task["n"])
+            or function not in task["functions"]
+            or method not in task["methods"]
+            or set(columns) != {*FLOAT_COLUMNS, "grade", "sums_to_one"}
+        ):
+            raise ValueError(f"block {block!r} is not one of the task's")
+        size = len(columns["grade"])
+        for name in FLOAT_COLUMNS:
+            column = columns[name]
+            if not isinstance(column, np.ndarray) or column.dtype != np.float64 or column.shape != (size,):
+                raise ValueError(f"column {name} of {block!r} is not {size} float64 numbers")
+        if type(columns["grade"]) is not list or not set(columns["grade"]) <= set(GRADES):
+            raise ValueError(f"unknown grade in {block!r}")
+        sums = columns["sums_to_one"]
+        if type(sums) is not list or len(sums) != size or any(v not in (True, False, None) for v in sums):
+            raise ValueError(f"sums_to_one of {block!r} is not True/False/None")
+
+
+def chunk_entry(task: dict, key: str) -> bytes:
+    """compute_chunk(task) as the bytes of its cache entry: what a worker
+    (a local process or a dask worker) sends back is plain typed arrays and
+    JSON (analysis.store.files.cache_entry), never a pickled object."""
+    return cache_entry(key, compute_chunk(task))
+
+
+def chunk_from_entry(task: dict, key: str, blob) -> dict:
+    """A worker's chunk, read and checked like a cache entry; RuntimeError
+    when it is not a well-formed chunk of ``task``."""
+    try:
+        chunk = read_cache_entry(key, blob)
+        check_chunk(task, chunk)
+    except Exception as err:  # noqa: BLE001
+        raise RuntimeError(f"a worker returned a malformed chunk ({type(err).__name__}: {err})") from None
+    return chunk
+
+
 def _worker_init() -> None:
     """Workers leave Ctrl-C to the parent, which stops them (see run), and
     die with the parent: a worker of a parent killed with SIGKILL would
@@ -96,9 +160,7 @@ def run(
     """
     cfg = config if isinstance(config, Config) else load_config(config, quick)
     data_dir, cache_dir = Path(data_dir), Path(cache_dir)
-    for folder in (data_dir, cache_dir):  # temporaries of a run that was killed
-        for stale in folder.glob(".*.tmp"):
-            stale.unlink(missing_ok=True)
+    clean_temporaries(data_dir, cache_dir)  # of runs that were killed; not another run's in mid-write
     code, vers = code_hash(), versions()
     todo = tasks(cfg)
     keys = [task_key(t, code, vers) for t in todo]
@@ -126,10 +188,16 @@ def _stop_requests():
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if stop.is_set():  # a request after the last check (e.g. during the writes) is not dropped
+        raise KeyboardInterrupt
 
 
 def _compute_and_write(cfg, todo, keys, artifact_key, vers, data_dir, cache_dir, progress, executor, stop) -> Path:
-    results = {k: load_cached(k, cache_dir) for k in keys}
+    results = {}
+    for t, k in zip(todo, keys):
+        if stop.is_set():  # loading every entry can take seconds: a stop is acted on between them
+            raise KeyboardInterrupt
+        results[k] = load_cached(k, cache_dir, check=functools.partial(check_chunk, t))
     missing = [(t, k) for t, k in zip(todo, keys) if results[k] is None]
     # The longest chunks first, so the two workers finish together.
     missing.sort(key=lambda tk: -tk[0]["n"])
@@ -138,8 +206,9 @@ def _compute_and_write(cfg, todo, keys, artifact_key, vers, data_dir, cache_dir,
         if own:
             executor = concurrent.futures.ProcessPoolExecutor(max_workers=cfg.workers, initializer=_worker_init)
         bar = progress(len(missing)) if progress else None
+        cache_ok = True
         try:
-            futures = {executor.submit(compute_chunk, t): k for t, k in missing}
+            futures = {executor.submit(chunk_entry, t, k): (t, k) for t, k in missing}
             pending = set(futures)
             while pending:
                 # A short timeout keeps the main thread responsive to Ctrl-C
@@ -148,10 +217,10 @@ def _compute_and_write(cfg, todo, keys, artifact_key, vers, data_dir, cache_dir,
                     raise KeyboardInterrupt
                 done, pending = concurrent.futures.wait(pending, timeout=0.2, return_when="FIRST_COMPLETED")
                 for future in done:
-                    key = futures[future]
-                    chunk = future.result()
-                    store_cached(key, chunk, cache_dir)
-                    results[key] = chunk
+                    task, key = futures[future]
+                    blob = future.result()
+                    results[key] = chunk_from_entry(task, key, blob)
+                    cache_ok = cache_ok and save_entry(key, blob, cache_dir)
                 if bar is not None:
                     bar.update(len(done))
         except BaseException:
@@ -165,6 +234,8 @@ def _compute_and_write(cfg, todo, keys, artifact_key, vers, data_dir, cache_dir,
                 bar.close()
         if own:
             executor.shutdown()
+    if stop.is_set():
+        raise KeyboardInterrupt
     blocks = {block: value for k in keys for block, value in results[k].items()}
     files = {
         "sweep.parquet": sweep_parquet(blocks),

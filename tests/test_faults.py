@@ -61,7 +61,7 @@ def test_unwritable_output_folder(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(config, "load", lambda path=None, quick=False: cfg)
     code, err = run_cli(["sweep", "--quick", "--data-dir", str(data)], capsys)
     assert code == 1 and "cannot write results" in err and "Permission denied" in err
-    assert sorted(p.name for p in data.iterdir()) == ["sweep.parquet"]
+    assert sorted(p.name for p in data.iterdir()) == [".lock", "sweep.parquet"]  # the folder's lock (store.folder)
     assert (data / "sweep.parquet").read_text() == "previous results\n"
 
 

@@ -6,6 +6,7 @@ written atomically before the manifest, which vouches for them."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -54,3 +55,43 @@ def record(data_dir: Path, name: str, key: str, settings, files: dict[str, bytes
     }
     manifest["checksums"] = {f: d for entry in artifacts.values() for f, d in sorted(entry["files"].items())}
     atomic_write(data_dir / NAME, json_bytes(manifest))
+
+
+def _config_hash(settings) -> str | None:
+    """The hash (analysis.config.Config.hash) of a study config held in an
+    artifact's settings: the settings themselves (sweep, bounds) or their
+    ``study`` (host); None when they hold none."""
+    if isinstance(settings, dict) and isinstance(settings.get("study"), dict):
+        settings = settings["study"]
+    if isinstance(settings, dict) and {"seed", "lengths", "functions", "methods", "summation"} <= set(settings):
+        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+    return None
+
+
+def mixed_inputs(manifest: dict) -> list[str]:
+    """The data files made with another study config (or seed, or --quick)
+    than the sweep's, each as 'file (config <hash>, seed <seed>)'; [] when
+    the folder is one study's.  An artifact's config is its stamped
+    ``config_hash``, else the config in its settings."""
+    artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
+    config = manifest.get("config") if isinstance(manifest, dict) else None
+    if not isinstance(artifacts, dict) or not isinstance(config, dict):
+        return []
+    expected = _config_hash(config)
+    problems = []
+    for name, entry in sorted(artifacts.items()):
+        if not isinstance(entry, dict):
+            continue
+        settings = entry.get("settings")
+        found = _config_hash(settings) or entry.get("config_hash")
+        seed = settings.get("seed", (settings.get("study") or {}).get("seed")) if isinstance(settings, dict) else None
+        files = ", ".join(entry.get("files") or [name])
+        if found is not None and found != expected:
+            problems.append(f"{files} (config {found[:12]}" + (f", seed {seed})" if seed is not None else ")"))
+        elif (
+            isinstance(settings, dict)
+            and "quick" in settings
+            and settings["quick"] != config.get("quick", settings["quick"])
+        ):
+            problems.append(f"{files} (quick={settings['quick']})")
+    return problems
