@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from matplotlib.ticker import NullLocator
+
 from .common import SvgFigure, _margins, _new_figure, to_svg
 
 FAILED = ("lost", "inf", "nan")
@@ -45,6 +47,12 @@ def kept_error(records, impl: str, dtype: str, function: str, n: int) -> float |
     return max(values) if values else None
 
 
+def _length_label(n: int) -> str:
+    """10, 1000, then powers of two as 2^k."""
+    k = n.bit_length() - 1
+    return f"2$^{{{k}}}$" if n == 2**k else str(n)
+
+
 METRICS = {
     "failed": (failed_share, "% rows failed", lambda v: 100 * v, "linear"),
     "error": (kept_error, "ulps (median, worst setting)", lambda v: 1 + v, "log"),
@@ -68,14 +76,19 @@ def long_rows(doc: Mapping, metric: str = "failed", functions=("softmax", "logsu
                 y = [transform(v) for v in values if v is not None]
                 if x:
                     colour, dash, marker = STYLES.get(impl, ("#777777", "-", "."))
+                    # one marker, at the line's end, tells the lines apart (one per point made the figure too big)
                     ax.plot(x, y, color=colour, linestyle=dash, marker=marker, markersize=3, linewidth=1,
-                            label=impl)  # fmt: skip
+                            markevery=[len(x) - 1], label=impl)  # fmt: skip
             ax.set_xscale("log", base=2)
+            # a few labelled lengths and no minor ticks: the figure stays small
+            ticks = [n for n in (10, 1000, 2**15, 2**18) if lengths[0] <= n <= lengths[-1]]
+            ax.set_xticks(ticks, [_length_label(n) for n in ticks])
+            ax.xaxis.set_minor_locator(NullLocator())
             if scale == "log":
                 ax.set_yscale("log")
             else:
                 ax.set_ylim(-5, 105)
-            ax.grid(True, color="#DDDDDD", linewidth=0.6)
+            ax.grid(True, axis="y", color="#DDDDDD", linewidth=0.6)
             if i == 0:
                 ax.set_title(dtype, loc="left")
             if j == 0:

@@ -125,6 +125,7 @@ def failure_map(
                         edgecolor="#333333" if style["hatch"] else "none",
                         hatch=style["hatch"],
                         linewidth=0,
+                        rasterized=True,  # a palette PNG layer: the cells as vectors made the report too big
                     )
                 )
             values, numbers = np.unique(records["grade"][mask], return_counts=True)

@@ -77,6 +77,8 @@ def frameworks_section(doc: dict | None) -> dict | None:
            [number(float(g["worst_ulp"])), number(float(g["target_ulp"])), text(g["grade"]),
             text("yes" if g["target_zero"] else "no"), number(g["nan"])])
         for g in doc["gradients"]
+        # only the cases where something went wrong; every case is in frameworks.json
+        if g["error"] or g["target_zero"] or g["nan"] or g["grade"] in FAILED
     ]  # fmt: skip
     zero_targets = sum(1 for g in doc["gradients"] if not g["error"] and g["target_zero"])
     nan_gradients = sum(1 for g in doc["gradients"] if not g["error"] and g["nan"])
@@ -84,7 +86,7 @@ def frameworks_section(doc: dict | None) -> dict | None:
     settings = [[text(k), text(v["family"]), text(v["description"])] for k, v in doc["families"].items()]
     return {
         "figure": long_rows(doc, "failed"),
-        "error_figure": long_rows(doc, "error", ("softmax", "logsumexp")),
+        "error_figure": long_rows(doc, "error", ("softmax",)),
         "jax_version": text(f"jax {versions['jax']}, jaxlib {versions['jaxlib']}"),
         "torch_version": text(f"torch {versions['torch']}" if doc["torch_available"] else ""),
         "torch_available": doc["torch_available"],

@@ -73,7 +73,10 @@ def make_figures(bundle, dtypes) -> dict:
     out = {"failure": [], "bits": []}
     if two_level_lengths:
         # The longest vectors only: the maps at the shortest length repeat them.
-        plan = [(f, two_level_lengths[-1]) for f in FUNCTIONS]
+        # Not logsumexp: its naive failures are those of the softmax's sum
+        # (the thresholds in the appendix give them), and the report must
+        # stay under 1.5 MB.
+        plan = [(f, two_level_lengths[-1]) for f in FUNCTIONS if f != "logsumexp"]
         for function, n in plan:
             if select(sweep, family="two_level", function=function, n=n).any():
                 out["failure"].append(

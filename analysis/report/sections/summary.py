@@ -60,14 +60,24 @@ def naive_breaks(bundle, dtype: str, function: str = "softmax") -> dict:
         return {"high": min(high) if high else None, "low": max(low) if low else None, "source": "thresholds",
                 "span": (by_n[0], by_n[-1]) if len(by_n) > 1 and by_n[0][1] != by_n[-1][1] else None}
     sweep = bundle.sweep
-    mask = select(sweep, family="two_level", function=function, method="naive", dtype=dtype)
+    mask = select(sweep, family="two_level", function=function, method="naive", dtype=dtype) & (sweep["gap"] == 0)
     bad = mask & failed(sweep["grade"])
-    offsets = sweep["offset"][bad & (sweep["gap"] == 0)]
+    by_n, low = [], []
+    for n in sorted(set(sweep["n"][mask].tolist())):
+        grid = sweep["offset"][mask & (sweep["n"] == n)]
+        offsets = sweep["offset"][bad & (sweep["n"] == n)]
+        # lost from the grid's first positive offset on: lost at every offset
+        # (a stalled sum), not an overflow; left out as in the thresholds
+        if (offsets > 0).any() and offsets[offsets > 0].min() > grid[grid > 0].min():
+            by_n.append((int(n), float(offsets[offsets > 0].min())))
+        if (offsets < 0).any() and offsets[offsets < 0].max() < grid[grid < 0].max():
+            low.append(float(offsets[offsets < 0].max()))
+    high = [c for _, c in by_n]
     return {
-        "high": float(offsets[offsets > 0].min()) if (offsets > 0).any() else None,
-        "low": float(offsets[offsets < 0].max()) if (offsets < 0).any() else None,
+        "high": min(high) if high else None,
+        "low": max(low) if low else None,
         "source": "grid",
-        "span": None,
+        "span": (by_n[0], by_n[-1]) if len(by_n) > 1 and by_n[0][1] != by_n[-1][1] else None,
     }
 
 
