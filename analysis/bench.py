@@ -426,7 +426,8 @@ def truth_lines(g: dict) -> list[str]:
     for c in general["cases"]:
         loop = f"{c['straightforward_elements_per_second']:>10.4g}" + ("*" if c["straightforward_subset"] else " ")
         lines.append(f"{c['dtype']:8} {c['n']:>7} {c['elements']:>9} {c['fast_elements_per_second']:>12.4g} "
-                     f"{loop} {c['ratio']:>6.0f}x {_spread(c):>11} {c['fallback_rate']:>9.2g} {c['disagreements']:>6}")  # fmt: skip
+                     f"{loop} {c['ratio']:>6.0f}x {_spread(c):>11} {c['fallback_rate']:>9.2g} "
+                     f"{c['disagreements']:>6}")  # fmt: skip
     if any(c["straightforward_subset"] for c in general["cases"]):
         lines.append("* the loop timed on a seeded subset of the rows")
     row = g.get("long_row")
