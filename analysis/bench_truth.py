@@ -199,7 +199,10 @@ def general_rows_benchmark(lengths=GENERAL_LENGTHS, dtypes=GENERAL_DTYPES, eleme
     fast rate over its loop rate; ``ratio`` is the median round's (the
     rounds sorted by ratio, the middle one, so ``ratio`` is exactly that
     round's ``fast_elements_per_second / straightforward_elements_per_second``),
-    ``ratio_min``/``ratio_max`` the spread, ``ratios`` every round's.
+    ``ratio_min``/``ratio_max`` the spread, ``ratios`` every round's;
+    ``ratio_best`` the fastest round's fast rate over the fastest round's
+    loop rate (other work only ever slows either down, so the minima are
+    the least disturbed estimates of each).
     Returns {"cases": [one record per (dtype, n)], "prec": ..., "elements_per_scale": ...}.
     """
     _warm_up()
@@ -241,6 +244,7 @@ def general_rows_benchmark(lengths=GENERAL_LENGTHS, dtypes=GENERAL_DTYPES, eleme
                 "straightforward_subset": timed.size < z.size,
                 "ratio": fast_rate / straight_rate, "ratio_min": ratios[0], "ratio_max": ratios[-1],
                 "ratios": [r for r, _, _ in samples], "rounds": rounds,
+                "ratio_best": (z.size / min(f for _, f, _ in samples)) / (timed.size / min(s for _, _, s in samples)),
                 "reference_seconds": reference_seconds,
                 "fallback_rows": counts["fallback_rows"], "fallback_elements": counts["fallback_elements"],
                 "fallback_rate": counts["fallback_elements"] / counts["elements"],

@@ -58,4 +58,5 @@ def test_general_rows_benchmark_on_tiny_sizes():
     assert sorted(case["ratios"])[2] == case["ratio"]
     assert case["ratio"] == case["fast_elements_per_second"] / case["straightforward_elements_per_second"]
     assert case["ratio_min"] == min(case["ratios"]) <= case["ratio"] <= case["ratio_max"] == max(case["ratios"])
+    assert case["ratio_best"] > 0
     assert result["prec"] == 128
