@@ -410,6 +410,16 @@ def table(document: dict) -> str:
     return "\n".join(lines)
 
 
+def _spread(c: dict) -> str:
+    """The rounds' ratios, min-max ('' for a record without them)."""
+    return f"{c['ratio_min']:.0f}-{c['ratio_max']:.0f}x" if "ratio_min" in c else ""
+
+
+def _best(c: dict) -> str:
+    """The ratio of the fastest rounds ('' for a record without it)."""
+    return f"{c['ratio_best']:.0f}x" if "ratio_best" in c else ""
+
+
 def truth_lines(g: dict) -> list[str]:
     """The general-row table of the ground truth, the long row and the compile time."""
     general = g.get("general")
@@ -417,11 +427,12 @@ def truth_lines(g: dict) -> list[str]:
         return []
     lines = [f"ground truth on general rows (standard normal x {{0.3, 3, 30}}; loop at {general['prec']} bits):",
              f"{'dtype':8} {'n':>7} {'elements':>9} {'fast /s':>12} {'loop /s':>10} {'ratio':>7} "
-             f"{'fallback':>9} {'wrong':>6}"]  # fmt: skip
+             f"{'spread':>11} {'best':>6} {'fallback':>9} {'wrong':>6}"]  # fmt: skip
     for c in general["cases"]:
         loop = f"{c['straightforward_elements_per_second']:>10.4g}" + ("*" if c["straightforward_subset"] else " ")
         lines.append(f"{c['dtype']:8} {c['n']:>7} {c['elements']:>9} {c['fast_elements_per_second']:>12.4g} "
-                     f"{loop} {c['ratio']:>6.0f}x {c['fallback_rate']:>9.2g} {c['disagreements']:>6}")  # fmt: skip
+                     f"{loop} {c['ratio']:>6.0f}x {_spread(c):>11} {_best(c):>6} {c['fallback_rate']:>9.2g} "
+                     f"{c['disagreements']:>6}")  # fmt: skip
     if any(c["straightforward_subset"] for c in general["cases"]):
         lines.append("* the loop timed on a seeded subset of the rows")
     row = g.get("long_row")

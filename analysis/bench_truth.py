@@ -24,13 +24,13 @@ numbers; ``make bench`` writes them.  In one process, on the same inputs:
 ``general_rows_benchmark`` measures the same on general rows, where nothing
 repeats: standard normal rows times {0.3, 3, 30}, freshly seeded, at n = 10,
 1000 and 2**17 in float32 and float64, ``elements`` entries per (dtype, n,
-scale).  In one run, per (dtype, n): the fast path (once compiled: a warm-up
-call first; the median of ``repeats`` timed calls, the mpmath cache cleared
-before each so the fallback rows are paid for), the straightforward loop
-at ``prec`` = 128 bits (on every row, or on a seeded subset of
-``straightforward_rows`` rows per scale, stated in the result), their
-ratio, the fallback rate, and the check of every output against
-``reference.truths`` bit for bit.  ``compile_seconds`` times the first call
+scale).  In one run, per (dtype, n), in alternating rounds on the same rows:
+the fast path (once compiled: a warm-up call first; the median of
+``repeats`` timed calls, the mpmath cache cleared before each so the
+fallback rows are paid for) and the straightforward loop at ``prec`` = 128
+bits on a seeded subset of the rows (stated in the result); the median
+round's ratio and the spread of the rounds' ratios, the fallback rate, and
+the check of every output against ``reference.truths`` bit for bit.  ``compile_seconds`` times the first call
 in a fresh interpreter with an empty Numba cache (compilation) and again
 with that cache filled (loading); ``row_seconds`` one long float32 row.
 """
@@ -185,14 +185,25 @@ def _median_seconds(call, repeats: int) -> float:
 
 
 def general_rows_benchmark(lengths=GENERAL_LENGTHS, dtypes=GENERAL_DTYPES, elements: int = GENERAL_ELEMENTS,
-                           repeats: int = 5, straightforward_rows: int | None = None,
-                           seed: int = GENERAL_SEED) -> dict:  # fmt: skip
+                           repeats: int = 3, straightforward_rows: int | None = None, seed: int = GENERAL_SEED,
+                           rounds: int = 5) -> dict:  # fmt: skip
     """The fast path against the straightforward loop on general rows, and
     every output against reference.truths (see the module docstring).
 
-    ``straightforward_rows``: rows per scale on which the straightforward
-    loop is timed (a seeded choice), None for every row.  Returns
-    {"cases": [one record per (dtype, n)], "prec": ..., "elements_per_scale": ...}.
+    The machine's speed drifts (other work shares it), so the two are timed
+    in ``rounds`` alternating rounds on the same rows: each round times the
+    fast path on every row (the median of ``repeats`` calls) and then the
+    loop on a fixed seeded subset of ``straightforward_rows`` rows per scale
+    (None: max(1, rows per scale // rounds), so that all rounds together
+    cost the loop about one pass over the rows).  A round's ratio is its
+    fast rate over its loop rate; ``ratio`` is the median round's (the
+    rounds sorted by ratio, the middle one, so ``ratio`` is exactly that
+    round's ``fast_elements_per_second / straightforward_elements_per_second``),
+    ``ratio_min``/``ratio_max`` the spread, ``ratios`` every round's;
+    ``ratio_best`` the fastest round's fast rate over the fastest round's
+    loop rate (other work only ever slows either down, so the minima are
+    the least disturbed estimates of each).
+    Returns {"cases": [one record per (dtype, n)], "prec": ..., "elements_per_scale": ...}.
     """
     _warm_up()
     cases = []
@@ -204,14 +215,19 @@ def general_rows_benchmark(lengths=GENERAL_LENGTHS, dtypes=GENERAL_DTYPES, eleme
             fastref.reset_stats()
             fast = fastref.truths(z)
             counts = fastref.stats()
-            fast_seconds = _median_seconds(lambda z=z: fastref.truths(z), repeats)
 
-            subsets = [_subset(rows, seed, k, None if straightforward_rows is None else straightforward_rows * n)
-                       for k, (_, rows) in enumerate(parts)]  # fmt: skip
-            timed = np.concatenate(subsets)
-            start = time.perf_counter()
-            fastref.straightforward_truths(timed, prec=STRAIGHTFORWARD_PREC)
-            straight_seconds = time.perf_counter() - start
+            per_scale = max(1, len(parts[0][1]) // rounds) if straightforward_rows is None else straightforward_rows
+            timed = np.concatenate([_subset(rows, seed, k, per_scale * n) for k, (_, rows) in enumerate(parts)])
+            samples = []  # (ratio, fast seconds, loop seconds) per round
+            for _ in range(rounds):
+                fast_seconds = _median_seconds(lambda z=z: fastref.truths(z), repeats)
+                start = time.perf_counter()
+                fastref.straightforward_truths(timed, prec=STRAIGHTFORWARD_PREC)
+                straight_seconds = time.perf_counter() - start
+                samples.append(((z.size / fast_seconds) / (timed.size / straight_seconds), fast_seconds,
+                                straight_seconds))  # fmt: skip
+            ratios = sorted(r for r, _, _ in samples)
+            _, fast_seconds, straight_seconds = sorted(samples)[(rounds - 1) // 2]
 
             reference._row.cache_clear()
             start = time.perf_counter()
@@ -226,14 +242,16 @@ def general_rows_benchmark(lengths=GENERAL_LENGTHS, dtypes=GENERAL_DTYPES, eleme
                 "straightforward_seconds": straight_seconds, "straightforward_elements": timed.size,
                 "straightforward_elements_per_second": straight_rate,
                 "straightforward_subset": timed.size < z.size,
-                "ratio": fast_rate / straight_rate,
+                "ratio": fast_rate / straight_rate, "ratio_min": ratios[0], "ratio_max": ratios[-1],
+                "ratios": [r for r, _, _ in samples], "rounds": rounds,
+                "ratio_best": (z.size / min(f for _, f, _ in samples)) / (timed.size / min(s for _, _, s in samples)),
                 "reference_seconds": reference_seconds,
                 "fallback_rows": counts["fallback_rows"], "fallback_elements": counts["fallback_elements"],
                 "fallback_rate": counts["fallback_elements"] / counts["elements"],
                 "checked_elements": z.size, "disagreements": disagreements(fast, proved),
             })  # fmt: skip
     return {"cases": cases, "prec": STRAIGHTFORWARD_PREC, "elements_per_scale": elements, "repeats": repeats,
-            "compiled": fastref.COMPILED}  # fmt: skip
+            "rounds": rounds, "compiled": fastref.COMPILED}  # fmt: skip
 
 
 def long_row_seconds(n: int = LONG_ROW, dtype: str = "float32", repeats: int = 7, seed: int = GENERAL_SEED) -> dict:

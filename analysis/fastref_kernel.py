@@ -172,6 +172,54 @@ def _log_sum(sh, sl, big_a, width, levels, top_count, clamped_part, consts):
     return lh, ll, l_scale, err_l, big_sh, big_sl, err_s, ok
 
 
+@njit(**_INLINE)
+def _row_log(r, others, width, margin, fmt, f64, consts, sigma_h, sigma_l, top_count, has_rest, m, row_x0, row_sh,
+             row_sl, levels, row_clamped, big_a, lse, max_err, lsm_top, ok_top, ok, row_ok, row_luh, row_lul,
+             row_err_lu, row_positive, row_s_rel, row_redo):  # fmt: skip
+    """core's per-row pass on row r: L = log S, logsumexp, max_err and the
+    maxima's log_softmax.  ``others`` 0 (a constant where it is inlined)
+    says no row of the block takes the tiny or the small branch: the general
+    branch alone is then computed (the same value: it is the one kept)."""
+    sh, count, rest, mr = sigma_h[r], top_count[r], has_rest[r], m[r]
+    x0, big_sh, big_sl = row_x0[r], row_sh[r], row_sl[r]
+    err_sigma = sh * (EXP_REL + (levels[r] + 1) * EPS) * 1.01 + width * 2.0**-1072 + row_clamped[r]
+    err_s = _ldexp(err_sigma, big_a[r]) + (big_sh * EPS + 2.0**-1070)
+    # _log_sum's three branches, all computed (or the general one alone), one kept.
+    ba, sl = big_a[r], sigma_l[r]
+    log2_s = ba + _frexp_exponent(sh)  # s < 2**log2_s
+    tiny = (count == 1) & (log2_s < -60) & (others != 0)
+    small = (count == 1) & (log2_s >= -60) & (log2_s <= -8) & (others != 0)
+    t_lh, t_ll, t_err = _log_tiny(sh, sl, ba, err_sigma)
+    s_lh, s_ll, s_err, s_ok = _log_small(x0, _ldexp(sh, ba), _ldexp(sl, ba), err_sigma, ba, consts)
+    g_lh, g_ll, g_err, g_ok = _log_general(x0, big_sh, big_sl, err_s, consts)
+    lh = t_lh if tiny else (s_lh if small else g_lh)
+    ll = t_ll if tiny else (s_ll if small else g_ll)
+    # the underflow slack where L was computed unscaled
+    err_l = t_err if tiny else (s_err if small else g_err) + UNDERFLOW
+    l_ok = np.uint8(1) if tiny else (s_ok if small else g_ok)
+    l_scale = ba if tiny else np.int64(0)
+    one_entry = (count == 1) & (rest == 0)  # L == 0 exactly
+    lh = 0.0 if one_entry else lh
+    ll = 0.0 if one_entry else ll
+    err_l = 0.0 if one_entry else err_l
+    me, ok_e, redo_e = _decide_fast(lh, ll, l_scale, err_l, f64, 1.0, 0.0, 0.0, 0.0, margin, True)
+    # L unscaled, for max + L and d - L.
+    luh, lul = _ldexp(lh, l_scale), _ldexp(ll, l_scale)
+    err_lu = 0.0 if one_entry else _ldexp(err_l, l_scale) + UNDERFLOW
+    positive = 0.0 if one_entry else 1.0  # the sign of L: 0 or > 0
+    value, ok_l, redo_l = _decide_fast(mr, 0.0 * mr, np.int64(0), err_lu, fmt, 0.0, luh, lul, positive, margin,
+                                       True)  # fmt: skip
+    top_value, top_ok, redo_t = _decide_fast(-lh, -ll, l_scale, err_l, fmt, 1.0 if one_entry else -1.0,
+                                             0.0, 0.0, 0.0, margin, True)  # fmt: skip
+    lse[r], max_err[r], lsm_top[r], ok_top[r] = value, me, top_value, top_ok
+    ok[r] = row_ok[r] & l_ok & ok_e & ok_l
+    row_luh[r], row_lul[r], row_err_lu[r], row_positive[r] = luh, lul, err_lu, positive
+    # The relative bound of S, as the numpy path forms it (once per row here).
+    row_s_rel[r] = EXP_REL + err_s / big_sh + 2 * EPS
+    # A zero maximum: logsumexp = L, decided from L's scaled form, in the next pass.
+    row_redo[r] = (mr == 0) | redo_e | redo_l | redo_t
+
+
 BLOCK = 1024  # entries per task of the per-entry passes
 # Only the explicit prange loops run in parallel (Numba's other automatic
 # parallelizations find nothing here and cost compilation time).
@@ -293,45 +341,20 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f
     max_err = np.empty(rows)
     row_tasks = (rows + BLOCK - 1) // BLOCK
     for t in prange(row_tasks):
-        for r in range(t * BLOCK, min((t + 1) * BLOCK, rows)):
-            sh, count, rest, mr = sigma_h[r], top_count[r], has_rest[r], m[r]
-            x0, big_sh, big_sl = row_x0[r], row_sh[r], row_sl[r]
-            err_sigma = sh * (EXP_REL + (levels[r] + 1) * EPS) * 1.01 + width * 2.0**-1072 + row_clamped[r]
-            err_s = _ldexp(err_sigma, big_a[r]) + (big_sh * EPS + 2.0**-1070)
-            # _log_sum's three branches, all computed, one kept.
-            ba, sl = big_a[r], sigma_l[r]
-            log2_s = ba + _frexp_exponent(sh)  # s < 2**log2_s
-            tiny = (count == 1) & (log2_s < -60)
-            small = (count == 1) & (log2_s >= -60) & (log2_s <= -8)
-            t_lh, t_ll, t_err = _log_tiny(sh, sl, ba, err_sigma)
-            s_lh, s_ll, s_err, s_ok = _log_small(x0, _ldexp(sh, ba), _ldexp(sl, ba), err_sigma, ba, consts)
-            g_lh, g_ll, g_err, g_ok = _log_general(x0, big_sh, big_sl, err_s, consts)
-            lh = t_lh if tiny else (s_lh if small else g_lh)
-            ll = t_ll if tiny else (s_ll if small else g_ll)
-            # the underflow slack where L was computed unscaled
-            err_l = t_err if tiny else (s_err if small else g_err) + UNDERFLOW
-            l_ok = np.uint8(1) if tiny else (s_ok if small else g_ok)
-            l_scale = ba if tiny else np.int64(0)
-            one_entry = (count == 1) & (rest == 0)  # L == 0 exactly
-            lh = 0.0 if one_entry else lh
-            ll = 0.0 if one_entry else ll
-            err_l = 0.0 if one_entry else err_l
-            me, ok_e, redo_e = _decide_fast(lh, ll, l_scale, err_l, f64, 1.0, 0.0, 0.0, 0.0, margin, True)
-            # L unscaled, for max + L and d - L.
-            luh, lul = _ldexp(lh, l_scale), _ldexp(ll, l_scale)
-            err_lu = 0.0 if one_entry else _ldexp(err_l, l_scale) + UNDERFLOW
-            positive = 0.0 if one_entry else 1.0  # the sign of L: 0 or > 0
-            value, ok_l, redo_l = _decide_fast(mr, 0.0 * mr, np.int64(0), err_lu, fmt, 0.0, luh, lul, positive, margin,
-                                               True)  # fmt: skip
-            top_value, top_ok, redo_t = _decide_fast(-lh, -ll, l_scale, err_l, fmt, 1.0 if one_entry else -1.0,
-                                                     0.0, 0.0, 0.0, margin, True)  # fmt: skip
-            lse[r], max_err[r], lsm_top[r], ok_top[r] = value, me, top_value, top_ok
-            ok[r] = row_ok[r] & l_ok & ok_e & ok_l
-            row_luh[r], row_lul[r], row_err_lu[r], row_positive[r] = luh, lul, err_lu, positive
-            # The relative bound of S, as the numpy path forms it (once per row here).
-            row_s_rel[r] = EXP_REL + err_s / big_sh + 2 * EPS
-            # A zero maximum: logsumexp = L, decided from L's scaled form, in the next pass.
-            row_redo[r] = (mr == 0) | redo_e | redo_l | redo_t
+        first, last = t * BLOCK, min((t + 1) * BLOCK, rows)
+        others = np.uint8(0)  # a row of the block with the tiny or the small branch
+        for r in range(first, last):
+            others |= np.uint8((top_count[r] == 1) & (big_a[r] + _frexp_exponent(sigma_h[r]) <= -8))
+        if others:
+            for r in range(first, last):
+                _row_log(r, np.uint8(1), width, margin, fmt, f64, consts, sigma_h, sigma_l, top_count, has_rest, m,
+                         row_x0, row_sh, row_sl, levels, row_clamped, big_a, lse, max_err, lsm_top, ok_top, ok,
+                         row_ok, row_luh, row_lul, row_err_lu, row_positive, row_s_rel, row_redo)  # fmt: skip
+        else:
+            for r in range(first, last):
+                _row_log(r, np.uint8(0), width, margin, fmt, f64, consts, sigma_h, sigma_l, top_count, has_rest, m,
+                         row_x0, row_sh, row_sl, levels, row_clamped, big_a, lse, max_err, lsm_top, ok_top, ok,
+                         row_ok, row_luh, row_lul, row_err_lu, row_positive, row_s_rel, row_redo)  # fmt: skip
 
     # Those rows, as fastref._core does them.
     for r in prange(rows):

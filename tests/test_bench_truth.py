@@ -53,4 +53,10 @@ def test_general_rows_benchmark_on_tiny_sizes():
     (case,) = result["cases"]
     assert case["elements"] == 3 * 5 * 10 and case["disagreements"] == 0
     assert case["straightforward_subset"] is True and case["straightforward_elements"] == 3 * 2 * 10
+    # The rounds: ratio is the median round's own fast rate over its loop rate, inside the spread.
+    assert case["rounds"] == 5 and len(case["ratios"]) == 5
+    assert sorted(case["ratios"])[2] == case["ratio"]
+    assert case["ratio"] == case["fast_elements_per_second"] / case["straightforward_elements_per_second"]
+    assert case["ratio_min"] == min(case["ratios"]) <= case["ratio"] <= case["ratio_max"] == max(case["ratios"])
+    assert case["ratio_best"] > 0
     assert result["prec"] == 128

@@ -273,6 +273,22 @@ def test_compiled_path_on_long_rows_and_a_single_row(monkeypatch):
         assert disagreements(compiled[:3], reference.truths(z)) == 0
 
 
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_path_on_blocks_of_rows_with_and_without_small_sums(dtype, monkeypatch):
+    # The kernel's per-row pass computes only the general branch of log S in
+    # a block of BLOCK rows where no row takes the tiny or the small branch:
+    # blocks of both kinds in one call (scale 0.3 never, scale 1e4 mostly).
+    from analysis.fastref_kernel import BLOCK
+
+    rng = np.random.default_rng(17)
+    z = np.concatenate([0.3 * rng.standard_normal((BLOCK + 300, 10)), 1e4 * rng.standard_normal((BLOCK, 10)),
+                        rng.standard_normal((BLOCK // 2, 10))]).astype(dtype)  # fmt: skip
+    (compiled, fallback_compiled), (numpy_path, fallback_numpy) = both_paths(z, monkeypatch)
+    assert disagreements(compiled, numpy_path) == 0
+    assert fallback_compiled == fallback_numpy
+
+
 def _compiled_loop(helper, arity):
     """A fresh (uncached) Numba loop applying a kernel helper elementwise,
     compiled with the kernel's own options; arity 3: exp_dd (its constants
