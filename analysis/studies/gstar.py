@@ -212,3 +212,4 @@ def error_curves(lengths=G_STAR_LENGTHS, points: int = 60) -> dict:
                 "bound": float(mpmath.log(n)),  # mpmath: the C library's log may differ by CPU
             }
         )
+    return {"curves": curves}
