@@ -154,6 +154,21 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"{path}: not valid TOML: {err}") from None
 
 
+def _optional_section(path: str | Path | None, section: str, keys: dict) -> tuple[Path, dict]:
+    """The [section] table of a study file (default: analysis/study.toml),
+    its keys checked, and the file it was read from: the default study
+    file when the given file has no such table; ConfigError on any problem."""
+    path = Path(path) if path is not None else DEFAULT_CONFIG
+    raw = _read_toml(path)
+    if section not in raw and path.resolve() != DEFAULT_CONFIG.resolve():
+        return _optional_section(DEFAULT_CONFIG, section, keys)
+    table = raw.get(section)
+    if not isinstance(table, dict):
+        raise _fail(path, section, "missing section" if table is None else "expected a table")
+    _check_keys(path, section, table, keys)
+    return path, table
+
+
 def load(path: str | Path | None = None, quick: bool = False) -> Config:
     """Read and validate a study file; ConfigError on any problem."""
     path = Path(path) if path is not None else DEFAULT_CONFIG
@@ -302,14 +317,7 @@ def load_worstcase(path: str | Path | None = None) -> WorstcaseConfig:
     allowed are those analysis.softmax accepts (analysis.formats.SUPPORTED)."""
     from .formats import SUPPORTED
 
-    path = Path(path) if path is not None else DEFAULT_CONFIG
-    raw = _read_toml(path)
-    if "worstcase" not in raw and path.resolve() != DEFAULT_CONFIG.resolve():
-        return load_worstcase(DEFAULT_CONFIG)
-    table = raw.get("worstcase")
-    if not isinstance(table, dict):
-        raise _fail(path, "worstcase", "missing section" if table is None else "expected a table")
-    _check_keys(path, "worstcase", table, _WORSTCASE_KEYS)
+    path, table = _optional_section(path, "worstcase", _WORSTCASE_KEYS)
     names = tuple(d.name for d in SUPPORTED)
     lengths = _numbers(path, "worstcase.lengths", table["lengths"], integers=True, positive=True, min_len=2)
     if len(lengths) != 2 or lengths[0] < 2 or lengths[1] > 64:
@@ -351,14 +359,7 @@ class HostConfig:
 def load_host(path: str | Path | None = None, quick: bool = False) -> HostConfig:
     """The [host] table of a study file (that of the default study file when
     the given file has none); ConfigError on any problem."""
-    path = Path(path) if path is not None else DEFAULT_CONFIG
-    raw = _read_toml(path)
-    if "host" not in raw and path.resolve() != DEFAULT_CONFIG.resolve():
-        return load_host(DEFAULT_CONFIG, quick)
-    table = raw.get("host")
-    if not isinstance(table, dict):
-        raise _fail(path, "host", "missing section" if table is None else "expected a table")
-    _check_keys(path, "host", table, _HOST_KEYS)
+    path, table = _optional_section(path, "host", _HOST_KEYS)
     if table["samples"] < 1000:
         raise _fail(path, "host.samples", f"must be at least 1000, got {table['samples']}")
     lengths = _numbers(path, "host.lengths", table["lengths"], integers=True, positive=True)
@@ -400,14 +401,7 @@ class FrameworksConfig:
 def load_frameworks(path: str | Path | None = None, quick: bool = False) -> FrameworksConfig:
     """The [frameworks] table of a study file (that of the default study
     file when the given file has none); ConfigError on any problem."""
-    path = Path(path) if path is not None else DEFAULT_CONFIG
-    raw = _read_toml(path)
-    if "frameworks" not in raw and path.resolve() != DEFAULT_CONFIG.resolve():
-        return load_frameworks(DEFAULT_CONFIG, quick)
-    table = raw.get("frameworks")
-    if not isinstance(table, dict):
-        raise _fail(path, "frameworks", "missing section" if table is None else "expected a table")
-    _check_keys(path, "frameworks", table, _FRAMEWORKS_KEYS)
+    path, table = _optional_section(path, "frameworks", _FRAMEWORKS_KEYS)
     lengths = _lengths(path, "frameworks.lengths", table["lengths"])
     draws = _numbers(path, "frameworks.draws", table["draws"], integers=True, positive=True, increasing=False)
     if len(draws) != len(lengths):

@@ -227,8 +227,10 @@ def grade(computed, truth, axis: int = -1, log_domain: bool = False):
         # another subnormal, whatever the ulps (see "flushed" above).
         underflow = (np.abs(x) < fmt.smallest_normal) & (np.abs(t) < fmt.smallest_normal) & ~nan & ~inf
         lost &= ~underflow
+        inaccurate = ~close & ~close_abs & ~underflow
+        flushed = (close | (underflow & ~close_abs)) & tiny & (d > 0)
         level = np.select(
-            [nan, inf, lost, ~close & ~close_abs & ~underflow, (close | (underflow & ~close_abs)) & tiny & (d > 0), (d > 0)],
+            [nan, inf, lost, inaccurate, flushed, (d > 0)],
             [6, 5, 4, 3, 2, 1],
             default=0,
         )

@@ -6,7 +6,7 @@
 - :mod:`.values`: how numbers are shown; :mod:`.prose`: titles, references, formulas;
 - :mod:`.figures`: drawing only (data -> inline SVG);
 - :mod:`.compose`: the cache of sections' values, rendering (``python -m
-  analysis report`` is :func:`analysis.pipeline.report_main`).
+  analysis report`` is :func:`analysis.report_cli.report_main`).
 """
 
 from .bundle import Bundle, ReportError, distinct, dtypes_of, load, select  # noqa: F401

@@ -276,7 +276,7 @@ def host_library(doc: Mapping) -> SvgFigure:
     """numpy's exp and log per format and SIMD dispatch level: the share of
     arguments whose result is not the correctly rounded one.
 
-    ``doc`` is host.json (:func:`analysis.pipeline.host_files`): per level,
+    ``doc`` is host.json (:func:`analysis.subprocesses.host_files`): per level,
     records with "function", "dtype", "arguments", "ulps" (counts at 0, 1,
     2, >= 3 ulps) and "max_ulps".  One panel per function, formats on the
     x axis, one bar per level (hatched as well as coloured), the largest

@@ -10,12 +10,15 @@ from collections.abc import Mapping
 
 from matplotlib.ticker import NullLocator
 
+from ...store.schema import FAILURES
 from .common import SvgFigure, _margins, _new_figure, to_svg
+from .hero import HERO_STYLE
 
-FAILED = ("lost", "inf", "nan")
+FAILED = FAILURES  # graded lost, inf or NaN
+# (colour, line style, marker) per implementation: naive and max-shifted as in
+# the report's first figure (hero.HERO_STYLE), the others their own.
 STYLES = {
-    "naive": ("#D55E00", "-", "o"),
-    "shifted": ("#0072B2", "--", "s"),
+    **{impl: (style["color"], style["linestyle"], style["marker"]) for impl, style in HERO_STYLE.items()},
     "shifted_fp32": ("#009E73", "-.", "^"),
     "shifted_fp32_pairwise": ("#CC79A7", ":", "D"),
     "online_fp32": ("#56B4E9", "-", "v"),

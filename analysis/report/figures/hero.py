@@ -29,23 +29,41 @@ def failure_share(records: Mapping[str, np.ndarray], dtype: str, method: str, fa
     return cs, share
 
 
+def _format_panels(dtypes: Sequence[str], panel_height: float, extra_height: float, bottom: float, wspace: float):
+    """One panel per format on shared axes, 9 inches wide, 3 columns beyond 4
+    formats (else 2), the panels left over hidden: the figure and, per format,
+    (axes, format, whether it is in the first column, whether in the last row)."""
+    columns = 3 if len(dtypes) > 4 else 2
+    rows = math.ceil(len(dtypes) / columns)
+    fig = _new_figure(9.0, panel_height * rows + extra_height)
+    axes = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)
+    _margins(fig, left=0.7, right=0.15, top=0.25, bottom=bottom, hspace=0.45, wspace=wspace)
+    for ax in axes.flat[len(dtypes) :]:
+        ax.set_visible(False)
+    last_row = len(dtypes) - columns
+    return fig, [(ax, d, k % columns == 0, k >= last_row) for k, (ax, d) in enumerate(zip(axes.flat, dtypes))]
+
+
+def _label_panel(ax, dtype: str, first_column: bool, last_row: bool, ylabel: str, xlabel: str) -> None:
+    """The grid and title of a format's panel; the y label on the first
+    column, the x label and tick labels on the last row."""
+    ax.grid(True, color="#DDDDDD", linewidth=0.6)
+    ax.set_title(dtype, loc="left", fontweight="bold")
+    if first_column:
+        ax.set_ylabel(ylabel)
+    if last_row:
+        ax.set_xlabel(xlabel)
+        ax.tick_params(axis="x", labelbottom=True)
+
+
 def hero(records: Mapping[str, np.ndarray], dtypes: Sequence[str], failed: Callable) -> SvgFigure:
     """Share of two-level softmax vectors that fail against c / ln max, naive
     (solid, circles) and max-shifted (dashed, squares) overlaid, one panel per
     format on shared axes; the vertical lines mark c = ±ln max."""
     records = _subset(records, family="two_level", function="softmax")
-    columns = 3 if len(dtypes) > 4 else 2
-    rows = math.ceil(len(dtypes) / columns)
-    panel_height = 1.55
-    fig = _new_figure(9.0, panel_height * rows + 1.1)
-    axes = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)
-    _margins(fig, left=0.7, right=0.15, top=0.25, bottom=0.85, hspace=0.45, wspace=0.1)
+    fig, panels = _format_panels(dtypes, panel_height=1.55, extra_height=1.1, bottom=0.85, wspace=0.1)
     summary = []
-    for k, ax in enumerate(axes.flat):
-        if k >= len(dtypes):
-            ax.set_visible(False)
-            continue
-        dtype = dtypes[k]
+    for ax, dtype, first_column, last_row in panels:
         ln_max = FORMATS[dtype].ln_max
         parts = []
         for method, style in HERO_STYLE.items():
@@ -64,13 +82,7 @@ def hero(records: Mapping[str, np.ndarray], dtypes: Sequence[str], failed: Calla
         ax.set_yticks([0, 50, 100])
         ax.set_xticks([-100, -10, -1, 0, 1, 10, 100])
         ax.set_xticklabels(["−100", "", "−1", "0", "1", "", "100"])
-        ax.grid(True, color="#DDDDDD", linewidth=0.6)
-        ax.set_title(dtype, loc="left", fontweight="bold")
-        if k % columns == 0:
-            ax.set_ylabel("vectors failing (%)")
-        if k >= len(dtypes) - columns:
-            ax.set_xlabel("largest logit c / ln max")
-            ax.tick_params(axis="x", labelbottom=True)
+        _label_panel(ax, dtype, first_column, last_row, "vectors failing (%)", "largest logit c / ln max")
         summary.append(f"{dtype}: " + ", ".join(parts))
     handles = [
         Line2D([], [], color=s["color"], linestyle=s["linestyle"], linewidth=1.4, label=s["label"])
@@ -99,17 +111,9 @@ def bits_overlay(
     ok_all = ~failed(records["grade"])
     largest = float(np.max(records["max_bits"][ok_all])) if ok_all.any() else 1.0
     top = max(3.0, math.ceil(largest * 1.1 + 0.5))
-    columns = 3 if len(dtypes) > 4 else 2
-    rows = math.ceil(len(dtypes) / columns)
-    fig = _new_figure(9.0, 1.6 * rows + 1.0)
-    axes = fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)
-    _margins(fig, left=0.7, right=0.15, top=0.25, bottom=0.8, hspace=0.45, wspace=0.08)
+    fig, panels = _format_panels(dtypes, panel_height=1.6, extra_height=1.0, bottom=0.8, wspace=0.08)
     summary = []
-    for k, ax in enumerate(axes.flat):
-        if k >= len(dtypes):
-            ax.set_visible(False)
-            continue
-        dtype = dtypes[k]
+    for ax, dtype, first_column, last_row in panels:
         for method, style in HERO_STYLE.items():
             mask = (records["dtype"] == dtype) & (records["method"] == method)
             scales = np.unique(records["scale"][mask])
@@ -137,13 +141,7 @@ def bits_overlay(
                 summary.append(f"{dtype} {method}: no failure, median up to {np.nanmax(centre):.2g} bits")
         ax.set_xscale("log")
         ax.set_ylim(-0.3, top)
-        ax.grid(True, color="#DDDDDD", linewidth=0.6)
-        ax.set_title(dtype, loc="left", fontweight="bold")
-        if k % columns == 0:
-            ax.set_ylabel("bits of error")
-        if k >= len(dtypes) - columns:
-            ax.set_xlabel("scale s of z = s·x (log scale)")
-            ax.tick_params(axis="x", labelbottom=True)
+        _label_panel(ax, dtype, first_column, last_row, "bits of error", "scale s of z = s·x (log scale)")
     handles = [Line2D([], [], color=s["color"], linestyle=s["linestyle"], linewidth=1.4, label=s["label"])
                for s in HERO_STYLE.values()]  # fmt: skip
     handles.append(Line2D([], [], color="#444444", linestyle="none", marker="x", markersize=4,

@@ -13,8 +13,8 @@ import math
 import numpy as np
 
 from ...formats import ALL_DTYPES, FORMATS
-from .. import figures
 from ...store.schema import FAILURES
+from .. import figures
 from ..bundle import FUNCTIONS, RANGE_LN_MAX, distinct, in_range, select
 from ..values import Value, format_number, number, text
 from . import Section
