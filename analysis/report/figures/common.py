@@ -31,7 +31,7 @@ RC = {
     "ytick.labelsize": 8,
     "hatch.linewidth": 0.8,
     "path.simplify": False,
-    "savefig.dpi": 80,  # the rasterized layers of the dense figures (80 dpi: the report stays under 1.5 MB)
+    "savefig.dpi": 72,  # the rasterized layers of the dense figures (72 dpi: the report stays under 1.5 MB)
 }
 
 # Grade of a computed vector (analysis.metrics.grade) -> how it is drawn:

@@ -131,8 +131,9 @@ def cost_per_element(implementations: Sequence[Mapping], dtypes: Sequence[str] =
     ``bench.json``: one panel per function and format, a line per method and
     summation (solid: summation="numpy", dotted: the sequential "recursive"),
     SciPy's function, and the memory-bandwidth floor (np.copyto of the same
-    array) as a grey band at the bottom.  Error bars span the quartiles of
-    the repeats."""
+    array) as a grey band at the bottom.  The quartiles of the repeats are
+    in the table beside it, not drawn: error bars made the report's size
+    depend on how many blocks the benchmark measured."""
     functions = [f for f in ("softmax", "logsumexp") if any(r["function"] == f for r in implementations)]
     methods = []
     for r in implementations:
@@ -161,15 +162,13 @@ def cost_per_element(implementations: Sequence[Mapping], dtypes: Sequence[str] =
                                 key=lambda r: r["n"])  # fmt: skip
                 n = np.array([r["n"] for r in points], dtype=float)
                 per = np.array([r["seconds"]["median"] / r["elements"] * 1e9 for r in points])
-                low = np.array([r["seconds"]["q1"] / r["elements"] * 1e9 for r in points])
-                high = np.array([r["seconds"]["q3"] / r["elements"] * 1e9 for r in points])
                 names = {"floor": "floor: np.copyto (one read, one write)",
                          "scipy": "SciPy: scipy.special.softmax / logsumexp"}  # fmt: skip
                 label = names.get(method, f"{method}, summation={summation}")
                 dash = "--" if method == "floor" else _SUMMATION_DASH[summation]
                 style = {"color": colour[method], "marker": "s" if method in names else "o", "markersize": 3.5,
                          "linestyle": dash, "linewidth": 1.3}  # fmt: skip
-                ax.errorbar(n, per, yerr=[per - low, high - per], capsize=2, elinewidth=0.8, **style)
+                ax.plot(n, per, **style)
                 handles.setdefault(label, Line2D([], [], **style, label=label))
                 summary.append(f"{function} {dtype} {label}: {per[-1]:.3g} ns per element at n = {int(n[-1])}")
             ax.set_xscale("log")
