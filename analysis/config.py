@@ -339,7 +339,7 @@ def load_worstcase(path: str | Path | None = None) -> WorstcaseConfig:
 
 # --- [host]: numpy's exp/log per SIMD dispatch level (analysis.studies.hostlib) --------
 
-_HOST_KEYS = {"seed": int, "samples": int, "lengths": list, "methods": list}
+_HOST_KEYS = {"seed": int, "samples": int, "lengths": list, "methods": list, "draws": int}
 # --quick: this many seeded arguments at most, and the first length only.
 QUICK_HOST_SAMPLES = 20_000
 
@@ -351,6 +351,7 @@ class HostConfig:
     samples: int  # seeded arguments per function for float32 and float64
     lengths: tuple[int, ...]  # the sweep's vectors at these lengths
     methods: tuple[str, ...]
+    draws: int  # of the scaled normal family, the first this many draws per scale
 
     def as_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items() if k != "path"}
@@ -366,12 +367,16 @@ def load_host(path: str | Path | None = None, quick: bool = False) -> HostConfig
     if lengths[0] < 2:
         raise _fail(path, "host.lengths", f"must be at least 2, got {lengths[0]}")
     methods = _choices(path, "host.methods", table["methods"], METHODS)
+    _check_type(path, "host.draws", table["draws"], int)
+    if table["draws"] < 1:
+        raise _fail(path, "host.draws", f"must be at least 1, got {table['draws']}")
     return HostConfig(
         path=str(path),
         seed=_nonnegative(path, "host.seed", table["seed"]),
         samples=min(table["samples"], QUICK_HOST_SAMPLES) if quick else table["samples"],
         lengths=lengths[:1] if quick else lengths,
         methods=methods,
+        draws=table["draws"],
     )
 
 

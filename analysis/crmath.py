@@ -362,8 +362,11 @@ def _specials(name: str, x: np.ndarray, fmt: Format):
             value = np.where(x == 0, -big, np.where(x == np.inf, big, value))
             regular = (x > 0) & (x < np.inf)
             power = regular & (np.frexp(np.where(regular, x, 1.0))[0] == 0.5)
-            for i in np.flatnonzero(power):
-                value[i] = reference._round_raw(from_int(int(np.frexp(x[i])[1]) - 1), fmt)
+            if fmt.precision >= 12:  # |k| <= 1075 < 2**11: exact in the format
+                value[power] = np.frexp(x[power])[1] - 1
+            else:
+                for i in np.flatnonzero(power):
+                    value[i] = reference._round_raw(from_int(int(np.frexp(x[i])[1]) - 1), fmt)
             regular &= ~power
         else:  # expm1
             value = np.where(x > _FAR, big, np.where(x < -_FAR, -1.0, np.where(x == 0, x, value)))
@@ -444,14 +447,23 @@ def _apply(name: str, x) -> np.ndarray:
     if fmt.dtype.itemsize <= 2:
         uint = np.uint8 if fmt.dtype.itemsize == 1 else np.uint16
         return _table(name, fmt.name)[x.view(uint)]
-    # Each distinct argument once (the sweep's two-level rows hold two),
-    # told apart by their bits: -0.0 and 0.0 are equal but log1p keeps the sign.
-    # (The bits of the dtype itself: a float32 sort on 4-byte keys.)
+    # Each run of equal neighbours once when runs are long (a two-level row
+    # is two runs; sorting the runs' values, told apart by their bits since
+    # -0.0 and 0.0 are equal but log1p keeps the sign, finds the repeats);
+    # otherwise every entry: sorting general rows costs more than the
+    # compiled evaluation of their repeats saves (measured on the sweep's
+    # scaled normal chunks: 7.6 s with the sort, 4.1 s without).
     uint = np.uint32 if fmt.dtype.itemsize == 4 else np.uint64
-    patterns, inverse = np.unique(np.ravel(x).view(uint), return_inverse=True)
+    bits = np.ravel(x).view(uint)
+    starts = np.flatnonzero(np.concatenate(([True], bits[1:] != bits[:-1])))
     with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf results are values here
-        values = patterns.view(fmt.dtype).astype(np.float64)
-        out = evaluate(name, values, fmt).astype(fmt.dtype)[inverse].reshape(x.shape)
+        if 2 * len(starts) < bits.size:
+            patterns, inverse = np.unique(bits[starts], return_inverse=True)
+            inverse = np.repeat(inverse.reshape(-1), np.diff(np.append(starts, bits.size)))
+            values = patterns.view(fmt.dtype).astype(np.float64)
+            out = evaluate(name, values, fmt).astype(fmt.dtype)[inverse].reshape(x.shape)
+        else:
+            out = evaluate(name, bits.view(fmt.dtype).astype(np.float64), fmt).astype(fmt.dtype).reshape(x.shape)
     return out if out.ndim else out[()]
 
 

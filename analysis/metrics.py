@@ -177,7 +177,7 @@ ACCURATE_ULPS = 1  # "accurate": at most one step from the correctly rounded val
 LOST_RELATIVE = 0.5  # "lost": not even the leading bit is right
 
 
-def grade(computed, truth, axis: int = -1, log_domain: bool = False):
+def grade(computed, truth, axis: int = -1, log_domain: bool = False, ulps=None):
     """The grade of each vector along ``axis``: its worst component's class,
     in GRADES order (least to most severe).  Per component, x computed and
     t the correctly rounded truth, d = ulp_distance(x, t), u the format's
@@ -204,7 +204,8 @@ def grade(computed, truth, axis: int = -1, log_domain: bool = False):
 
     Returns a str for a 1-D input and an array of str (the other axes'
     shape) otherwise.  The failures, as a user would call them, are
-    FAILURES; an exact, accurate or flushed result is not one.
+    FAILURES; an exact, accurate or flushed result is not one.  ``ulps``:
+    ulp_distance(computed, truth) when the caller has it already.
     """
     computed, truth = _same_format(computed, truth)
     fmt = format_of(truth.dtype)
@@ -214,7 +215,7 @@ def grade(computed, truth, axis: int = -1, log_domain: bool = False):
         inf = np.isinf(x) & ~(x == t)
         if not fmt.has_inf:
             inf |= np.isnan(t) & ~np.isnan(x)
-        d = ulp_distance(computed, truth)
+        d = ulp_distance(computed, truth) if ulps is None else ulps
         absolute = np.abs(x - t)
         tiny = (np.minimum(np.abs(x), np.abs(t)) < fmt.smallest_normal) & ~nan & ~inf
         close = d <= ACCURATE_ULPS
@@ -239,7 +240,7 @@ def grade(computed, truth, axis: int = -1, log_domain: bool = False):
     return str(names) if names.ndim == 0 else names
 
 
-def judged_by_ulps(computed, truth, log_domain: bool = True):
+def judged_by_ulps(computed, truth, log_domain: bool = True, ulps=None):
     """Per component: False where :func:`grade` judges it by its absolute
     error, so that its ULPs measure nothing a user sees; True elsewhere.
     That is where x and t both lie below the smallest normal number and are
@@ -247,13 +248,14 @@ def judged_by_ulps(computed, truth, log_domain: bool = True):
     0 or another subnormal), and, with ``log_domain``, where x is within u of
     t but more than ACCURATE_ULPS ulps from it (the top entry's
     log-probability near 0, graded accurate).  The accuracy statistics (ULPs,
-    bits) are taken over the components where this is True."""
+    bits) are taken over the components where this is True.  ``ulps``:
+    ulp_distance(computed, truth) when the caller has it already."""
     computed, truth = _same_format(computed, truth)
     fmt = format_of(truth.dtype)
     with np.errstate(all="ignore"):  # ml_dtypes warns on signalling NaNs
         x, t = computed.astype(np.float64), truth.astype(np.float64)
         gap = np.abs(x - t)
-        far = ulp_distance(computed, truth) > ACCURATE_ULPS
+        far = (ulp_distance(computed, truth) if ulps is None else ulps) > ACCURATE_ULPS
         underflow = (np.abs(x) < fmt.smallest_normal) & (np.abs(t) < fmt.smallest_normal)
     by_absolute = far & underflow
     if log_domain:

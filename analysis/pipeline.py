@@ -54,7 +54,7 @@ from .report_cli import InputError, _command, _run_studies, _short_bench, check_
 from .store import folder, registry
 from .store import manifest as store_manifest
 from .store.files import DATA_DIR, atomic_write, json_bytes, load_cached, store_cached
-from .subprocesses import FrameworksJob, frameworks_outputs, host_files  # noqa: F401 -- re-exported
+from .subprocesses import FrameworksJob, HostJob, compile_kernels, frameworks_outputs, host_files  # noqa: F401 -- re-exported
 
 
 def _compute_in_parallel(data_dir: Path, parts, cfg, wcfg) -> dict:
@@ -94,9 +94,10 @@ def _part_files(part: str, cfg, wcfg) -> dict:
     return bounds_files(cfg)
 
 
-def produce_all(data_dir: Path = DATA_DIR, cfg=None, config_path=None, quick: bool = False) -> list[str]:
+def produce_all(data_dir: Path = DATA_DIR, cfg=None, config_path=None, quick: bool = False, host=None) -> list[str]:
     """Write the outputs that are not up to date; the names of the parts
-    recomputed."""
+    recomputed.  ``host``: a running :class:`HostJob` whose files host.json
+    is made of (else the host study runs here when it is out of date)."""
     from .config import load, load_worstcase
 
     data_dir = Path(data_dir)
@@ -110,7 +111,8 @@ def produce_all(data_dir: Path = DATA_DIR, cfg=None, config_path=None, quick: bo
         ("special", {}, special_files),
         ("bounds", cfg.as_dict(), lambda: bounds_files(cfg)),
         ("worstcase", wcfg.as_dict(), lambda: worstcase_files(wcfg)),
-        ("host", _host_settings(config_path, quick, cfg), lambda: host_files(config_path, quick)),
+        ("host", _host_settings(config_path, quick, cfg),
+         host.files if host is not None else lambda: host_files(config_path, quick)),
     )
     computed = _compute_in_parallel(data_dir, parts, cfg, wcfg)
     for part, settings, compute in parts:
@@ -163,15 +165,28 @@ def _write_all(cfg, config_path, out: Path, executor, progress) -> None:
     # The frameworks study runs in its own process from the start, beside the
     # rest (which leaves a core idle in its serial parts); collected last,
     # into the same staging folder.
+    # So does the host study (its workers are processes of their own), when
+    # host.json is out of date.  The Numba kernels are compiled first, once,
+    # when these or the sweep are to run: else every process compiles them.
+    host_stale = not store_manifest.up_to_date(
+        out, "host", registry.key("host", _host_settings(config_path, cfg.quick, cfg)))  # fmt: skip
+    sweep_stale = not store_manifest.up_to_date(out, "sweep", registry.key("sweep", cfg.as_dict()))
+    if host_stale or sweep_stale or FrameworksJob.stale(out, config_path, cfg.quick):
+        compile_kernels()
     job = FrameworksJob.start(out, config_path, cfg.quick)
+    host = None
     try:
+        if host_stale:
+            host = HostJob(config_path, cfg.quick)
         sweep.run(cfg, data_dir=out, progress=progress, executor=executor)
         logsoftmax_outputs(out, quick=cfg.quick)
         examples_outputs(out, [d for d in STUDY_DTYPES if d in cfg.dtypes])
-        produce_all(out, cfg=cfg, config_path=config_path, quick=cfg.quick)
+        produce_all(out, cfg=cfg, config_path=config_path, quick=cfg.quick, host=host)
         methods_real_outputs(out, quick=cfg.quick)
         if job is not None:
             job.finish()
     finally:
+        if host is not None:
+            host.stop()
         if job is not None:
             job.stop()

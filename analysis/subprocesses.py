@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from .producers import _command_of, produce
@@ -35,17 +36,48 @@ _DIE_WITH_PARENT = (
 )
 
 
-def host_files(config_path, quick: bool) -> dict:
+def compile_kernels() -> list[str]:
+    """The Numba kernels whose on-disk cache is cold, compiled side by side,
+    each in a process of its own (:mod:`analysis.kernel_warmup`), before a
+    study starts the processes that use them; the names compiled.  Nothing
+    when they are cached or the numpy path is in use."""
+    from . import fastref, kernel_warmup
+
+    if not fastref.COMPILED:
+        return []
+    todo = [name for name in kernel_warmup.KERNELS if not kernel_warmup.cached(name)]
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+    processes = [
+        subprocess.Popen([sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), "analysis.kernel_warmup", name],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        for name in todo
+    ]
+    try:
+        for name, process in zip(todo, processes):
+            _, err = process.communicate()
+            if process.returncode:
+                raise RuntimeError(f"compiling the {name} kernel failed: {err.decode()[-500:]}")
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return todo
+
+
+def host_files(config_path, quick: bool, children: list | None = None, stopping: list | None = None) -> dict:
     """host.json: analysis.studies.hostlib run once per dispatch level, each in a
     fresh interpreter whose NPY_DISABLE_CPU_FEATURES stops numpy at that
-    level (numpy reads it at import), two at a time."""
+    level (numpy reads it at import), two at a time.  ``children`` receives
+    the running processes and a true item in ``stopping`` stops the
+    measurement (:class:`HostJob`)."""
     import concurrent.futures
 
     from .config import load_host
     from .studies import hostlib
 
-    children: list[subprocess.Popen] = []
-    stopping = []
+    children = [] if children is None else children
+    stopping = [] if stopping is None else stopping
 
     def run(level: dict) -> dict:
         env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": level["disable"], "PYTHONPATH": str(HERE.parent)}
@@ -85,6 +117,38 @@ def host_files(config_path, quick: bool) -> dict:
     return {"host.json": document}
 
 
+class HostJob:
+    """:func:`host_files` on a thread of its own, started beside the sweep
+    (its work is in child processes), collected by :meth:`files`;
+    :meth:`stop` kills its children (an interrupted or failed pipeline)."""
+
+    def __init__(self, config_path, quick: bool):
+        self.children: list[subprocess.Popen] = []
+        self.stopping: list[bool] = []
+        self.result = self.error = None
+        self.thread = threading.Thread(target=self._run, args=(config_path, quick), daemon=True)
+        self.thread.start()
+
+    def _run(self, config_path, quick: bool) -> None:
+        try:
+            self.result = host_files(config_path, quick, self.children, self.stopping)
+        except BaseException as err:  # noqa: BLE001 -- raised again by files()
+            self.error = err
+
+    def files(self) -> dict:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+    def stop(self) -> None:
+        self.stopping.append(True)
+        for child in list(self.children):
+            if child.poll() is None:
+                child.kill()
+        self.thread.join()
+
+
 class FrameworksJob:
     """analysis.studies.frameworks in its own interpreter (JAX's x64 mode is
     process-wide), writing frameworks.json when it ends.  Keyed also by the
@@ -95,20 +159,32 @@ class FrameworksJob:
         self.data_dir, self.settings, self.process = data_dir, settings, process
         self.stdout, self.stderr, self.quick = stdout, stderr, quick
 
-    @classmethod
-    def start(cls, data_dir: Path, config_path=None, quick: bool = False):
-        """The running study, or None when frameworks.json is up to date or JAX is missing."""
-        import tempfile
-
+    @staticmethod
+    def settings(config_path=None, quick: bool = False) -> dict | None:
+        """What frameworks.json depends on besides code; None without JAX."""
         from . import frameworks
         from .config import load_frameworks
 
         if frameworks.version("jax") is None:
             return None
         fcfg = load_frameworks(config_path, quick)
-        settings = {**fcfg.as_dict(), "versions": {k: frameworks.version(k) for k in ("jax", "jaxlib", "torch")}}
-        if store_manifest.up_to_date(data_dir, "frameworks", registry.key("frameworks", settings)):
+        return {**fcfg.as_dict(), "versions": {k: frameworks.version(k) for k in ("jax", "jaxlib", "torch")}}
+
+    @classmethod
+    def stale(cls, data_dir: Path, config_path=None, quick: bool = False) -> bool:
+        """Whether start() would run the study."""
+        settings = cls.settings(config_path, quick)
+        return settings is not None and not store_manifest.up_to_date(
+            data_dir, "frameworks", registry.key("frameworks", settings))  # fmt: skip
+
+    @classmethod
+    def start(cls, data_dir: Path, config_path=None, quick: bool = False):
+        """The running study, or None when frameworks.json is up to date or JAX is missing."""
+        import tempfile
+
+        if not cls.stale(data_dir, config_path, quick):
             return None
+        settings = cls.settings(config_path, quick)
         env = {**os.environ, "PYTHONPATH": str(HERE.parent), "SOFTMAX_STUDY_PARENT_PID": str(os.getpid())}
         command = [sys.executable, "-m", "analysis.studies.frameworks"]
         command += ["--config", str(config_path)] if config_path else []

@@ -131,6 +131,19 @@ def chunk_from_entry(task: dict, key: str, blob) -> dict:
     return chunk
 
 
+def thresholds_json(cfg: Config) -> str:
+    """thresholds.json's text (:func:`analysis.studies.thresholds.thresholds`);
+    a worker sends it back as text, not as a pickled object."""
+    return json.dumps(thresholds.thresholds(cfg), indent=1) + "\n"
+
+
+def _checked_thresholds(text) -> str:
+    """A worker's thresholds.json text, checked to be a JSON list of records."""
+    if not isinstance(text, str) or not isinstance(json.loads(text), list):
+        raise RuntimeError("a worker returned malformed thresholds")
+    return text
+
+
 def _worker_init() -> None:
     """Workers leave Ctrl-C to the parent, which stops them (see run), and
     die with the parent: a worker of a parent killed with SIGKILL would
@@ -201,6 +214,7 @@ def _compute_and_write(cfg, todo, keys, artifact_key, vers, data_dir, cache_dir,
     missing = [(t, k) for t, k in zip(todo, keys) if results[k] is None]
     # The longest chunks first, so the two workers finish together.
     missing.sort(key=lambda tk: -tk[0]["n"])
+    threshold_text = None
     if missing:
         own = executor is None
         if own:
@@ -208,8 +222,10 @@ def _compute_and_write(cfg, todo, keys, artifact_key, vers, data_dir, cache_dir,
         bar = progress(len(missing)) if progress else None
         cache_ok = True
         try:
+            # The threshold search (seconds, serial) beside the chunks, not after them.
+            threshold_future = executor.submit(thresholds_json, cfg)
             futures = {executor.submit(chunk_entry, t, k): (t, k) for t, k in missing}
-            pending = set(futures)
+            pending = set(futures) | {threshold_future}
             while pending:
                 # A short timeout keeps the main thread responsive to Ctrl-C
                 # (a signal is only acted on when this thread wakes up).
@@ -217,12 +233,15 @@ def _compute_and_write(cfg, todo, keys, artifact_key, vers, data_dir, cache_dir,
                     raise KeyboardInterrupt
                 done, pending = concurrent.futures.wait(pending, timeout=0.2, return_when="FIRST_COMPLETED")
                 for future in done:
+                    if future is threshold_future:
+                        threshold_text = _checked_thresholds(future.result())
+                        continue
                     task, key = futures[future]
                     blob = future.result()
                     results[key] = chunk_from_entry(task, key, blob)
                     cache_ok = cache_ok and save_entry(key, blob, cache_dir)
                 if bar is not None:
-                    bar.update(len(done))
+                    bar.update(len(done - {threshold_future}))
         except BaseException:
             if own:  # Ctrl-C or a failed chunk: stop the workers now, not after their chunk
                 for process in list(getattr(executor, "_processes", {}).values()):
@@ -239,7 +258,7 @@ def _compute_and_write(cfg, todo, keys, artifact_key, vers, data_dir, cache_dir,
     blocks = {block: value for k in keys for block, value in results[k].items()}
     files = {
         "sweep.parquet": sweep_parquet(blocks),
-        "thresholds.json": (json.dumps(thresholds.thresholds(cfg), indent=1) + "\n").encode(),
+        "thresholds.json": (threshold_text or thresholds_json(cfg)).encode(),
     }
     provenance = {
         "config": cfg.as_dict(),

@@ -236,3 +236,40 @@ def test_kernel_constants_are_crmaths():
     assert set(crmath_kernel.CODES) == set(crmath.FUNCTIONS)
     assert (crmath_kernel.EPS, crmath_kernel.EXP_REL, crmath_kernel.UNDERFLOW) == (crmath.EPS, crmath.EXP_REL,
                                                                                    crmath.UNDERFLOW)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", crmath.FUNCTIONS)
+@pytest.mark.parametrize("dtype_name", ["float32", "float64"])
+@pytest.mark.parametrize("layout", ["runs", "distinct", "signed_zeros", "one"])
+def test_arrays_with_runs_give_what_each_entry_gives(name, dtype_name, layout):
+    """crmath evaluates each run of equal neighbours once (two-level rows);
+    every entry must still get f of its own argument, correctly rounded
+    (MPFR), whatever the layout: runs, all distinct, -0.0 beside 0.0 (equal
+    values, different bits: log1p and expm1 keep the sign), one entry."""
+    rng = np.random.default_rng([7, len(name), len(layout)])
+    dtype = FORMATS[dtype_name].dtype
+    if layout == "runs":
+        x = np.repeat(rng.uniform(0.01, 3.0, (60, 2)), [1, 37], axis=1)
+    elif layout == "distinct":
+        x = rng.uniform(0.01, 3.0, (5, 40))
+    elif layout == "signed_zeros":
+        x = np.array([[0.0, -0.0, -0.0, 0.0, 0.5, 0.5, -0.0] * 6])
+    else:
+        x = np.array([[0.75]])
+    x = x.astype(dtype)
+    got = getattr(crmath, name)(x)
+    expected = mpfr_rounded(name, x.astype(np.float64).ravel(), dtype_name).reshape(x.shape)
+    assert_same(np.asarray(got, np.float64).ravel(), expected.ravel(), x.ravel(), f"{name} {dtype_name} {layout}")
+    assert np.array_equal(np.signbit(got), np.signbit(expected))
+
+
+@pytest.mark.parametrize("dtype_name", ["float32", "float64"])
+def test_log2_of_every_power_of_two_is_its_exponent(dtype_name):
+    """log2(2**k) = k exactly (the vectorized special case), from the
+    smallest subnormal to the largest power of the format, against MPFR."""
+    fmt = FORMATS[dtype_name]
+    k = np.arange(fmt.emin - fmt.precision + 1, fmt.emax + 1)
+    x = np.ldexp(1.0, k).astype(fmt.dtype)
+    got = np.asarray(crmath.log2(x), np.float64)
+    np.testing.assert_array_equal(got, k.astype(np.float64))
+    assert_same(got, mpfr_rounded("log2", x.astype(np.float64), dtype_name), x, "log2")

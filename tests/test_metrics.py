@@ -245,3 +245,25 @@ def test_classify_in_a_format_without_infinity():
     computed = np.array([[0.5, 0.25], [0.5, 448.0], [np.nan, 0.25], [0.5, 0.0]], e4m3)
     assert classify(computed, truth).tolist() == ["ok", "inf", "ok", "zero"]
     assert classify(truth[0], truth[0]) == "ok"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("log_domain", [False, True])
+def test_grade_and_judged_by_ulps_with_the_distance_given_are_the_same(dtype, log_domain):
+    """The sweep passes ulp_distance(computed, truth) it already has; grade
+    and judged_by_ulps must then answer exactly as when they compute it."""
+    from analysis.metrics import grade, judged_by_ulps
+
+    fmt = FORMATS[np.dtype(dtype).name]
+    uint = {2: np.uint16, 4: np.uint32, 8: np.uint64}[fmt.dtype.itemsize]
+    rng = np.random.default_rng(5)
+    truth = (rng.standard_normal((400, 6)) * rng.choice([1e-6, 1.0, 1e3], (400, 1))).astype(fmt.dtype)
+    steps = rng.choice([0, 1, 2, 9], truth.shape).astype(uint)  # ulps away from the truth (in magnitude)
+    computed = (truth.view(uint) + steps).view(fmt.dtype)
+    computed[rng.random(truth.shape) < 0.05] = 0  # flushed or lost
+    computed[0, 0] = np.nan
+    d = ulp_distance(computed, truth)
+    np.testing.assert_array_equal(grade(computed, truth, log_domain=log_domain, ulps=d),
+                                  grade(computed, truth, log_domain=log_domain))  # fmt: skip
+    np.testing.assert_array_equal(judged_by_ulps(computed, truth, log_domain, ulps=d),
+                                  judged_by_ulps(computed, truth, log_domain))  # fmt: skip

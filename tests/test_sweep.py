@@ -406,3 +406,17 @@ def test_an_empty_data_dir_is_refused(tmp_path):
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert done.returncode == 2 and "--data-dir: must not be empty" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_row_medians_are_numpys_nanmedian():
+    """The sweep's per-row median of the ulps and bits (NaN where a component
+    is not measured in ulps) is numpy's nanmedian, value for value."""
+    from analysis.studies.sweep import _row_nanmedian
+
+    rng = np.random.default_rng(11)
+    for trial in range(300):
+        rows, width = int(rng.integers(1, 30)), int(rng.integers(1, 25))
+        a = rng.choice([0.0, 1.0, 2.0, 3.0, 7.5, 1e6, 2.0**53, np.inf], (rows, width))
+        a[rng.random((rows, width)) < 0.4] = np.nan
+        a[:, int(rng.integers(width))] = rng.choice([0.0, 1.0, 4.0], rows)  # every row has a number
+        np.testing.assert_array_equal(_row_nanmedian(a), np.nanmedian(a, axis=1), err_msg=str(trial))

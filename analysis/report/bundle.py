@@ -59,6 +59,17 @@ class Bundle:
     def methods_real(self) -> dict | None:
         return self.documents.get("methods_real.json")
 
+    @functools.cached_property
+    def _memo(self) -> dict:
+        return {}
+
+    def memo(self, key, compute):
+        """compute() once per bundle under ``key``: a number that two
+        sections show (the method rankings) is computed once per build."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
     def get(self, name: str):
         """A JSON document of the bundle, None when its artifact was not computed."""
         return self.documents.get(name)
@@ -112,7 +123,8 @@ def select(sweep, **equal) -> np.ndarray:
 
 def failed(sweep) -> np.ndarray:
     """The rows whose grade is a failure (lost, inf or NaN: metrics.FAILURES)."""
-    return np.isin(sweep["grade"], FAILURES)
+    uniques, codes = _codes(sweep["grade"])  # integers compared, not millions of strings
+    return np.isin(codes, np.flatnonzero(np.isin(uniques, FAILURES)))
 
 
 # The range over which the report states shares: two-level vectors whose

@@ -54,17 +54,17 @@ GRADIENT_SETTINGS = ("normal_s1", "llm_t1", "llm_t0.1", "attn_outlier_d128")
 
 def _summary(computed: np.ndarray, truth: np.ndarray, function: str) -> dict:
     """rows, worst and median of the per-row worst ulps (also over the rows
-    that did not fail), grade counts."""
+    that did not fail, with their 5th and 95th percentiles), grade counts."""
     if computed.ndim == 1:
         computed, truth = computed[:, None], truth[:, None]
     log_domain = function != "softmax"
     with np.errstate(invalid="ignore"):
-        ulps = np.atleast_1d(ulp_distance(computed, truth)).reshape(computed.shape)
+        distance = np.atleast_1d(ulp_distance(computed, truth)).reshape(computed.shape)
         # Components graded by absolute error (a subnormal truth flushed to 0,
         # a log-probability within u of a truth near 0) have no ULPs: 0.
-        ulps = np.where(judged_by_ulps(computed, truth, log_domain).reshape(computed.shape), ulps, 0.0)
-        worst = ulps.max(axis=-1)
-    grades = np.atleast_1d(grade(computed, truth, log_domain=log_domain))
+        judged = judged_by_ulps(computed, truth, log_domain, ulps=distance).reshape(computed.shape)
+        worst = np.where(judged, distance, 0.0).max(axis=-1)
+    grades = np.atleast_1d(grade(computed, truth, log_domain=log_domain, ulps=distance))
     kept = worst[~np.isin(grades, FAILURES)]
     return {
         "rows": int(worst.size),
@@ -73,6 +73,9 @@ def _summary(computed: np.ndarray, truth: np.ndarray, function: str) -> dict:
         # over the rows that did not fail (lost, inf, NaN): the error of the answers a user keeps
         "median_ok_ulp": float(np.median(kept)) if kept.size else None,
         "worst_ok_ulp": float(kept.max()) if kept.size else None,
+        # their 5th and 95th percentiles (numpy's linear interpolation): the figure's band
+        "p5_ok_ulp": float(np.percentile(kept, 5)) if kept.size else None,
+        "p95_ok_ulp": float(np.percentile(kept, 95)) if kept.size else None,
         "grades": {g: int((grades == g).sum()) for g in GRADES if (grades == g).any()},
     }
 
@@ -141,12 +144,15 @@ def study(cfg, progress=None) -> dict:
     with_torch = frameworks.torch_available()
     records, gradients = [], []
     started = time.perf_counter()
+    drawn = {}  # the float64 rows of each (setting, n), drawn once for every format
     for dtype_name in cfg.dtypes:
         dtype = FORMATS[dtype_name].dtype
         for n, draws in zip(cfg.lengths, cfg.draws):
             for setting in logits.SETTINGS:
+                if (setting, n) not in drawn:
+                    drawn[setting, n] = logits.rows(setting, n, draws, cfg.seed)
                 with np.errstate(over="ignore"):
-                    z = logits.rows(setting, n, draws, cfg.seed).astype(dtype)
+                    z = drawn[setting, n].astype(dtype)
                 finite = np.all(np.isfinite(z.astype(np.float64)), axis=-1)
                 base = {"setting": setting, "n": n, "dtype": dtype_name, "skipped": int((~finite).sum())}
                 z = z[finite]

@@ -148,12 +148,14 @@ def _worst(computed, truth, log_domain: bool) -> tuple[np.ndarray, np.ndarray]:
     return grades, ulp_distance(computed, truth).max(axis=1)
 
 
-def study_effect(cfg, lengths, methods) -> list[dict]:
+def study_effect(cfg, lengths, methods, draws: int | None = None) -> list[dict]:
     """The methods in the host arithmetic against the model arithmetic on the
-    sweep's vectors (both families, every format of ``cfg``) at ``lengths``.
-    SciPy has no model arithmetic: its host results are compared with the
-    model results of "shifted", the formula it evaluates."""
-    subset = dataclasses.replace(cfg, lengths=tuple(lengths), methods=("naive",), extra_methods=())
+    sweep's vectors (both families, every format of ``cfg``) at ``lengths``,
+    of the scaled normal family the first ``draws`` draws per scale (all
+    when None).  SciPy has no model arithmetic: its host results are
+    compared with the model results of "shifted", the formula it evaluates."""
+    subset = dataclasses.replace(cfg, lengths=tuple(lengths), methods=("naive",), extra_methods=(),
+                                 draws=cfg.draws if draws is None else min(draws, cfg.draws))  # fmt: skip
     totals: dict[tuple, dict] = {}
     for task in sweep.tasks(subset):
         z, _ = sweep.chunk_vectors(task)
@@ -201,7 +203,7 @@ def measure_level(cfg, hcfg) -> dict:
     return {
         "features": sorted(k for k, v in __cpu_features__.items() if v),
         "library": library_errors(cfg.dtypes, hcfg.samples, hcfg.seed),
-        "study": study_effect(cfg, hcfg.lengths, hcfg.methods),
+        "study": study_effect(cfg, hcfg.lengths, hcfg.methods, hcfg.draws),
     }
 
 

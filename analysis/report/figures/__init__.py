@@ -20,6 +20,6 @@ own dash pattern, so the figures survive greyscale printing.
 
 from .common import GRADE_STYLE, METHOD_STYLE, RC, SvgFigure, to_svg  # noqa: F401
 from .extras import bhh_error_vs_bound, bounds_vs_sweep, cost_per_element, host_library, method_ranking  # noqa: F401
-from .hero import bits_overlay, hero  # noqa: F401
+from .hero import bits_overlay, hero, scale_percentiles  # noqa: F401
 from .logsoftmax import cross_entropy, max_approx_error, std_norm_vs_softmax  # noqa: F401
 from .sweep import bits_vs_scale, failure_map, predicted_lines, thresholds_scatter  # noqa: F401

@@ -2,7 +2,7 @@
 per format (columns) and function (rows), against n, one line per
 implementation: the share of rows that fail (graded lost, inf or NaN), and
 the error of the rows that do not (the largest, over the settings, of the
-median worst-component ulps)."""
+median worst-component ulps, with the 5-95 % band of that setting's rows)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,16 @@ def kept_error(records, impl: str, dtype: str, function: str, n: int) -> float |
     return max(values) if values else None
 
 
+def kept_band(records, impl: str, dtype: str, function: str, n: int) -> tuple[float, float] | None:
+    """The 5th and 95th percentiles of the worst-component ulps of the rows
+    that did not fail, in the setting whose median gives kept_error."""
+    rs = [r for r in _records(records, impl, dtype, function, n) or () if r["median_ok_ulp"] is not None]
+    if not rs or rs[0].get("p5_ok_ulp") is None:
+        return None
+    worst = max(rs, key=lambda r: float(r["median_ok_ulp"]))
+    return float(worst["p5_ok_ulp"]), float(worst["p95_ok_ulp"])
+
+
 def _length_label(n: int) -> str:
     """10, 1000, then powers of two as 2^k."""
     k = n.bit_length() - 1
@@ -82,6 +92,10 @@ def long_rows(doc: Mapping, metric: str = "failed", functions=("softmax", "logsu
                     # one marker, at the line's end, tells the lines apart (one per point made the figure too big)
                     ax.plot(x, y, color=colour, linestyle=dash, marker=marker, markersize=3, linewidth=1,
                             markevery=[len(x) - 1], label=impl)  # fmt: skip
+                    bands = [kept_band(records, impl, dtype, function, n) for n in x] if metric == "error" else []
+                    if bands and all(b is not None for b in bands):
+                        ax.fill_between(x, [transform(b[0]) for b in bands], [transform(b[1]) for b in bands],
+                                        color=colour, alpha=0.12, linewidth=0)  # fmt: skip
             ax.set_xscale("log", base=2)
             # a few labelled lengths and no minor ticks: the figure stays small
             ticks = [n for n in (10, 1000, 2**15, 2**18) if lengths[0] <= n <= lengths[-1]]

@@ -98,55 +98,68 @@ def hero(records: Mapping[str, np.ndarray], dtypes: Sequence[str], failed: Calla
     return to_svg(fig, "hero", alt)
 
 
+def scale_percentiles(records: Mapping[str, np.ndarray], dtype: str, method: str, n: int, failed: Callable) -> dict:
+    """Per scale s of the scaled normal family (one format, method and
+    length n): the 5th, 50th and 95th percentiles (numpy's linear
+    interpolation) of the worst component's bits of error over the draws
+    that do not fail, the number of draws and of failing draws.  Pure
+    numbers: the figure and the report's table read them."""
+    mask = (records["dtype"] == dtype) & (records["method"] == method) & (records["n"] == n)
+    bits, bad = records["max_bits"][mask], failed(records["grade"][mask])
+    scales, which = np.unique(records["scale"][mask], return_inverse=True)
+    out = {"scale": scales, "p5": [], "p50": [], "p95": [], "draws": [], "failed": []}
+    for k in range(len(scales)):
+        at = which == k
+        kept = bits[at & ~bad & ~np.isnan(bits)]
+        q = np.percentile(kept, [5, 50, 95]) if kept.size else (np.nan,) * 3
+        for key, v in zip(("p5", "p50", "p95"), q):
+            out[key].append(float(v))
+        out["draws"].append(int(at.sum()))
+        out["failed"].append(int((at & bad).sum()))
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
 def bits_overlay(
     records: Mapping[str, np.ndarray], function: str, dtypes: Sequence[str], failed: Callable
 ) -> SvgFigure:
-    """Bits of error of ``function`` on z = s·x (x standard normal) against the
-    scale s: one panel per format on shared axes, naive and max-shifted
-    overlaid.  A line is the median over draws and lengths n of the worst
-    component's bits at each scale (over the vectors that did not fail), the
-    band spans the lengths' medians; a cross on the top edge marks a scale at
-    which some vector fails."""
+    """Bits of error of ``function`` on z = s·x (x standard normal) at the
+    longest length n of the sweep, against the scale s: one panel per format
+    on shared axes, naive and max-shifted overlaid.  A line is the median
+    over the draws of the worst component's bits (over the draws that do not
+    fail), the band spans their 5th to 95th percentiles
+    (:func:`scale_percentiles`); a cross on the top edge marks a scale at
+    which some draw fails."""
     records = _subset(records, family="scaled_normal", function=function)
-    ok_all = ~failed(records["grade"])
+    n = int(np.max(records["n"])) if len(records["n"]) else 0
+    records = _subset(records, n=n)
+    ok_all = ~failed(records["grade"]) & ~np.isnan(records["max_bits"])
     largest = float(np.max(records["max_bits"][ok_all])) if ok_all.any() else 1.0
     top = max(3.0, math.ceil(largest * 1.1 + 0.5))
     fig, panels = _format_panels(dtypes, panel_height=1.6, extra_height=1.0, bottom=0.8, wspace=0.08)
     summary = []
     for ax, dtype, first_column, last_row in panels:
         for method, style in HERO_STYLE.items():
-            mask = (records["dtype"] == dtype) & (records["method"] == method)
-            scales = np.unique(records["scale"][mask])
-            if not len(scales):
+            q = scale_percentiles(records, dtype, method, n, failed)
+            if not len(q["scale"]):
                 continue
-            lengths = np.unique(records["n"][mask])
-            centre, low, high, fails = [], [], [], []
-            for s in scales:
-                at = mask & (records["scale"] == s)
-                ok = at & ~failed(records["grade"])
-                per_n = [float(np.median(records["max_bits"][ok & (records["n"] == n)]))
-                         for n in lengths if (ok & (records["n"] == n)).any()]  # fmt: skip
-                centre.append(float(np.median(records["max_bits"][ok])) if ok.any() else np.nan)
-                low.append(min(per_n) if per_n else np.nan)
-                high.append(max(per_n) if per_n else np.nan)
-                fails.append(bool((at & ~ok).any()))
-            fails = np.array(fails)
-            ax.fill_between(scales, low, high, color=style["color"], alpha=0.18, linewidth=0)
-            ax.plot(scales, centre, color=style["color"], linestyle=style["linestyle"], linewidth=1.4)
+            scales, fails = q["scale"], q["failed"] > 0
+            ax.fill_between(scales, q["p5"], q["p95"], color=style["color"], alpha=0.18, linewidth=0)
+            ax.plot(scales, q["p50"], color=style["color"], linestyle=style["linestyle"], linewidth=1.4)
             if fails.any():
                 ax.plot(scales[fails], np.full(fails.sum(), top), linestyle="none", marker="x", color=style["color"],
                         markersize=4, clip_on=False)  # fmt: skip
-                summary.append(f"{dtype} {method}: fails from scale {float(scales[fails].min()):.3g}")
+                summary.append(f"{dtype} {method}: some draw fails from scale {float(scales[fails].min()):.3g}")
             else:
-                summary.append(f"{dtype} {method}: no failure, median up to {np.nanmax(centre):.2g} bits")
+                summary.append(f"{dtype} {method}: no failure, median up to {np.nanmax(q['p50']):.2g} bits")
         ax.set_xscale("log")
         ax.set_ylim(-0.3, top)
         _label_panel(ax, dtype, first_column, last_row, "bits of error", "scale s of z = s·x (log scale)")
     handles = [Line2D([], [], color=s["color"], linestyle=s["linestyle"], linewidth=1.4, label=s["label"])
                for s in HERO_STYLE.values()]  # fmt: skip
     handles.append(Line2D([], [], color="#444444", linestyle="none", marker="x", markersize=4,
-                          label="some vector fails (top edge)"))  # fmt: skip
+                          label="some draw fails (top edge)"))  # fmt: skip
     fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=3, frameon=False)
-    alt = (f"Bits of error of {function} against the scale of normally distributed logits, one panel per format on "
-           "shared axes, naive and max-shifted overlaid. " + "; ".join(summary) + ".")  # fmt: skip
+    alt = (f"Bits of error of {function} at n = {n} against the scale of normally distributed logits, one panel per "
+           "format on shared axes, naive and max-shifted overlaid, median and 5–95 % band over the draws. "
+           + "; ".join(summary) + ".")  # fmt: skip
     return to_svg(fig, f"bits-{function}", alt)

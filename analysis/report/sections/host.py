@@ -44,6 +44,7 @@ def host_section(doc: dict | None) -> dict | None:
         "samples": number(settings["samples"]),
         "lengths": text(", ".join(str(n) for n in settings["lengths"])),
         "methods": text(", ".join(settings["methods"])),
+        "draws": number(settings["draws"]) if "draws" in settings else text("all"),
         "model_identical": text("yes" if doc["model_identical_at_every_level"] else "NO", ""
                                 if doc["model_identical_at_every_level"] else "failed"),  # fmt: skip
         "library_header": ["function", "format", "arguments"] + [level["name"] for level in levels],

@@ -51,6 +51,12 @@ def bench_cost(bench: dict | None, function: str, method: str, dtype: str) -> fl
     return times[method, n] / times["naive", n]
 
 
+def rankings_of(bundle) -> dict:
+    """{function: method_ranking(...)} of the bundle, computed once per build."""
+    return bundle.memo("rankings", lambda: {
+        f: method_ranking(bundle.sweep, bundle.methods_real, bundle.bench, f) for f in FUNCTIONS})  # fmt: skip
+
+
 def method_ranking(sweep, real: dict | None, bench: dict | None, function: str) -> dict:
     """{dtype: [row, ...]} with the methods of ``function`` ranked (best
     first) by severity: the share of failures (lost, inf or NaN) over the
@@ -62,7 +68,7 @@ def method_ranking(sweep, real: dict | None, bench: dict | None, function: str) 
     the same range.  With the same numbers on the MNIST logits and the cost."""
     out = {}
     formats = [d for d in ALL_DTYPES if d in set(distinct(sweep["dtype"]))]
-    fails, inside = failed(sweep), in_range(sweep)
+    fails, inside, flushed = failed(sweep), in_range(sweep), select(sweep, grade="flushed")
     for dtype in formats:
         lengths = _ranking_lengths(sweep, function, dtype)
         base = select(sweep, function=function, dtype=dtype) & np.isin(sweep["n"], lengths)
@@ -80,7 +86,7 @@ def method_ranking(sweep, real: dict | None, bench: dict | None, function: str) 
                     "sweep_median": float(np.median(bits)) if bits.size else None,
                     "sweep_max": float(bits.max()) if bits.size else None,
                     "sweep_not_ok": float((ranged & fails).sum() / ranged.sum()) if ranged.any() else 0.0,
-                    "sweep_flushed": int((ranged & (sweep["grade"] == "flushed")).sum()),
+                    "sweep_flushed": int((ranged & flushed).sum()),
                     "real_median": summary["median_bits"] if summary else None,
                     "real_max": summary["max_bits"] if summary else None,
                     "real_not_ok": summary["not_ok"] / summary["vectors"] if summary and summary["vectors"] else None,
@@ -108,7 +114,7 @@ def methods_section(bundle) -> dict:
     tables = []
     figure = None
     if len(present) > 2:  # naive and shifted alone: the Results section covers them
-        rankings = {f: method_ranking(sweep, bundle.methods_real, bundle.bench, f) for f in FUNCTIONS}
+        rankings = rankings_of(bundle)
         figure = figures.method_ranking(rankings["softmax"], "softmax")
         for dtype in rankings["softmax"]:
             rows = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...formats import STUDY_DTYPES
 from ...store.schema import THRESHOLD_KINDS as KINDS
 from .. import figures
@@ -67,6 +69,38 @@ def threshold_summary(thresholds) -> dict:
     }
 
 
+def _first(scales, mask) -> float | None:
+    return float(scales[mask].min()) if mask.any() else None
+
+
+def temperature_counts(sweep, dtypes) -> dict:
+    """Softmax on the scaled normal family, per format and length n, naive
+    and max-shifted: the smallest scale at which some draw fails (and how
+    many of the draws fail there) and the smallest from which every draw
+    fails, counted out of the draws (hero.scale_percentiles)."""
+    records = select(sweep, family="scaled_normal", function="softmax")
+    records = {k: v[records] for k, v in sweep.items()}
+    rows, draws = [], set()
+    for dtype in dtypes:
+        for n in sorted({int(v) for v in records["n"][records["dtype"] == dtype]}):
+            row = [text(dtype), number(n)]
+            for method in ("naive", "shifted"):
+                q = figures.scale_percentiles(records, dtype, method, n, failed)
+                draws.update(q["draws"].tolist())
+                some = _first(q["scale"], q["failed"] > 0)
+                every = q["failed"] == q["draws"]
+                # "from s on every draw fails": the smallest scale beyond which no scale has a surviving draw
+                tail = np.flip(np.logical_and.accumulate(np.flip(every)))
+                at = int(np.argmax(q["scale"] == some)) if some is not None else None
+                row += [
+                    text("none") if some is None else number(some, digits=3),
+                    text("–") if at is None else text(f"{q['failed'][at]} of {q['draws'][at]}"),
+                    text("none") if not tail.any() else number(_first(q["scale"], tail), digits=3),
+                ]
+            rows.append(row)
+    return {"rows": rows, "draws": text(" or ".join(str(d) for d in sorted(draws)) or "0")}
+
+
 def make_figures(bundle, dtypes) -> dict:
     sweep = bundle.sweep
     two_level_lengths = sorted(set(sweep["n"][select(sweep, family="two_level")].tolist()))
@@ -85,7 +119,8 @@ def make_figures(bundle, dtypes) -> dict:
     for function in ("softmax",):  # logsumexp and log-softmax: the log-domain table and the rankings
         if select(sweep, family="scaled_normal", function=function).any():
             figure = figures.bits_overlay(sweep, function, every_format(sweep), failed)
-            out["bits"].append({"function": function, "figure": figure})
+            longest = int(sweep["n"][select(sweep, family="scaled_normal", function=function)].max())
+            out["bits"].append({"function": function, "figure": figure, "n": number(longest)})
     return out
 
 
@@ -93,6 +128,7 @@ def context(bundle) -> dict:
     return {
         "figures": make_figures(bundle, dtypes_of(bundle.sweep)),
         "threshold_summary": threshold_summary(bundle.thresholds),
+        "temperature": temperature_counts(bundle.sweep, dtypes_of(bundle.sweep)),
         "examples": examples(bundle.get("examples.json")),
     }
 

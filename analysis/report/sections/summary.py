@@ -18,7 +18,7 @@ from .. import figures
 from ..bundle import FUNCTIONS, RANGE_LN_MAX, distinct, in_range, select
 from ..values import Value, format_number, number, text
 from . import Section
-from .methods import METHOD_NAMES, method_ranking
+from .methods import METHOD_NAMES, rankings_of
 
 # The formats of the recommendation table, widest first, the two float8 last.
 WIDEST_FIRST = ("float64", "float32", "float16", "bfloat16", "float8_e4m3fn", "float8_e5m2")
@@ -110,7 +110,7 @@ def recommendations(bundle) -> dict:
     its share of failed vectors."""
     sweep = bundle.sweep
     present = set(distinct(sweep["dtype"]))
-    rankings = {f: method_ranking(sweep, bundle.methods_real, bundle.bench, f) for f in FUNCTIONS}
+    rankings = rankings_of(bundle)
     rows, best = [], {}
     for dtype in (d for d in ORDER if d in present):
         fmt = FORMATS[dtype]
