@@ -98,7 +98,8 @@ def temperature_counts(sweep, dtypes) -> dict:
                     text("none") if not tail.any() else number(_first(q["scale"], tail), digits=3),
                 ]
             rows.append(row)
-    return {"rows": rows, "draws": text(" or ".join(str(d) for d in sorted(draws)) or "0")}
+    most = max(draws, default=0)
+    return {"rows": rows, "draws": number(most), "fewer": any(d < most for d in draws)}
 
 
 def make_figures(bundle, dtypes) -> dict:
@@ -128,7 +129,7 @@ def context(bundle) -> dict:
     return {
         "figures": make_figures(bundle, dtypes_of(bundle.sweep)),
         "threshold_summary": threshold_summary(bundle.thresholds),
-        "temperature": temperature_counts(bundle.sweep, dtypes_of(bundle.sweep)),
+        "temperature": temperature_counts(bundle.sweep, every_format(bundle.sweep)),
         "examples": examples(bundle.get("examples.json")),
     }
 
