@@ -64,3 +64,24 @@ def test_stop_ends_a_running_host_job(monkeypatch):
     assert started.wait(5)
     job.stop()
     assert not job.thread.is_alive() and str(job.error) == "stopped"
+
+
+def test_the_commands_keep_freed_memory_for_the_next_call(monkeypatch):
+    """analysis.allocator: the thresholds go to the environment (for the
+    processes the command starts) and to glibc's mallopt; a user's own
+    setting is kept, and one glibc would not read as a number is left to it."""
+    import sys
+
+    from analysis import allocator
+
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "268435456")
+    took = allocator.keep_freed_memory()
+    import os
+
+    assert os.environ["MALLOC_MMAP_THRESHOLD_"] == str(allocator.MMAP_THRESHOLD)
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "268435456"
+    if sys.platform.startswith("linux") and hasattr(__import__("ctypes").CDLL(None), "mallopt"):
+        assert took is True
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "lots")
+    assert allocator.keep_freed_memory() is False
