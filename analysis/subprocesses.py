@@ -171,20 +171,26 @@ class FrameworksJob:
         return {**fcfg.as_dict(), "versions": {k: frameworks.version(k) for k in ("jax", "jaxlib", "torch")}}
 
     @classmethod
+    def _stale_settings(cls, data_dir: Path, config_path=None, quick: bool = False) -> dict | None:
+        """The settings when the study is to run: JAX present, frameworks.json out of date."""
+        settings = cls.settings(config_path, quick)
+        if settings is None or store_manifest.up_to_date(data_dir, "frameworks", registry.key("frameworks", settings)):
+            return None
+        return settings
+
+    @classmethod
     def stale(cls, data_dir: Path, config_path=None, quick: bool = False) -> bool:
         """Whether start() would run the study."""
-        settings = cls.settings(config_path, quick)
-        return settings is not None and not store_manifest.up_to_date(
-            data_dir, "frameworks", registry.key("frameworks", settings))  # fmt: skip
+        return cls._stale_settings(data_dir, config_path, quick) is not None
 
     @classmethod
     def start(cls, data_dir: Path, config_path=None, quick: bool = False):
         """The running study, or None when frameworks.json is up to date or JAX is missing."""
         import tempfile
 
-        if not cls.stale(data_dir, config_path, quick):
+        settings = cls._stale_settings(data_dir, config_path, quick)
+        if settings is None:
             return None
-        settings = cls.settings(config_path, quick)
         env = {**os.environ, "PYTHONPATH": str(HERE.parent), "SOFTMAX_STUDY_PARENT_PID": str(os.getpid())}
         command = [sys.executable, "-m", "analysis.studies.frameworks"]
         command += ["--config", str(config_path)] if config_path else []
