@@ -170,8 +170,7 @@ def _write_all(cfg, config_path, out: Path, executor, progress) -> None:
     # when these or the sweep are to run: else every process compiles them.
     host_stale = not store_manifest.up_to_date(
         out, "host", registry.key("host", _host_settings(config_path, cfg.quick, cfg)))  # fmt: skip
-    sweep_stale = not store_manifest.up_to_date(out, "sweep", registry.key("sweep", cfg.as_dict()))
-    if host_stale or sweep_stale or FrameworksJob.stale(out, config_path, cfg.quick):
+    if host_stale or not sweep.up_to_date(cfg, out) or FrameworksJob.stale(out, config_path, cfg.quick):
         compile_kernels()
     job = FrameworksJob.start(out, config_path, cfg.quick)
     host = None

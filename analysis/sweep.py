@@ -179,11 +179,17 @@ def run(
     keys = [task_key(t, code, vers) for t in todo]
     # The chunks follow from the config, the code and the versions: if the
     # files on disk were made from exactly these and are intact, nothing to do.
-    key = registry.key("sweep", cfg.as_dict())
-    if store_manifest.up_to_date(data_dir, "sweep", key):
+    if up_to_date(cfg, data_dir):
         return data_dir
+    key = registry.key("sweep", cfg.as_dict())
     with _stop_requests() as stop:
         return _compute_and_write(cfg, todo, keys, key, vers, data_dir, cache_dir, progress, executor, stop)
+
+
+def up_to_date(cfg: Config, data_dir: Path) -> bool:
+    """Whether the manifest says sweep.parquet and thresholds.json under
+    ``data_dir`` were made from this config, this code and these versions."""
+    return store_manifest.up_to_date(Path(data_dir), "sweep", registry.key("sweep", cfg.as_dict()))
 
 
 @contextlib.contextmanager
