@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -59,14 +60,21 @@ _TARGETS = (
 def dispatch_targets() -> list[str]:
     """numpy's dispatch targets that this CPU supports, lowest first -- asked
     of a fresh interpreter without NPY_DISABLE_CPU_FEATURES when this process
-    has it (numpy then reports the disabled ones as absent)."""
+    has it (numpy then reports the disabled ones as absent); found once per
+    process (the pipeline's staleness check and the host study's settings
+    both ask)."""
+    return list(_dispatch_targets())
+
+
+@functools.cache
+def _dispatch_targets() -> tuple[str, ...]:
     if not os.environ.get("NPY_DISABLE_CPU_FEATURES"):
         from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
 
-        return [t for t in __cpu_dispatch__ if __cpu_features__.get(t)]
+        return tuple(t for t in __cpu_dispatch__ if __cpu_features__.get(t))
     env = {k: v for k, v in os.environ.items() if k != "NPY_DISABLE_CPU_FEATURES"}
-    return subprocess.run([sys.executable, "-c", _TARGETS], env=env, capture_output=True, text=True,
-                          check=True).stdout.split()  # fmt: skip
+    return tuple(subprocess.run([sys.executable, "-c", _TARGETS], env=env, capture_output=True, text=True,
+                                check=True).stdout.split())  # fmt: skip
 
 
 def levels() -> list[dict]:
