@@ -4,11 +4,14 @@ on a thread of its own beside the sweep (subprocesses.HostJob)."""
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
 import threading
 
 import pytest
 
-from analysis import fastref, kernel_warmup, subprocesses
+from analysis import allocator, fastref, kernel_warmup, subprocesses
 
 
 def test_an_unknown_kernel_is_refused():
@@ -70,18 +73,12 @@ def test_the_commands_keep_freed_memory_for_the_next_call(monkeypatch):
     """analysis.allocator: the thresholds go to the environment (for the
     processes the command starts) and to glibc's mallopt; a user's own
     setting is kept, and one glibc would not read as a number is left to it."""
-    import sys
-
-    from analysis import allocator
-
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "268435456")
     took = allocator.keep_freed_memory()
-    import os
-
     assert os.environ["MALLOC_MMAP_THRESHOLD_"] == str(allocator.MMAP_THRESHOLD)
     assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "268435456"
-    if sys.platform.startswith("linux") and hasattr(__import__("ctypes").CDLL(None), "mallopt"):
+    if sys.platform.startswith("linux") and hasattr(ctypes.CDLL(None), "mallopt"):
         assert took is True
     monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "lots")
     assert allocator.keep_freed_memory() is False
