@@ -27,8 +27,12 @@ bits, ``&`` and ``|`` for the logic), their flags are 0/1 bytes (a bool
 variable makes Numba's alias analysis drop ``noalias`` from the loop's
 arrays), and the decision there is ``_decide_fast``, which leaves the rare
 steps to a second pass through ``_decide`` (identical results, see it).
-Parallel over rows and over blocks of the entries of long rows on every core
-(``prange``; ``NUMBA_NUM_THREADS`` sets the count) with a fork-safe
+Parallel on every core (``prange``; ``NUMBA_NUM_THREADS`` sets the count):
+rows of up to ``BLOCK`` entries in groups of about ``GROUP`` entries, each
+group through every pass on one core while its scratch stays in that core's
+cache (one parallel loop per call: the fixed cost of a call is ~0.13 ms
+instead of ~1 ms for ten); longer rows pass by pass, over rows and over
+blocks of their entries, with a fork-safe
 threading layer (the sweep forks its workers; GNU OpenMP would abort them).
 ``fastref`` calls the kernel under a lock: Numba's workqueue layer must not
 be entered from two threads at once.
@@ -220,77 +224,53 @@ def _row_log(r, others, width, margin, fmt, f64, consts, sigma_h, sigma_l, top_c
     row_redo[r] = (mr == 0) | redo_e | redo_l | redo_t
 
 
-BLOCK = 1024  # entries per task of the per-entry passes
+BLOCK = 1024  # entries per task of the per-entry passes of long rows
+# Rows of up to BLOCK entries are done in groups of about GROUP entries, every
+# pass of a group one after the other on one core: its ~90 bytes of scratch
+# an entry stay in that core's cache (each pass over the whole call's
+# scratch went to memory and back, the larger part of the time on short rows).
+GROUP = 4096
+PASSES = 10  # the _pass_* functions, in the order core runs them
+ROW_PASSES = (0, 2, 4, 5, 6, 9)  # those over rows (the others are over entries)
 # Only the explicit prange loops run in parallel (Numba's other automatic
 # parallelizations find nothing here and cost compilation time).
 _PRANGE_ONLY = {"prange": True, "fusion": False, "comprehension": False, "reduction": False, "setitem": False,
                 "numpy": False, "stencil": False, "inplace_binop": False}  # fmt: skip
 
 
-@njit(parallel=_PRANGE_ONLY, **_JIT)
-def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f, entry_i, entry_b, row_f, row_i,
-         row_b):  # fmt: skip
-    """fastref._core, compiled, on rows of ``width`` entries stored one after
-    the other in ``u`` and ``counts`` (finite float64, 1-D):
-    (softmax, lse, log_softmax, max_err, ok), softmax and log_softmax 1-D,
-    ok as 1 (decided) or 0 (to the mpmath path).
+# --- the passes, each over a range of rows or of entries -------------------
 
-    The scratch arrays, and those of softmax and log_softmax, come from the
-    caller, who keeps them from one call to the next (fresh memory costs a
-    page fault per page, a third of the time here): ``entry_f`` 8 float64,
-    ``entry_i`` 2 int64 and ``entry_b`` 5 uint8 arrays of u's size,
-    ``row_f`` 14 float64, ``row_i`` 2 int64 and ``row_b`` 4 uint8 arrays of
-    one entry per row (tuples of 1-D arrays, unpacked below into separate
-    arrays: a view taken here would count as an alias and cost the loops
-    their vectorization).
 
-    The passes, each parallel: the row maxima; per entry d = u - max and
-    exp(d); per row the largest exponent; per entry the scaled terms; per
-    row their pairwise sum and the float64 logs; per row L, logsumexp,
-    max_err and the maxima's log_softmax (vectorized over the rows, then the
-    rows with a zero maximum and the rare steps); per entry
-    log_softmax and softmax (vectorized, then the rare steps); per row the
-    verdict.  The per-entry passes run over tasks of BLOCK entries whatever
-    the rows' length (long rows keep every core busy, short ones share a
-    task); their loops have no call, no branch that LLVM cannot turn into a
-    select and no bool variable, and LLVM vectorizes them.
-    """
-    size = u.size
-    rows = size // width
-    fmt = (np.int64(p), np.int64(emin), np.int64(emax), fmax, has_inf, 2.0 ** (p - 1))
-    f64 = (np.int64(53), np.int64(-1022), np.int64(1023), np.finfo(np.float64).max, np.bool_(True), 2.0**52)
-    tasks = (size + BLOCK - 1) // BLOCK
-    dh, dl, mh, ml, term_hi, term_lo, softmax, log_softmax = entry_f
-    a, row_of = entry_i
-    top, clamped, finite, decided, redo = entry_b
-    m, top_count, lsm_top, row_luh, row_lul, row_err_lu, row_positive, row_sh, row_sl, row_s_rel = row_f[:10]
-    sigma_h, sigma_l, row_clamped, row_x0 = row_f[10:]
-    big_a, levels = row_i
-    has_rest, ok_top, row_redo, row_ok = row_b
-
-    for r in prange(rows):
+@njit(**_INLINE)
+def _pass_max(first, last, width, u, row_of, m):
+    """The maxima of rows first..last-1, and each entry's row."""
+    for r in range(first, last):
         mr = u[r * width]
         for i in range(r * width, (r + 1) * width):
             mr = max(mr, u[i])
             row_of[i] = r
         m[r] = mr
 
-    # Per entry: d = u - max exactly, exp(d) = 2**a M.  Flags are 1 or 0.
-    for t in prange(tasks):
-        for i in range(t * BLOCK, min((t + 1) * BLOCK, size)):
-            h, lo = _two_sum(u[i], -m[row_of[i]])
-            top[i] = (h == 0) & (lo == 0)
-            finite[i] = math.isfinite(h)
-            h = h if math.isfinite(h) else 0.0
-            lo = lo if math.isfinite(lo) else 0.0
-            dh[i] = h
-            dl[i] = lo
-            clamped[i] = h < CLAMP
-            a[i], mh[i], ml[i] = _exp_dd(CLAMP if h < CLAMP else h, 0.0 if h < CLAMP else lo, consts)
 
-    # Per row: s = 2**A sigma over the non-maximal entries; A first.
-    ok = np.empty(rows, np.uint8)
-    for r in prange(rows):
+@njit(**_INLINE)
+def _pass_exp(first, last, u, m, row_of, consts, top, finite, dh, dl, clamped, a, mh, ml):
+    """Per entry first..last-1: d = u - max exactly, exp(d) = 2**a M.  Flags are 1 or 0."""
+    for i in range(first, last):
+        h, lo = _two_sum(u[i], -m[row_of[i]])
+        top[i] = (h == 0) & (lo == 0)
+        finite[i] = math.isfinite(h)
+        h = h if math.isfinite(h) else 0.0
+        lo = lo if math.isfinite(lo) else 0.0
+        dh[i] = h
+        dl[i] = lo
+        clamped[i] = h < CLAMP
+        a[i], mh[i], ml[i] = _exp_dd(CLAMP if h < CLAMP else h, 0.0 if h < CLAMP else lo, consts)
+
+
+@njit(**_INLINE)
+def _pass_scale(first, last, width, finite, counts, top, a, big_a, has_rest, top_count, row_ok):
+    """Per row: s = 2**A sigma over the non-maximal entries; A first."""
+    for r in range(first, last):
         row_a = _INT_MIN_HALF
         rest = 0
         count = 0.0
@@ -303,18 +283,24 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f
         big_a[r] = row_a if rest else 0
         has_rest[r], top_count[r], row_ok[r] = rest, count, all_finite
 
-    # Per entry: the terms count * M * 2**(a - A), 0 for the maxima.
-    for t in prange(tasks):
-        for i in range(t * BLOCK, min((t + 1) * BLOCK, size)):
-            shift = min(max(a[i] - big_a[row_of[i]], -3000), 0)
-            th, tl = _mul_d(mh[i], ml[i], counts[i])  # count * M: EPS
-            th, tl = _ldexp(th, shift), _ldexp(tl, shift)  # underflow: <= 2**-1073 each
-            term_hi[i] = 0.0 if top[i] else th
-            term_lo[i] = 0.0 if top[i] else tl
 
-    # Per row: sigma (the pairwise sum) and the bound of the clamped terms;
-    # S = top_count + 2**A sigma and log(S) in float64, for the next pass.
-    for r in prange(rows):
+@njit(**_INLINE)
+def _pass_terms(first, last, a, big_a, row_of, mh, ml, counts, top, term_hi, term_lo):
+    """Per entry: the terms count * M * 2**(a - A), 0 for the maxima."""
+    for i in range(first, last):
+        shift = min(max(a[i] - big_a[row_of[i]], -3000), 0)
+        th, tl = _mul_d(mh[i], ml[i], counts[i])  # count * M: EPS
+        th, tl = _ldexp(th, shift), _ldexp(tl, shift)  # underflow: <= 2**-1073 each
+        term_hi[i] = 0.0 if top[i] else th
+        term_lo[i] = 0.0 if top[i] else tl
+
+
+@njit(**_INLINE)
+def _pass_sum(first, last, width, clamped, top, term_hi, term_lo, row_clamped, sigma_h, sigma_l, levels, top_count,
+              big_a, row_sh, row_sl, row_x0):  # fmt: skip
+    """Per row: sigma (the pairwise sum) and the bound of the clamped terms;
+    S = top_count + 2**A sigma and log(S) in float64, for the next pass."""
+    for r in range(first, last):
         base = r * width
         # The clamped terms, summed with an error far below their 2**-40 margin.
         clamped_h, clamped_l = 0.0, 0.0
@@ -334,30 +320,35 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f
         small = (count == 1) & (log2_s >= -60) & (log2_s <= -8)
         row_x0[r] = math.log1p(_ldexp(sigma_h[r], big_a[r])) if small else math.log(row_sh[r])
 
-    # Per row: L = log S, logsumexp, max_err and the maxima's log_softmax,
-    # vectorized over the rows; rows with a zero maximum and the rare steps
-    # of the decisions in the pass after.
-    lse = np.empty(rows)
-    max_err = np.empty(rows)
-    row_tasks = (rows + BLOCK - 1) // BLOCK
-    for t in prange(row_tasks):
-        first, last = t * BLOCK, min((t + 1) * BLOCK, rows)
-        others = np.uint8(0)  # a row of the block with the tiny or the small branch
-        for r in range(first, last):
-            others |= np.uint8((top_count[r] == 1) & (big_a[r] + _frexp_exponent(sigma_h[r]) <= -8))
-        if others:
-            for r in range(first, last):
-                _row_log(r, np.uint8(1), width, margin, fmt, f64, consts, sigma_h, sigma_l, top_count, has_rest, m,
-                         row_x0, row_sh, row_sl, levels, row_clamped, big_a, lse, max_err, lsm_top, ok_top, ok,
-                         row_ok, row_luh, row_lul, row_err_lu, row_positive, row_s_rel, row_redo)  # fmt: skip
-        else:
-            for r in range(first, last):
-                _row_log(r, np.uint8(0), width, margin, fmt, f64, consts, sigma_h, sigma_l, top_count, has_rest, m,
-                         row_x0, row_sh, row_sl, levels, row_clamped, big_a, lse, max_err, lsm_top, ok_top, ok,
-                         row_ok, row_luh, row_lul, row_err_lu, row_positive, row_s_rel, row_redo)  # fmt: skip
 
-    # Those rows, as fastref._core does them.
-    for r in prange(rows):
+@njit(**_INLINE)
+def _pass_log(first, last, width, margin, fmt, f64, consts, sigma_h, sigma_l, top_count, has_rest, m, row_x0, row_sh,
+              row_sl, levels, row_clamped, big_a, lse, max_err, lsm_top, ok_top, ok, row_ok, row_luh, row_lul,
+              row_err_lu, row_positive, row_s_rel, row_redo):  # fmt: skip
+    """Per row: L = log S, logsumexp, max_err and the maxima's log_softmax,
+    vectorized over the rows; rows with a zero maximum and the rare steps of
+    the decisions are left to _pass_redo_rows."""
+    others = np.uint8(0)  # a row of the range with the tiny or the small branch
+    for r in range(first, last):
+        others |= np.uint8((top_count[r] == 1) & (big_a[r] + _frexp_exponent(sigma_h[r]) <= -8))
+    if others:
+        for r in range(first, last):
+            _row_log(r, np.uint8(1), width, margin, fmt, f64, consts, sigma_h, sigma_l, top_count, has_rest, m,
+                     row_x0, row_sh, row_sl, levels, row_clamped, big_a, lse, max_err, lsm_top, ok_top, ok,
+                     row_ok, row_luh, row_lul, row_err_lu, row_positive, row_s_rel, row_redo)  # fmt: skip
+    else:
+        for r in range(first, last):
+            _row_log(r, np.uint8(0), width, margin, fmt, f64, consts, sigma_h, sigma_l, top_count, has_rest, m,
+                     row_x0, row_sh, row_sl, levels, row_clamped, big_a, lse, max_err, lsm_top, ok_top, ok,
+                     row_ok, row_luh, row_lul, row_err_lu, row_positive, row_s_rel, row_redo)  # fmt: skip
+
+
+@njit(**_INLINE)
+def _pass_redo_rows(first, last, width, margin, fmt, f64, consts, sigma_h, sigma_l, top_count, has_rest, m, levels,
+                    row_clamped, big_a, lse, max_err, lsm_top, ok_top, ok, row_ok, row_luh, row_lul, row_err_lu,
+                    row_positive, row_sh, row_sl, row_s_rel, row_redo):  # fmt: skip
+    """The rows _pass_log left, as fastref._core does them."""
+    for r in range(first, last):
         if not row_redo[r]:
             continue
         lh, ll, l_scale, err_l, big_sh, big_sl, err_s, l_ok = _log_sum(
@@ -385,44 +376,161 @@ def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f
         row_luh[r], row_lul[r], row_err_lu[r], row_positive[r] = luh, lul, err_lu, positive
         row_sh[r], row_sl[r], row_s_rel[r] = big_sh, big_sl, EXP_REL + err_s / big_sh + 2 * EPS
 
-    # Per entry: log_softmax = d - L, softmax = 2**a M / S; the rare entries
-    # that _decide_fast leaves undone are done again by _decide.
-    for t in prange(tasks):
-        for i in range(t * BLOCK, min((t + 1) * BLOCK, size)):
+
+@njit(**_INLINE)
+def _pass_out(first, last, margin, fmt, row_of, lsm_top, ok_top, top, row_sh, row_sl, row_s_rel, dh, dl, row_err_lu,
+              row_luh, row_lul, row_positive, mh, ml, a, clamped, softmax, log_softmax, decided, redo):  # fmt: skip
+    """Per entry: log_softmax = d - L, softmax = 2**a M / S; the rare entries
+    that _decide_fast leaves undone are marked for _pass_redo_entries."""
+    for i in range(first, last):
+        re = row_of[i]
+        # Every load unconditional: a load in one arm of a conditional
+        # expression is a branch, and the loop is no longer vectorized.
+        top_value, top_ok, is_top, s_hi, s_rel = lsm_top[re], ok_top[re], top[i], row_sh[re], row_s_rel[re]
+        lsm, lsm_ok, lsm_redo = _decide_fast(dh[i], dl[i], np.int64(0), row_err_lu[re], fmt, -1.0, -row_luh[re],
+                                             -row_lul[re], -row_positive[re], margin, True)  # fmt: skip
+        log_softmax[i] = top_value if is_top else lsm
+        qh, ql = _div(mh[i], ml[i], s_hi, row_sl[re])
+        # Clamped entries: the exact value lies between 0 and the clamped one.
+        err_q = abs(qh) * 2 if clamped[i] else abs(qh) * s_rel * 1.01 + UNDERFLOW
+        sm, sm_ok, sm_redo = _decide_fast(qh, ql, a[i], err_q, fmt, 1.0, 0.0, 0.0, 0.0, margin, False)
+        softmax[i] = sm
+        decided[i] = (top_ok if is_top else lsm_ok) & sm_ok
+        redo[i] = (0 if is_top else lsm_redo) | sm_redo
+
+
+@njit(**_INLINE)
+def _pass_redo_entries(first, last, margin, fmt, row_of, ok_top, top, row_sh, row_sl, row_s_rel, dh, dl, row_err_lu,
+                       row_luh, row_lul, row_positive, mh, ml, a, clamped, softmax, log_softmax, decided,
+                       redo):  # fmt: skip
+    """The entries _pass_out left, decided by _decide."""
+    for i in range(first, last):
+        if redo[i]:
             re = row_of[i]
-            # Every load unconditional: a load in one arm of a conditional
-            # expression is a branch, and the loop is no longer vectorized.
-            top_value, top_ok, is_top, s_hi, s_rel = lsm_top[re], ok_top[re], top[i], row_sh[re], row_s_rel[re]
-            lsm, lsm_ok, lsm_redo = _decide_fast(dh[i], dl[i], np.int64(0), row_err_lu[re], fmt, -1.0, -row_luh[re],
-                                                 -row_lul[re], -row_positive[re], margin, True)  # fmt: skip
-            log_softmax[i] = top_value if is_top else lsm
-            qh, ql = _div(mh[i], ml[i], s_hi, row_sl[re])
-            # Clamped entries: the exact value lies between 0 and the clamped one.
-            err_q = abs(qh) * 2 if clamped[i] else abs(qh) * s_rel * 1.01 + UNDERFLOW
-            sm, sm_ok, sm_redo = _decide_fast(qh, ql, a[i], err_q, fmt, 1.0, 0.0, 0.0, 0.0, margin, False)
-            softmax[i] = sm
-            decided[i] = (top_ok if is_top else lsm_ok) & sm_ok
-            redo[i] = (0 if is_top else lsm_redo) | sm_redo
-    for t in prange(tasks):
-        for i in range(t * BLOCK, min((t + 1) * BLOCK, size)):
-            if redo[i]:
-                re = row_of[i]
-                lsm, lsm_ok = _decide(dh[i], dl[i], np.int64(0), row_err_lu[re], fmt, -1.0, -row_luh[re],
-                                      -row_lul[re], -row_positive[re], margin)  # fmt: skip
-                if not top[i]:
-                    log_softmax[i] = lsm
-                qh, ql = _div(mh[i], ml[i], row_sh[re], row_sl[re])
-                if clamped[i]:
-                    err_q = abs(qh) * 2
-                else:
-                    err_q = abs(qh) * row_s_rel[re] * 1.01 + UNDERFLOW
-                softmax[i], sm_ok = _decide(qh, ql, a[i], err_q, fmt, 1.0, 0.0, 0.0, 0.0, margin)
-                decided[i] = (ok_top[re] if top[i] else lsm_ok) & sm_ok
-    for r in prange(rows):
+            lsm, lsm_ok = _decide(dh[i], dl[i], np.int64(0), row_err_lu[re], fmt, -1.0, -row_luh[re], -row_lul[re],
+                                  -row_positive[re], margin)  # fmt: skip
+            if not top[i]:
+                log_softmax[i] = lsm
+            qh, ql = _div(mh[i], ml[i], row_sh[re], row_sl[re])
+            if clamped[i]:
+                err_q = abs(qh) * 2
+            else:
+                err_q = abs(qh) * row_s_rel[re] * 1.01 + UNDERFLOW
+            softmax[i], sm_ok = _decide(qh, ql, a[i], err_q, fmt, 1.0, 0.0, 0.0, 0.0, margin)
+            decided[i] = (ok_top[re] if top[i] else lsm_ok) & sm_ok
+
+
+@njit(**_INLINE)
+def _pass_verdict(first, last, width, ok, decided):
+    """Per row: decided when every entry is."""
+    for r in range(first, last):
         verdict = ok[r]
         for i in range(r * width, (r + 1) * width):
             verdict &= decided[i]
         ok[r] = verdict
+
+
+@njit(**_INLINE)
+def _task(short, t, per_group, rows, width, size):
+    """Task t's rows r0..r1-1 and entries e0..e1-1: a group of rows (short
+    rows), else row t and the t-th BLOCK of entries."""
+    r0 = t * per_group if short else t
+    r1 = min((t + 1) * per_group, rows) if short else t + 1
+    e0 = r0 * width if short else t * BLOCK
+    e1 = r1 * width if short else min((t + 1) * BLOCK, size)
+    return r0, r1, e0, e1
+
+
+@njit(parallel=_PRANGE_ONLY, **_JIT)
+def core(u, counts, width, consts, p, emin, emax, fmax, has_inf, margin, entry_f, entry_i, entry_b, row_f, row_i,
+         row_b):  # fmt: skip
+    """fastref._core, compiled, on rows of ``width`` entries stored one after
+    the other in ``u`` and ``counts`` (finite float64, 1-D):
+    (softmax, lse, log_softmax, max_err, ok), softmax and log_softmax 1-D,
+    ok as 1 (decided) or 0 (to the mpmath path).
+
+    The scratch arrays, and those of softmax and log_softmax, come from the
+    caller, who keeps them from one call to the next (fresh memory costs a
+    page fault per page, a third of the time here): ``entry_f`` 8 float64,
+    ``entry_i`` 2 int64 and ``entry_b`` 5 uint8 arrays of u's size,
+    ``row_f`` 14 float64, ``row_i`` 2 int64 and ``row_b`` 4 uint8 arrays of
+    one entry per row (tuples of 1-D arrays, unpacked below into separate
+    arrays: a view taken here would count as an alias and cost the loops
+    their vectorization).
+
+    The passes (``_pass_*``): the row maxima; per entry d = u - max and
+    exp(d); per row the largest exponent; per entry the scaled terms; per
+    row their pairwise sum and the float64 logs; per row L, logsumexp,
+    max_err and the maxima's log_softmax (vectorized over the rows, then the
+    rows with a zero maximum and the rare steps); per entry log_softmax and
+    softmax (vectorized, then the rare steps); per row the verdict.  Rows of
+    up to BLOCK entries: groups of rows of about GROUP entries in parallel,
+    each group through all the passes on one core.  Longer rows: each pass
+    in parallel over the whole call, the per-entry passes over tasks of
+    BLOCK entries whatever the rows' length.  Every entry and every row goes
+    through the same arithmetic either way.  The per-entry loops have no
+    call, no branch that LLVM cannot turn into a select and no bool
+    variable, and LLVM vectorizes them.
+    """
+    size = u.size
+    rows = size // width
+    fmt = (np.int64(p), np.int64(emin), np.int64(emax), fmax, has_inf, 2.0 ** (p - 1))
+    f64 = (np.int64(53), np.int64(-1022), np.int64(1023), np.finfo(np.float64).max, np.bool_(True), 2.0**52)
+    dh, dl, mh, ml, term_hi, term_lo, softmax, log_softmax = entry_f
+    a, row_of = entry_i
+    top, clamped, finite, decided, redo = entry_b
+    m, top_count, lsm_top, row_luh, row_lul, row_err_lu, row_positive, row_sh, row_sl, row_s_rel = row_f[:10]
+    sigma_h, sigma_l, row_clamped, row_x0 = row_f[10:]
+    big_a, levels = row_i
+    has_rest, ok_top, row_redo, row_ok = row_b
+    ok = np.empty(rows, np.uint8)
+    lse = np.empty(rows)
+    max_err = np.empty(rows)
+
+    # One parallel loop, each pass written once (a second copy of the
+    # passes would double the compilation): rows of up to BLOCK entries in one
+    # stage, a task per group of rows going through all ten passes; longer
+    # rows in ten stages, one per pass, a task per row or per BLOCK entries.
+    short = width <= BLOCK
+    per_group = max(1, GROUP // width)
+    groups = (rows + per_group - 1) // per_group
+    tasks = (size + BLOCK - 1) // BLOCK
+    for stage in range(1 if short else PASSES):
+        count = groups if short else (rows if stage in ROW_PASSES else tasks)
+        first_pass = 0 if short else stage
+        last_pass = PASSES if short else stage + 1
+        for t in prange(count):
+            r0, r1, e0, e1 = _task(short, t, per_group, rows, width, size)
+            for k in range(first_pass, last_pass):
+                if k == 0:
+                    _pass_max(r0, r1, width, u, row_of, m)
+                elif k == 1:
+                    _pass_exp(e0, e1, u, m, row_of, consts, top, finite, dh, dl, clamped, a, mh, ml)
+                elif k == 2:
+                    _pass_scale(r0, r1, width, finite, counts, top, a, big_a, has_rest, top_count, row_ok)
+                elif k == 3:
+                    _pass_terms(e0, e1, a, big_a, row_of, mh, ml, counts, top, term_hi, term_lo)
+                elif k == 4:
+                    _pass_sum(r0, r1, width, clamped, top, term_hi, term_lo, row_clamped, sigma_h, sigma_l, levels,
+                              top_count, big_a, row_sh, row_sl, row_x0)  # fmt: skip
+                elif k == 5:
+                    _pass_log(r0, r1, width, margin, fmt, f64, consts, sigma_h, sigma_l, top_count, has_rest, m,
+                              row_x0, row_sh, row_sl, levels, row_clamped, big_a, lse, max_err, lsm_top, ok_top, ok,
+                              row_ok, row_luh, row_lul, row_err_lu, row_positive, row_s_rel, row_redo)  # fmt: skip
+                elif k == 6:
+                    _pass_redo_rows(r0, r1, width, margin, fmt, f64, consts, sigma_h, sigma_l, top_count, has_rest, m,
+                                    levels, row_clamped, big_a, lse, max_err, lsm_top, ok_top, ok, row_ok, row_luh,
+                                    row_lul, row_err_lu, row_positive, row_sh, row_sl, row_s_rel, row_redo)  # fmt: skip
+                elif k == 7:
+                    _pass_out(e0, e1, margin, fmt, row_of, lsm_top, ok_top, top, row_sh, row_sl, row_s_rel, dh, dl,
+                              row_err_lu, row_luh, row_lul, row_positive, mh, ml, a, clamped, softmax, log_softmax,
+                              decided, redo)  # fmt: skip
+                elif k == 8:
+                    _pass_redo_entries(e0, e1, margin, fmt, row_of, ok_top, top, row_sh, row_sl, row_s_rel, dh, dl,
+                                       row_err_lu, row_luh, row_lul, row_positive, mh, ml, a, clamped, softmax,
+                                       log_softmax, decided, redo)  # fmt: skip
+                else:
+                    _pass_verdict(r0, r1, width, ok, decided)
     return softmax, lse, log_softmax, max_err, ok
 
 

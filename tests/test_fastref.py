@@ -275,15 +275,33 @@ def test_compiled_path_on_long_rows_and_a_single_row(monkeypatch):
 
 @needs_numba
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_compiled_path_on_blocks_of_rows_with_and_without_small_sums(dtype, monkeypatch):
+def test_compiled_path_on_groups_of_rows_with_and_without_small_sums(dtype, monkeypatch):
     # The kernel's per-row pass computes only the general branch of log S in
-    # a block of BLOCK rows where no row takes the tiny or the small branch:
-    # blocks of both kinds in one call (scale 0.3 never, scale 1e4 mostly).
-    from analysis.fastref_kernel import BLOCK
+    # a group of rows where no row takes the tiny or the small branch: groups
+    # of both kinds in one call (scale 0.3 never, scale 1e4 mostly).
+    from analysis.fastref_kernel import GROUP
 
+    per_group = GROUP // 10
     rng = np.random.default_rng(17)
-    z = np.concatenate([0.3 * rng.standard_normal((BLOCK + 300, 10)), 1e4 * rng.standard_normal((BLOCK, 10)),
-                        rng.standard_normal((BLOCK // 2, 10))]).astype(dtype)  # fmt: skip
+    z = np.concatenate([0.3 * rng.standard_normal((per_group + 300, 10)), 1e4 * rng.standard_normal((per_group, 10)),
+                        rng.standard_normal((per_group // 2, 10))]).astype(dtype)  # fmt: skip
+    (compiled, fallback_compiled), (numpy_path, fallback_numpy) = both_paths(z, monkeypatch)
+    assert disagreements(compiled, numpy_path) == 0
+    assert fallback_compiled == fallback_numpy
+
+
+@needs_numba
+@pytest.mark.parametrize("n", [3, 1024, 1025], ids=lambda n: f"n={n}")
+def test_compiled_path_on_both_schedules(n, monkeypatch):
+    # Rows of up to BLOCK (1024) entries go through every pass in groups of
+    # about GROUP entries, longer ones pass by pass: many groups with a last
+    # partial one (n = 3), the longest short rows, the shortest long ones.
+    from analysis.fastref_kernel import BLOCK, GROUP
+
+    assert BLOCK == 1024
+    rows = 3 * max(1, GROUP // n) + 5 if n <= BLOCK else 3
+    rng = np.random.default_rng([18, n])
+    z = (rng.standard_normal((rows, n)) * rng.choice([0.3, 3.0, 30.0, 3e3], (rows, 1))).astype(np.float32)
     (compiled, fallback_compiled), (numpy_path, fallback_numpy) = both_paths(z, monkeypatch)
     assert disagreements(compiled, numpy_path) == 0
     assert fallback_compiled == fallback_numpy
