@@ -310,11 +310,12 @@ class _Scratch(threading.local):
     thread (fresh memory costs a page fault per page: a third of the
     kernel's time on this project's machine), grown as needed, not kept past
     LIMIT entries: the float64 copy of the input, the counts of general
-    rows (ones), the kernel's scratch and its softmax and log_softmax, which
-    are therefore valid only until the thread's next call."""
+    rows (ones) and the kernel's scratch, which are therefore valid only
+    until the thread's next call.  The kernel's softmax and log_softmax are
+    fresh arrays, the caller's to keep (no copy of them on the way out)."""
 
-    LIMIT = 2**22  # entries (about 420 MB: 101 bytes an entry)
-    SHAPES = ((10, np.float64), (2, np.int64), (5, np.uint8))  # per entry: x, ones, then the kernel's
+    LIMIT = 2**22  # entries (about 360 MB: 85 bytes an entry)
+    SHAPES = ((8, np.float64), (2, np.int64), (5, np.uint8))  # per entry: x, ones, then the kernel's
     ROW_SHAPES = ((14, np.float64), (2, np.int64), (4, np.uint8))  # per row
 
     def __init__(self):
@@ -341,11 +342,13 @@ class _Scratch(threading.local):
 
     def kernel(self, size: int, rows: int):
         """(entry_f, entry_i, entry_b, row_f, row_i, row_b): tuples of 1-D
-        arrays of the sizes the kernel needs."""
+        arrays of the sizes the kernel needs, entry_f's last two (its
+        softmax and log_softmax) fresh."""
         entries = self._get("entries", self.SHAPES, size)
         per_row = self._get("rows", self.ROW_SHAPES, rows)
         f, i, b = entries
-        return (tuple(f[k, :size] for k in range(2, 10)), tuple(i[k, :size] for k in range(2)),
+        outputs = (np.empty(size), np.empty(size))
+        return (tuple(f[k, :size] for k in range(2, 8)) + outputs, tuple(i[k, :size] for k in range(2)),
                 tuple(b[k, :size] for k in range(5)), *(tuple(block[k, :rows] for k in range(block.shape[0]))
                                                         for block in per_row))  # fmt: skip
 
@@ -390,7 +393,10 @@ def _compute(flat, dtype_name):
     """float64 (softmax, lse, log_softmax, max_err) for a 2-D array of rows."""
     fmt = FORMATS[dtype_name]
     rows, n = flat.shape
-    x = _SCRATCH.input(flat) if COMPILED else flat.astype(np.float64)
+    if not COMPILED:
+        x = flat.astype(np.float64)
+    else:  # float64 rows as they are (the kernel only reads them), others converted into kept memory
+        x = flat if flat.dtype == np.float64 else _SCRATCH.input(flat)
     softmax = np.empty((rows, n))
     log_softmax = np.empty((rows, n))
     lse = np.empty(rows)

@@ -374,7 +374,7 @@ def _assemble(values, shape, dtype, axis: int | None = None):
         out = out.reshape(shape[:-1])
     else:
         out = np.moveaxis(out.reshape(shape), -1, axis)
-    out = out.astype(dtype)
+    out = out.astype(dtype, copy=False)  # values: fresh arrays or lists, never kept by the caller
     return out if out.ndim else out[()]
 
 

@@ -508,17 +508,22 @@ def test_kernel_constants_are_fastrefs():
         assert getattr(fastref_kernel, name) == getattr(fastref, name), name
 
 
-def test_results_do_not_share_memory_between_calls():
-    # The compiled path keeps its arrays from one call to the next: what a
-    # call returned must not change with the next call.
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_results_do_not_share_memory_between_calls(dtype):
+    # The compiled path keeps its scratch from one call to the next and
+    # returns float64 results without a copy: what a call returned must not
+    # change with the next call, and the input (float64 rows are read where
+    # they are) must not change at all.
     rng = np.random.default_rng(18)
-    first = rng.standard_normal((20, 50)).astype(np.float32)
+    first = rng.standard_normal((20, 50)).astype(dtype)
+    before = first.copy()
     kept = fastref.truths(first)
     expected = [np.array(a, copy=True) for a in kept]
-    fastref.truths(rng.standard_normal((20, 50)).astype(np.float32))
-    fastref.truths(rng.standard_normal((400, 50)).astype(np.float32))  # larger: the arrays grow
+    fastref.truths(rng.standard_normal((20, 50)).astype(dtype))
+    fastref.truths(rng.standard_normal((400, 50)).astype(dtype))  # larger: the arrays grow
     assert disagreements(kept, expected) == 0
     assert disagreements(kept, reference.truths(first)) == 0
+    np.testing.assert_array_equal(first, before)
 
 
 @needs_numba
