@@ -26,8 +26,10 @@ repeats: standard normal rows times {0.3, 3, 30}, freshly seeded, at n = 10,
 1000 and 2**17 in float32 and float64, ``elements`` entries per (dtype, n,
 scale).  In one run, per (dtype, n), in alternating rounds on the same rows:
 the fast path (once compiled: a warm-up call first; the median of
-``repeats`` timed calls, the mpmath cache cleared before each so the
-fallback rows are paid for) and the straightforward loop at ``prec`` = 128
+``repeats`` timed calls, 9 by default, the mpmath cache cleared before each
+so the fallback rows are paid for; a call takes some 20 ms, and with fewer
+calls a burst of other work on the machine moved a round's ratio by a
+third) and the straightforward loop at ``prec`` = 128
 bits on a seeded subset of the rows (stated in the result); the median
 round's ratio and the spread of the rounds' ratios, the fallback rate, and
 the check of every output against ``reference.truths`` bit for bit.  ``compile_seconds`` times the first call
@@ -185,7 +187,7 @@ def _median_seconds(call, repeats: int) -> float:
 
 
 def general_rows_benchmark(lengths=GENERAL_LENGTHS, dtypes=GENERAL_DTYPES, elements: int = GENERAL_ELEMENTS,
-                           repeats: int = 3, straightforward_rows: int | None = None, seed: int = GENERAL_SEED,
+                           repeats: int = 9, straightforward_rows: int | None = None, seed: int = GENERAL_SEED,
                            rounds: int = 5) -> dict:  # fmt: skip
     """The fast path against the straightforward loop on general rows, and
     every output against reference.truths (see the module docstring).
