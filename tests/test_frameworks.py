@@ -219,6 +219,60 @@ def _section_renders(doc):
     assert html.count("<svg") == 2 and "Which call to use" in html
 
 
+def test_a_call_that_depends_on_earlier_calls_is_recorded_not_repeatable(monkeypatch):
+    # JAX 0.10.2's float8_e4m3fn softmax gave outputs that depended on the
+    # process's earlier work (see _repeatable_call): such a call must become
+    # a "not repeatable" record, and a deterministic one keep its output.
+    # A stand-in framework: its output drifts with every call when told to.
+    from analysis.studies import frameworks as study
+
+    calls = []
+
+    def fake(framework, function, z, drift):
+        calls.append(z.copy())
+        out = z.astype(np.float64) * 0.5
+        return out + len(calls) if drift else out
+
+    z = np.arange(12.0).reshape(3, 4)
+    monkeypatch.setattr(frameworks, "call", lambda f, fn, z: fake(f, fn, z, drift=False))
+    np.testing.assert_array_equal(study._repeatable_call("jax", "softmax", z), z * 0.5)
+    assert len(calls) == 3 and not np.array_equal(calls[1], z)  # the call between is on other rows
+    monkeypatch.setattr(frameworks, "call", lambda f, fn, z: fake(f, fn, z, drift=True))
+    assert study._repeatable_call("jax", "softmax", z) == study.NOT_REPEATABLE
+
+    # A call known to vary from run to run is not made at all.
+    def refuse(framework, function, z):
+        raise AssertionError("called")
+
+    monkeypatch.setattr(frameworks, "call", refuse)
+    e4m3 = z.astype(ml_dtypes.float8_e4m3fn)
+    assert study._repeatable_call("jax", "softmax", e4m3) == study.NOT_REPEATABLE
+    with pytest.raises(AssertionError, match="called"):
+        study._repeatable_call("jax", "log_softmax", e4m3)
+
+    # NaN of either sign or payload is the same result; -0.0 is not 0.0.
+    assert study._same(np.array([np.nan, 1.0]), np.array([-np.nan, 1.0]))
+    assert not study._same(np.array([0.0]), np.array([-0.0]))
+    assert not study._same(np.array([1.0]), np.array([np.nan]))
+
+    # The report says so, in the tables and in one sentence with the count.
+    from analysis.report import ENV
+    from analysis.report.sections.frameworks import frameworks_section
+
+    cfg = FrameworksConfig(path="", seed=3, dtypes=("float16",), lengths=(10,), draws=(2,), gradient_lengths=())
+    monkeypatch.undo()
+    doc = study.study(cfg)
+    for r in doc["records"]:
+        if r["impl"] == "jax" and r["function"] == "softmax" and r["setting"] == "normal_s1":
+            r.clear()
+            r.update({"setting": "normal_s1", "n": 10, "dtype": "float16", "skipped": 0, "impl": "jax",
+                      "function": "softmax", "error": study.NOT_REPEATABLE})  # fmt: skip
+    html = ENV.get_template("frameworks.html").render(frameworks=frameworks_section(doc))
+    assert "not repeatable at n = 10" in html
+    assert f"<strong>Not repeatable:</strong> <data value=\"1\">1</data> of the" in html
+    assert "jax softmax in float16" in html
+
+
 def test_config_checks(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('[frameworks]\nseed = 1\ndtypes = ["float16"]\nlengths = [10, 100]\ndraws = [3]\n'

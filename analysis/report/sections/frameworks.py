@@ -14,6 +14,11 @@ FRAMEWORK_CALLS = {
 }
 
 
+def _error_word(error: str) -> str:
+    """How a record with an error reads in a table."""
+    return "not repeatable" if error.startswith("not repeatable") else "raises"
+
+
 def _verdict(records, impl, dtype, function, lengths) -> str:
     """Where a call first fails (lost, inf or NaN) and how often there;
     otherwise the error of its rows at the longest n."""
@@ -21,7 +26,9 @@ def _verdict(records, impl, dtype, function, lengths) -> str:
         rs = [r for r in records if r["impl"] == impl and r["dtype"] == dtype and r["function"] == function
               and r["n"] == n]  # fmt: skip
         if any(r["error"] for r in rs):
-            return "raises: " + next(r["error"] for r in rs if r["error"])[:60]
+            error = next(r["error"] for r in rs if r["error"])
+            word = _error_word(error)
+            return f"{word} at n = {n}" if word != "raises" else "raises: " + error[:60]
         failed = sum(r["grades"].get(g, 0) for r in rs for g in FAILED)
         if failed:
             return f"fails from n = {n}: {failed}/{sum(r['rows'] for r in rs)} rows"
@@ -66,7 +73,9 @@ def frameworks_section(doc: dict | None) -> dict | None:
                       and r["n"] == longest and not r["error"]]  # fmt: skip
                 inaccurate = sum(r["grades"].get("inaccurate", 0) for r in rs)
                 rows = sum(r["rows"] for r in rs)
-                row.append(text("raises") if s is None else
+                errors = [r["error"] for r in records if r["impl"] == impl and r["dtype"] == d and r["function"] == fn
+                          and r["n"] == longest and r["error"]]  # fmt: skip
+                row.append(text(_error_word(errors[0])) if errors else text("raises") if s is None else
                            text(f"{round(s * rows)}/{rows} failed, {inaccurate}/{rows} inaccurate"))
             at_longest.append(row)
     rows_at = sum(r["rows"] for r in records if r["n"] == longest and r["impl"] == impls[0]
@@ -82,6 +91,8 @@ def frameworks_section(doc: dict | None) -> dict | None:
     ]  # fmt: skip
     zero_targets = sum(1 for g in doc["gradients"] if not g["error"] and g["target_zero"])
     nan_gradients = sum(1 for g in doc["gradients"] if not g["error"] and g["nan"])
+    unrepeatable = [r for r in records if r["error"] and _error_word(r["error"]) == "not repeatable"]
+    calls = sorted({(r["impl"], r["dtype"], r["function"]) for r in unrepeatable})
     versions = doc["versions"]
     settings = [[text(k), text(v["family"]), text(v["description"])] for k, v in doc["families"].items()]
     return {
@@ -106,6 +117,10 @@ def frameworks_section(doc: dict | None) -> dict | None:
         "block": number(doc["block"]),
         "gradient_settings": text(", ".join(doc["gradient_settings"])),
         "quick": doc.get("quick", False),
+        "any_not_repeatable": bool(unrepeatable),
+        "not_repeatable": number(len(unrepeatable)),
+        "not_repeatable_calls": text("; ".join(f"{i} {f} in {d}" for i, d, f in calls)),
+        "records": number(len(records)),
     }
 
 
