@@ -23,6 +23,11 @@ and PyTorch's autograd of ``F.cross_entropy``, against
 :func:`analysis.practical.gradient_truth`; per case the worst ulps, the
 grade, and whether the target's entry is exactly 0 or NaN.
 
+Not repeatable: a framework call whose output on the same rows changes
+when it runs again after a call on other rows, or that is known to change
+from run to run (``KNOWN_NOT_REPEATABLE``), is recorded with the error
+``NOT_REPEATABLE`` and no counts (:func:`_repeatable_call`).
+
 Host-dependent: JAX's and PyTorch's exp are their own kernels (XLA's and
 ATen's vectorised code for this CPU); our methods' numbers are the same
 bytes everywhere.  The study runs in its own process
