@@ -12,6 +12,8 @@
   times are medians of repeated runs (timeit style: a warm-up call, then at
   least 7 repeats of a loop long enough to last a few milliseconds) with the
   quartiles and the extremes, and ratios to naive, to SciPy and to the floor;
+  the methods that step through the columns in Python (COLUMN_LOOPS) only up
+  to n = COLUMN_LOOP_MAX_N, the records left out listed in ``left_out``;
 - the correctly rounded ground truth, fast path against the straightforward
   mpmath loop (:mod:`analysis.bench_truth`, when it is importable): on the
   sweep's vectors, and on general rows (standard normal x {0.3, 3, 30} at
@@ -86,6 +88,14 @@ QUICK_TRUTH_SUBSET = 2_000  # elements per chunk for the mpmath loop under --qui
 # The cost targets: shifted softmax at n = 10^6 in float32 at most 1.6 times naive and no slower than SciPy.
 TARGET = {"function": "softmax", "dtype": "float32", "n": 10**6, "vs_naive": 1.6, "vs_scipy": 1.0}
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+# Methods whose cost grows with n at a fixed number of elements: they step
+# through the columns in Python, one numpy call per column (the online method
+# also one exp of the model arithmetic per column).  Timed up to
+# COLUMN_LOOP_MAX_N: one call at n = 10^5 in float32 took 81 s (online) and
+# 1.25 s (shifted_kahan), so at 10^6 a record (a warm-up and 9 repeats) would
+# take hours and about 2 minutes, and make bench would not finish.
+COLUMN_LOOPS = ("online", "shifted_kahan")
+COLUMN_LOOP_MAX_N = 1000
 
 
 # --- timing ----------------------------------------------------------------------------
@@ -139,10 +149,12 @@ def candidates(function: str, z: np.ndarray) -> list[tuple[str, str, object]]:
 
 
 def implementation_records(lengths, elements: int, repeats: int, min_seconds: float, log=print,
-                           budget: float | None = None) -> list[dict]:  # fmt: skip
+                           budget: float | None = None, left_out: list | None = None) -> list[dict]:  # fmt: skip
     """One record per (function, method, summation, dtype, n), plus the floor;
     with a ``budget`` in seconds, the (dtype, n) blocks after the first that
-    would start once it is spent are left out."""
+    would start once it is spent are left out.  The COLUMN_LOOPS methods
+    beyond COLUMN_LOOP_MAX_N are left out, each (function, method,
+    summation, dtype, n) appended to ``left_out`` when it is given."""
     rng = np.random.default_rng(20261125)
     records = []
     start = time.perf_counter()
@@ -159,6 +171,13 @@ def implementation_records(lengths, elements: int, repeats: int, min_seconds: fl
             records.append({"function": "copy", "method": "floor", "summation": "-", **base, "seconds": floor})
             for function in FUNCTIONS:
                 for method, summation, call in candidates(function, z):
+                    if method in COLUMN_LOOPS and n > COLUMN_LOOP_MAX_N:
+                        if left_out is not None:
+                            left_out.append({"function": function, "method": method, "summation": summation,
+                                             "dtype": dtype, "n": n})  # fmt: skip
+                        log(f"  {dtype} n={n} {function} {method} {summation}: left out (a Python loop over "
+                            f"the columns; timed up to n = {COLUMN_LOOP_MAX_N})")  # fmt: skip
+                        continue
                     with np.errstate(all="ignore"):
                         seconds = time_call(call, repeats, min_seconds)
                     records.append(
@@ -453,8 +472,10 @@ def run(quick: bool = False, log=print, truth_subset: int | None = 50_000) -> di
     small = load_config(None, quick=True)
     document = {"schema": 1, "quick": quick, "machine": machine()}
     log("implementations ...")
+    document["left_out"] = []
     document["implementations"] = implementation_records(
-        settings["lengths"], settings["elements"], settings["repeats"], settings["min_seconds"], log
+        settings["lengths"], settings["elements"], settings["repeats"], settings["min_seconds"], log,
+        left_out=document["left_out"],
     )
     document["targets"] = targets(document["implementations"])
     document["machine"]["load_average_after_timings"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None

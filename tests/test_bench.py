@@ -132,6 +132,8 @@ def synthetic_bench() -> dict:
                    "points_per_second": 10000.0}],  # fmt: skip
         "ground_truth": {"speedup": 64.5, "fallback_rate": 0.001953125, "disagreements": 0, "elements": 123456},
         "ground_truth_missing": None,
+        "left_out": [{"function": f, "method": "online", "summation": "numpy", "dtype": "float32", "n": 10**6}
+                     for f in ("softmax", "logsumexp")],  # fmt: skip
     }
 
 
@@ -199,6 +201,8 @@ def test_cost_section_from_bench_json(built):
     assert value("cost/report/cold") == 75.5 and value("cost/report/warm") == 3.25
     assert value("cost/truth/speedup") == 64.5 and value("cost/truth/disagreements") == 0
     assert value("cost/truth/fallback_rate") == 0.001953125
+    # The records make bench left out (bench.COLUMN_LOOPS) are named under the table.
+    assert "Not timed: online (logsumexp, softmax) at n = " in section
     # The checksum of bench.json is recorded under Reproducibility.
     assert hashlib.sha256(payload).hexdigest() in html[html.index('<section id="reproducibility">') :]
 
@@ -316,3 +320,20 @@ def test_the_short_bench_stops_when_its_budget_is_spent(monkeypatch):
     doc = bench_short.run_short(log=lambda s: None)
     # The first (format, n) block always runs; every later one starts after the budget and is left out.
     assert doc["settings"]["measured"] == [f"{bench.DTYPES[0]} n=10"]
+
+
+def test_column_loop_methods_are_left_out_beyond_their_length():
+    # The online method and Kahan summation loop over the columns in Python:
+    # at n = 10^6 make bench would not finish (see bench.COLUMN_LOOPS).  Beyond
+    # COLUMN_LOOP_MAX_N they are listed as left out and not timed; the others are.
+    left_out = []
+    n = bench.COLUMN_LOOP_MAX_N + 1
+    records = bench.implementation_records((n,), n, repeats=1, min_seconds=0.0, log=lambda s: None,
+                                           left_out=left_out)  # fmt: skip
+    timed = {(r["function"], r["method"]) for r in records}
+    skipped = {(r["function"], r["method"]) for r in left_out}
+    assert skipped and all(method in bench.COLUMN_LOOPS for _, method in skipped)
+    assert not timed & skipped
+    for (function, method), _ in report_implementations():
+        assert (function, method) in (skipped if method in bench.COLUMN_LOOPS else timed)
+    assert {r["n"] for r in left_out} == {n} and len(left_out) == len({tuple(r.values()) for r in left_out})

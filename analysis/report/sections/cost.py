@@ -48,6 +48,10 @@ def cost_section(bench: dict | None, manifest: dict) -> dict:
         }
         for t in bench["targets"]
     ]
+    left_out = bench.get("left_out") or []
+    groups = {}
+    for r in left_out:
+        groups.setdefault((r["method"], r["n"]), set()).add(r["function"])
     truth = bench["ground_truth"]
     sweep_numpy = manifest.get("versions", {}).get("numpy")
     bench_numpy = m.get("versions", {}).get("numpy")
@@ -65,6 +69,9 @@ def cost_section(bench: dict | None, manifest: dict) -> dict:
         "quick": bool(bench.get("quick")),
         "threads": text(", ".join(f"{k}={'unset' if v is None else v}" for k, v in sorted(m["threads"].items()))),
         "rows": rows,
+        "any_left_out": bool(left_out),
+        "left_out": text("; ".join(f"{method} ({', '.join(sorted(functions))}) at n = {format_number(n)}"
+                                   for (method, n), functions in sorted(groups.items()))),  # fmt: skip
         "targets": targets,
         "short": bool(bench.get("short")),
         "short_elements": text(format_number(int(bench.get("settings", {}).get("elements", 0)))),
