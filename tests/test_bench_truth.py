@@ -60,3 +60,21 @@ def test_general_rows_benchmark_on_tiny_sizes():
     assert case["ratio_min"] == min(case["ratios"]) <= case["ratio"] <= case["ratio_max"] == max(case["ratios"])
     assert case["ratio_best"] > 0
     assert result["prec"] == 128
+
+
+def test_the_check_against_reference_splits_chunks_over_its_limit(monkeypatch):
+    # A chunk of the default sweep (5,727,000 entries) exceeds reference's
+    # limit per call: the benchmark's check calls it on parts of rows and
+    # joins them, the same values as one call would give.
+    from analysis import reference
+
+    z = np.random.default_rng(5).standard_normal((7, 10)).astype(np.float32)
+    whole = reference.truths(z)
+    monkeypatch.setattr(reference, "MAX_ENTRIES", 30)  # three rows a call: parts of 3, 3, 1 rows
+    calls = []
+    truths = reference.truths
+    monkeypatch.setattr(reference, "truths", lambda part: calls.append(len(part)) or truths(part))
+    parts = bench_truth._proved(z)
+    assert calls == [3, 3, 1]
+    assert bench_truth.disagreements(parts, whole) == 0
+    assert [a.shape for a in parts] == [a.shape for a in whole]
