@@ -269,7 +269,7 @@ def test_a_call_that_depends_on_earlier_calls_is_recorded_not_repeatable(monkeyp
                       "function": "softmax", "error": study.NOT_REPEATABLE})  # fmt: skip
     html = ENV.get_template("frameworks.html").render(frameworks=frameworks_section(doc))
     assert "not repeatable at n = 10" in html
-    assert f"<strong>Not repeatable:</strong> <data value=\"1\">1</data> of the" in html
+    assert '<strong>Not repeatable:</strong> <data value="1">1</data> of the' in html
     assert "jax softmax in float16" in html
 
 
