@@ -50,6 +50,7 @@ import numpy as np
 
 from . import fastref, reference
 from .config import load as load_config
+from .metrics import canonical_bits
 from .studies import sweep
 
 GENERAL_DTYPES = ("float32", "float64")
@@ -73,15 +74,9 @@ def default_inputs(quick: bool = False):
     return list(sweep_inputs(load_config(None, quick)))
 
 
-def _bits(a) -> np.ndarray:
-    """float64 bit patterns with every NaN made one pattern."""
-    a = np.asarray(a).astype(np.float64)
-    return np.where(np.isnan(a), np.nan, a).view(np.uint64)
-
-
 def disagreements(got, expected) -> int:
     """Values that differ bit for bit (NaN == NaN; -0.0 != +0.0)."""
-    return int(sum(np.count_nonzero(_bits(g) != _bits(e)) for g, e in zip(got, expected)))
+    return int(sum(np.count_nonzero(canonical_bits(g) != canonical_bits(e)) for g, e in zip(got, expected)))
 
 
 def _subset(z, seed: int, index: int, subset_elements: int | None) -> np.ndarray:

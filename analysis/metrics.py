@@ -36,6 +36,14 @@ def _magnitude_and_sign(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return bits & ~sign_bit, (bits & sign_bit) != 0
 
 
+def canonical_bits(a) -> np.ndarray:
+    """float64 bit patterns of ``a`` with every NaN made one pattern: equal
+    patterns are the same values bit for bit (the sign of zero counted), a
+    NaN's sign and payload being no part of a result."""
+    a = np.asarray(a).astype(np.float64)
+    return np.where(np.isnan(a), np.nan, a).view(np.uint64)
+
+
 def ulp_distance(a, b) -> np.ndarray:
     """Number of representable values one steps over to go from ``a`` to ``b``.
 

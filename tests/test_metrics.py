@@ -267,3 +267,13 @@ def test_grade_and_judged_by_ulps_with_the_distance_given_are_the_same(dtype, lo
                                   grade(computed, truth, log_domain=log_domain))  # fmt: skip
     np.testing.assert_array_equal(judged_by_ulps(computed, truth, log_domain, ulps=d),
                                   judged_by_ulps(computed, truth, log_domain))  # fmt: skip
+
+
+def test_canonical_bits_make_every_nan_one_pattern_and_keep_the_sign_of_zero():
+    from analysis.metrics import canonical_bits
+
+    nans = np.array([np.nan, -np.nan, np.float64(np.nan) * 0, np.uint64(0x7FF0000000000001).view(np.float64)])
+    assert len(set(canonical_bits(nans).tolist())) == 1
+    assert canonical_bits(np.float32(-0.0)) != canonical_bits(np.float32(0.0))
+    np.testing.assert_array_equal(canonical_bits(np.array([1.5, -2.0], np.float16)),
+                                  np.array([1.5, -2.0]).view(np.uint64))  # fmt: skip

@@ -48,7 +48,7 @@ import numpy as np
 
 from .. import fastref, frameworks, logits, practical
 from ..formats import FORMATS
-from ..metrics import FAILURES, GRADES, grade, judged_by_ulps, ulp_distance
+from ..metrics import FAILURES, GRADES, canonical_bits, grade, judged_by_ulps, ulp_distance
 
 FUNCTIONS = ("softmax", "logsumexp", "log_softmax")
 # The gradient's settings: one per family and the two that stress it most
@@ -99,10 +99,8 @@ NOT_REPEATABLE = "not repeatable: the same rows gave other values after a call o
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
     """The same values, bit for bit (the sign of zero counted), any NaN equal
-    to any NaN (a NaN's sign or payload is no part of a result)."""
-    a, b = np.asarray(a).astype(np.float64), np.asarray(b).astype(np.float64)
-    return np.array_equal(np.where(np.isnan(a), np.nan, a).view(np.uint64),
-                          np.where(np.isnan(b), np.nan, b).view(np.uint64))  # fmt: skip
+    to any NaN (:func:`analysis.metrics.canonical_bits`)."""
+    return np.array_equal(canonical_bits(a), canonical_bits(b))
 
 
 # Calls known to give outputs that vary from run to run, which no check in

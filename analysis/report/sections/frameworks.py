@@ -69,12 +69,12 @@ def frameworks_section(doc: dict | None) -> dict | None:
             row = [text(d), text(impl)]
             for fn in FUNCTIONS:
                 s = failed_share(records, impl, d, fn, longest)
-                rs = [r for r in records if r["impl"] == impl and r["dtype"] == d and r["function"] == fn
-                      and r["n"] == longest and not r["error"]]  # fmt: skip
+                at_n = [r for r in records if r["impl"] == impl and r["dtype"] == d and r["function"] == fn
+                        and r["n"] == longest]  # fmt: skip
+                rs = [r for r in at_n if not r["error"]]
+                errors = [r["error"] for r in at_n if r["error"]]
                 inaccurate = sum(r["grades"].get("inaccurate", 0) for r in rs)
                 rows = sum(r["rows"] for r in rs)
-                errors = [r["error"] for r in records if r["impl"] == impl and r["dtype"] == d and r["function"] == fn
-                          and r["n"] == longest and r["error"]]  # fmt: skip
                 row.append(text(_error_word(errors[0])) if errors else text("raises") if s is None else
                            text(f"{round(s * rows)}/{rows} failed, {inaccurate}/{rows} inaccurate"))
             at_longest.append(row)
